@@ -1,0 +1,5 @@
+"""`python -m edgeprobe` runs the CLI."""
+
+from edgeprobe.cli import main
+
+main()

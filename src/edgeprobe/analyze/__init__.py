@@ -1,0 +1,90 @@
+"""Stage 5: verdicts and findings. Pure functions of the earlier stages' data — no I/O.
+
+The bucket is the truth where it answers; where it cannot, the nodes' plurality is. A node is
+blamed only for objects that exist and that a peer served correctly (or, when only part of
+the fleet was probed, that the bucket holds), so a missing object is origin_object_missing
+and a fleet-wide failure is fleet_wide_failure, not one finding per node.
+"""
+
+from __future__ import annotations
+
+from edgeprobe.analyze.nodes import (
+    cache_findings,
+    dns_finding,
+    failure_findings,
+    slow_finding,
+)
+from edgeprobe.analyze.rollup import (
+    fleet_finding,
+    node_statuses,
+    origin_findings,
+    region_findings,
+)
+from edgeprobe.analyze.stats import median
+from edgeprobe.analyze.types import (
+    SEVERITY_RANK,
+    Analysis,
+    AnalysisInput,
+    Check,
+    Finding,
+    Reference,
+)
+from edgeprobe.analyze.verdicts import reference, verdict
+
+__all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
+
+_SCOPE_RANK = {"fleet": 0, "region": 1, "node": 2, "origin": 3, "object": 4, "samples": 5}
+
+
+def _checks(inp: AnalysisInput) -> tuple[dict[str, Reference], dict[str, list[Check]]]:
+    by_path: dict[str, list] = {o.path: [] for o in inp.objects}
+    for f in inp.fetches:
+        by_path.setdefault(f.path, []).append(f)
+    refs = {}
+    checks: dict[str, list[Check]] = {}
+    keys = {o.path: o.key for o in inp.objects}
+    for path, fetches in by_path.items():
+        ref = reference(inp.origin.objects.get(keys.get(path, "")), fetches)
+        refs[path] = ref
+        verdicts = [verdict(f, ref, inp.max_body_bytes) for f in fetches]
+        any_ok = "ok" in verdicts
+        # blame needs a witness: a peer that served it, or (partial probes) the bucket itself
+        blameable = bool(ref.exists) and (any_ok or (inp.scope != "all" and ref.source == "bucket"))
+        checks[path] = [Check(f, v, blameable) for f, v in zip(fetches, verdicts, strict=True)]
+    return refs, checks
+
+
+def analyze(inp: AnalysisInput) -> Analysis:
+    refs, by_path = _checks(inp)
+    by_node: dict[str, list[Check]] = {n.name: [] for n in inp.nodes}
+    for checks in by_path.values():
+        for c in checks:
+            by_node.setdefault(c.fetch.node, []).append(c)
+    peers_ok = {p: {c.fetch.node for c in cs if c.verdict == "ok"} for p, cs in by_path.items()}
+
+    findings: list[Finding] = [dns_finding(r) for r in inp.resolutions if r.error_kind]
+    p50s = {}
+    for node, checks in by_node.items():
+        done = [c.fetch.timing.total_ms for c in checks
+                if c.fetch.status_code and c.fetch.timing.total_ms is not None]
+        if done:
+            p50s[node] = median(done)
+    for node, checks in by_node.items():
+        node_findings = failure_findings(node, checks, refs, peers_ok, inp)
+        peers = [v for n, v in p50s.items() if n != node and v is not None]
+        slow = slow_finding(node, checks, peers, inp, node_findings)
+        findings.extend(node_findings + ([slow] if slow else []))
+    findings.extend(cache_findings(by_node))
+    fleet = fleet_finding(inp, refs, by_path) if inp.scope == "all" else None
+    if fleet:
+        findings.append(fleet)
+    findings.extend(origin_findings(inp, refs, by_path))
+    findings.extend(Finding(n.kind, "samples", n.target, "info", n.summary, n.evidence)
+                    for n in inp.notes)
+    node_status = node_statuses(inp, findings, by_node)
+    region_status, region_found = region_findings(inp, node_status, findings)
+    findings.extend(region_found)
+    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
+                                 f.target, f.kind))
+    return Analysis(tuple(findings), node_status, region_status, refs,
+                    {(c.fetch.node, p): c for p, cs in by_path.items() for c in cs})

@@ -1,0 +1,165 @@
+"""Findings about single nodes: failures against the reference, slowness, cache headers, DNS."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from edgeprobe import defaults
+from edgeprobe.analyze.stats import latency_summary, median
+from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
+from edgeprobe.model import Resolution
+
+_WHAT = {
+    "node_media_missing": "answered {codes} for {n} of {m} objects that exist in the bucket",
+    "node_server_error": "answered {codes} for {n} of {m} requests",
+    "node_content_mismatch": "served bytes that differ from the bucket's for {n} of {m} objects",
+    "node_unreachable": "could not be reached for {n} of {m} requests ({error})",
+    "node_tls_error": "failed TLS for {n} of {m} requests: {error}",
+    "node_redirect": "redirected {n} of {m} requests ({codes}) instead of serving them",
+    "node_protocol_error": "sent invalid HTTP for {n} of {m} requests ({error})",
+    "node_slow": "did not finish {n} of {m} requests within {timeout}s ({error})",
+}
+
+
+def severity(count: int, total: int, dominant: bool, total_failed: int) -> str:
+    """Most requests failing is critical; some is a warning. When the node fails most
+    requests in several ways at once, its dominant failure carries the critical."""
+    if count * 2 > total or (dominant and total_failed * 2 > total):
+        return "critical"
+    return "warning"
+
+
+def _codes(checks: Sequence[Check]) -> str:
+    counts = Counter(str(c.fetch.status_code) for c in checks if c.fetch.status_code)
+    return "/".join(code for code, _ in counts.most_common()) or "no status"
+
+
+def example(check: Check, ref: Reference | None) -> dict[str, Any]:
+    f = check.fetch
+    out: dict[str, Any] = {"path": f.path, "verdict": check.verdict, "status_code": f.status_code,
+                           "address": f.address, "curl": f.curl}
+    if f.error:
+        out["error"] = f.error
+    if f.body_excerpt:
+        out["body_excerpt"] = f.body_excerpt
+    if check.verdict == "mismatch" and ref is not None:
+        out.update(expected_size=ref.size, size=f.size, expected_md5=ref.md5, md5=f.md5)
+    if f.headers.get("Location"):
+        out["location"] = f.headers["Location"]
+    return out
+
+
+def failure_findings(node: str, checks: Sequence[Check], refs: dict[str, Reference],
+                     peers_ok: dict[str, set[str]], inp: AnalysisInput) -> list[Finding]:
+    """node_media_missing, node_server_error, … for the blameable checks of one node."""
+    blameable = [c for c in checks if c.blameable]
+    failed = [c for c in blameable if c.verdict in FAILURE_KINDS]
+    if not failed:
+        return []
+    by_kind: dict[str, list[Check]] = {}
+    for c in failed:
+        by_kind.setdefault(FAILURE_KINDS[c.verdict], []).append(c)
+    dominant = max(by_kind, key=lambda k: len(by_kind[k]))
+    total = len(blameable)
+    findings = []
+    for kind, group in by_kind.items():
+        peers = set().union(*(peers_ok.get(c.fetch.path, set()) for c in group)) - {node}
+        sources = {refs[c.fetch.path].source for c in group}
+        text = _WHAT[kind].format(codes=_codes(group), n=len(group), m=total,
+                                  error=group[0].fetch.error or "", timeout=inp.timeout_s,
+                                  host=inp.media_host)
+        if peers:
+            text += f" and that {len(peers)} other node{'s' if len(peers) != 1 else ''} serve" \
+                if kind == "node_media_missing" else f"; {len(peers)} other node" \
+                f"{'s' if len(peers) != 1 else ''} served them correctly"
+        if "consensus" in sources:
+            text += " (bucket unavailable: judged against the other nodes)"
+        evidence: dict[str, Any] = {
+            "checks": total, "failed": len(group),
+            "verdicts": dict(Counter(c.verdict for c in group)),
+            "status_codes": dict(Counter(str(c.fetch.status_code) for c in group
+                                         if c.fetch.status_code)),
+            "peers_serving": sorted(peers),
+            "reference": sorted(sources),
+            "examples": [example(c, refs.get(c.fetch.path))
+                         for c in group[: defaults.EXAMPLES_IN_EVIDENCE]],
+        }
+        findings.append(Finding(kind, "node", node,
+                                severity(len(group), total, kind == dominant, len(failed)),
+                                f"{node} {text}", evidence))
+    return findings
+
+
+def slow_finding(node: str, checks: Sequence[Check], peer_p50s: Sequence[float],
+                 inp: AnalysisInput, existing: list[Finding]) -> Finding | None:
+    """Latency over slow_ms (p95) or far above the peers' (p50). Timeouts are already a
+    node_slow failure finding; this one adds latency evidence or stands alone."""
+    done = [c.fetch.timing.total_ms for c in checks
+            if c.fetch.status_code and c.fetch.timing.total_ms is not None]
+    lat = latency_summary(done)
+    peers = median(peer_p50s)
+    reason = None
+    if lat["p95"] is not None and lat["p95"] > inp.slow_ms:
+        reason = f"p95 latency {lat['p95']:.0f} ms is over slow_ms {inp.slow_ms:.0f} ms"
+    elif (lat["p50"] is not None and peers and lat["p50"] > defaults.SLOW_PEER_FACTOR * peers
+          and lat["p50"] > inp.slow_ms / 2):
+        reason = (f"median latency {lat['p50']:.0f} ms is {lat['p50'] / peers:.0f}× "
+                  f"its peers' {peers:.0f} ms")
+    evidence = {"latency_ms": lat, "peers_p50_ms": peers, "slow_ms": inp.slow_ms}
+    for i, f in enumerate(existing):  # timeouts: enrich rather than duplicate
+        if f.kind == "node_slow":
+            existing[i] = Finding(f.kind, f.scope, f.target, f.severity,
+                                  f.summary + (f"; {reason}" if reason else ""),
+                                  {**f.evidence, **evidence})
+            return None
+    if reason is None:
+        return None
+    return Finding("node_slow", "node", node, "warning", f"{node}: {reason}", evidence)
+
+
+def normalise_cache_control(value: str | None) -> str | None:
+    if value is None:
+        return None
+    parts = sorted(p.strip().lower() for p in value.split(",") if p.strip())
+    return ", ".join(parts) or None
+
+
+def cache_findings(checks_by_node: dict[str, list[Check]]) -> list[Finding]:
+    """Cache-Control that differs from the fleet's, or is missing, on 200 responses."""
+    dominant: dict[str, str | None] = {}
+    for node, checks in checks_by_node.items():
+        values = [normalise_cache_control(c.fetch.headers.get("Cache-Control"))
+                  for c in checks if c.fetch.status_code == 200]
+        if values:
+            dominant[node] = Counter(values).most_common(1)[0][0]
+    present = Counter(v for v in dominant.values() if v is not None).most_common()
+    if not present:
+        fleet = None
+    elif len(present) > 1 and present[0][1] == present[1][1]:
+        expected = normalise_cache_control(defaults.MASTODON_CACHE_CONTROL)
+        tied = [v for v, n in present if n == present[0][1]]
+        fleet = expected if expected in tied else None
+        if fleet is None:  # an even split: nobody is the odd one out, only missing headers are
+            dominant = {n: v for n, v in dominant.items() if v is None}
+    else:
+        fleet = present[0][0]
+    findings = []
+    for node, value in dominant.items():
+        if value == fleet and value is not None:
+            continue
+        sent = f"no Cache-Control" if value is None else f"Cache-Control: {value}"
+        want = f"the fleet sends {fleet!r}" if fleet else \
+            f"Mastodon stores {defaults.MASTODON_CACHE_CONTROL!r}"
+        findings.append(Finding("node_cache_misconfigured", "node", node, "warning",
+                                f"{node} sends {sent}; {want}",
+                                {"cache_control": value, "fleet_cache_control": fleet}))
+    return findings
+
+
+def dns_finding(res: Resolution) -> Finding:
+    return Finding("node_dns_failure", "node", res.node, "critical",
+                   f"{res.node}: {res.error}",
+                   {"host": res.host, "error_kind": res.error_kind,
+                    "nameservers": list(res.nameservers)})

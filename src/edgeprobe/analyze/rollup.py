@@ -1,0 +1,114 @@
+"""Findings above single nodes: the fleet, regions, the origin; and node/region status."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+from edgeprobe import defaults
+from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
+
+
+def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
+                  by_path: dict[str, list[Check]]) -> Finding | None:
+    """Objects in the bucket that no node serves: shared config or origin access, not N nodes."""
+    existing = [p for p, r in refs.items() if r.exists and r.source == "bucket"]
+    failed = [p for p in existing
+              if by_path.get(p) and all(c.verdict in FAILURE_KINDS for c in by_path[p])]
+    if not failed:
+        return None
+    verdicts = Counter(c.verdict for p in failed for c in by_path[p])
+    codes = Counter(str(c.fetch.status_code) for p in failed for c in by_path[p]
+                    if c.fetch.status_code)
+    nodes = sorted({c.fetch.node for p in failed for c in by_path[p]})
+    how = "/".join(codes) if codes else "/".join(verdicts)
+    severity = "critical" if len(failed) * 2 > len(existing) else "warning"
+    evidence: dict[str, Any] = {
+        "objects": len(existing), "failed": len(failed), "nodes": nodes,
+        "verdicts": dict(verdicts), "status_codes": dict(codes),
+        "examples": [{"path": p, "results": {c.fetch.node: c.fetch.status_code or c.verdict
+                                             for c in by_path[p]},
+                      "curl": by_path[p][0].fetch.curl}
+                     for p in failed[: defaults.EXAMPLES_IN_EVIDENCE]],
+    }
+    return Finding("fleet_wide_failure", "fleet", "fleet", severity,
+                   f"every node ({len(nodes)}) fails for {len(failed)} of {len(existing)} objects "
+                   f"that exist in the bucket ({how}): shared configuration or origin access",
+                   evidence)
+
+
+def origin_findings(inp: AnalysisInput, refs: dict[str, Reference],
+                    by_path: dict[str, list[Check]]) -> list[Finding]:
+    out = []
+    if not inp.origin.available:
+        out.append(Finding("origin_unavailable", "origin", inp.origin.bucket, "warning",
+                           f"the bucket {inp.origin.bucket!r} cannot be checked: "
+                           f"{inp.origin.error}; nodes were judged against each other",
+                           {"error_kind": inp.origin.error_kind, "error": inp.origin.error}))
+    for obj in inp.objects:
+        if refs[obj.path].exists is not False:
+            continue
+        answers = {c.fetch.node: c.fetch.status_code or c.verdict
+                   for c in by_path.get(obj.path, [])}
+        # an explicit path that is gone is worth a look; a sampled one was just deleted
+        severity = "warning" if obj.source == "paths" else "info"
+        out.append(Finding("origin_object_missing", "object", obj.path, severity,
+                           f"{obj.key} is not in the bucket; nodes that answer 404 for it are "
+                           "right and are not blamed",
+                           {"key": obj.key, "source": obj.source, "results": answers}))
+    return out
+
+
+def node_statuses(inp: AnalysisInput, findings: Sequence[Finding],
+                  checks_by_node: dict[str, list[Check]]) -> dict[str, str]:
+    """healthy / degraded (a warning) / failing (a critical) / unreachable. Fleet-wide
+    findings apply to every node."""
+    fleet = {f.severity for f in findings if f.scope == "fleet"}
+    out = {}
+    dns_failed = {r.node for r in inp.resolutions if r.error_kind}
+    for node in inp.nodes:
+        sev = {f.severity for f in findings if f.scope == "node" and f.target == node.name} | fleet
+        checks = checks_by_node.get(node.name, [])
+        if node.name in dns_failed or (checks and all(c.verdict == "unreachable"
+                                                        for c in checks)):
+            out[node.name] = "unreachable"
+        elif "critical" in sev:
+            out[node.name] = "failing"
+        elif "warning" in sev:
+            out[node.name] = "degraded"
+        else:
+            out[node.name] = "healthy"
+    return out
+
+
+def region_status(statuses: Sequence[str]) -> str:
+    if statuses and all(s == "unreachable" for s in statuses):
+        return "unreachable"
+    if statuses and all(s in ("failing", "unreachable") for s in statuses):
+        return "failing"
+    if any(s != "healthy" for s in statuses):
+        return "degraded"
+    return "healthy"
+
+
+def region_findings(inp: AnalysisInput, node_status: dict[str, str],
+                    findings: Sequence[Finding]) -> tuple[dict[str, str], list[Finding]]:
+    regions: dict[str, list[str]] = {}
+    for node in inp.nodes:
+        regions.setdefault(node.region, []).append(node.name)
+    status = {r: region_status([node_status[n] for n in names]) for r, names in regions.items()}
+    if inp.scope == "node" or any(f.kind == "fleet_wide_failure" and f.severity == "critical"
+                                  for f in findings):
+        return status, []
+    out = []
+    for region, names in regions.items():
+        if status[region] not in ("failing", "unreachable"):
+            continue
+        why = {n: sorted({f.kind for f in findings if f.scope == "node" and f.target == n
+                          and f.severity == "critical"}) for n in names}
+        parts = ", ".join(f"{n} ({', '.join(k) or node_status[n]})" for n, k in why.items())
+        out.append(Finding("region_degraded", "region", region, "critical",
+                           f"every node of {region} is failing: {parts}; users routed to "
+                           f"{region} get broken media", {"nodes": names, "why": why}))
+    return status, out

@@ -1,0 +1,86 @@
+"""What analysis consumes and produces. Pure data: no I/O anywhere in this package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgeprobe.model import FetchResult, Note, OriginReport, Resolution, SampleObject
+
+SEVERITIES = ("critical", "warning", "info")
+SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
+
+# verdict of one check → the node finding it feeds (verdicts not listed here are not failures)
+FAILURE_KINDS = {
+    "missing": "node_media_missing",
+    "server_error": "node_server_error",
+    "mismatch": "node_content_mismatch",
+    "unreachable": "node_unreachable",
+    "tls_error": "node_tls_error",
+    "timeout": "node_slow",
+    "redirect": "node_redirect",
+    "protocol_error": "node_protocol_error",
+}
+VERDICTS = ("ok", *FAILURE_KINDS, "gone", "cached", "unverified")
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    name: str
+    region: str
+
+
+@dataclass(frozen=True)
+class AnalysisInput:
+    site_name: str
+    media_host: str
+    nodes: tuple[NodeInfo, ...]  # the nodes in scope, probe-file order
+    resolutions: tuple[Resolution, ...]
+    objects: tuple[SampleObject, ...]
+    origin: OriginReport
+    fetches: tuple[FetchResult, ...]
+    slow_ms: float
+    timeout_s: float
+    max_body_bytes: int
+    scope: str = "all"  # all, node, region
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The truth for one object: from the bucket, or the nodes' consensus when it can't say."""
+
+    exists: bool | None
+    size: int | None = None
+    md5: str | None = None
+    source: str = "none"  # bucket, consensus, none
+
+
+@dataclass(frozen=True)
+class Check:
+    fetch: FetchResult
+    verdict: str
+    blameable: bool  # counts against the node (object exists and a peer served it, …)
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    scope: str  # node, region, fleet, origin, object, samples
+    target: str
+    severity: str
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "scope": self.scope, "target": self.target,
+                "severity": self.severity, "summary": self.summary, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class Analysis:
+    findings: tuple[Finding, ...]
+    node_status: dict[str, str]
+    region_status: dict[str, str]
+    references: dict[str, Reference]  # by path
+    checks: dict[tuple[str, str], Check]  # (node, path) → check

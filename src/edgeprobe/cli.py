@@ -1,0 +1,204 @@
+"""The command line (CONTRACT §1). Thin: parse, call one library function, map to an exit.
+
+Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 bad usage, bad
+probe file, or the probe could not run. Heavy modules are imported inside the commands so
+that ``edgeprobe --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from edgeprobe import __version__, defaults
+from edgeprobe.errors import EdgeprobeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+FAIL_ON = ("critical", "warning", "never")
+
+
+def _fail(message: str) -> None:
+    click.echo(f"edgeprobe: error: {message}", err=True)
+    sys.exit(2)
+
+
+def handle_errors(fn: F) -> F:
+    """Errors meant for people become one line on stderr and exit 2; bugs still surface."""
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except EdgeprobeError as exc:
+            _fail(str(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted")
+    return wrapper  # type: ignore[return-value]
+
+
+def exit_status(run: dict[str, Any], fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    levels = {"critical": ("critical",), "warning": ("critical", "warning")}[fail_on]
+    return 1 if any(f["severity"] in levels for f in run["findings"]) else 0
+
+
+def _use_colour(stream: Any) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def print_summary(run: dict[str, Any], to_stderr: bool) -> None:
+    from edgeprobe.report import reporter
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    width = shutil.get_terminal_size((80, 24)).columns
+    stream.write(reporter("terminal", colour=_use_colour(stream), width=width).render(run))
+    stream.flush()
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="edgeprobe")
+def main() -> None:
+    """Probe every CDN edge node of a site directly and name the broken one."""
+
+
+# -- probe ---------------------------------------------------------------------------------------
+def probe_options(fn: F) -> F:
+    options = [
+        click.option("-c", "--config", "config_path", metavar="PROBE.toml",
+                     help=f"Probe file [default: ${defaults.CONFIG_ENV}, then "
+                          f"{defaults.CONFIG_PATH}]."),
+        click.option("--json", "json_path", metavar="FILE|-",
+                     help="Write the run result as JSON ('-' for stdout, and nothing else "
+                          "goes there)."),
+        click.option("--html", "html_path", metavar="FILE", help="Write the HTML report."),
+        click.option("--markdown", "markdown_path", metavar="FILE",
+                     help="Write the Markdown summary (e.g. $GITHUB_STEP_SUMMARY)."),
+        click.option("--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON,
+                     show_default=True, help="Exit 1 when a finding is at or above this."),
+        click.option("-q", "--quiet", is_flag=True, help="No summary and no progress line."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def run_probe_command(config_path: str | None, json_path: str | None, html_path: str | None,
+                      markdown_path: str | None, fail_on: str, quiet: bool,
+                      node: str | None = None, region: str | None = None) -> None:
+    from edgeprobe import config, report, runner
+    from edgeprobe.progress import ProgressLine
+
+    settings = runner.select(config.load(config_path or config.default_path()), node, region)
+    progress = ProgressLine(len(settings.nodes))
+    progress.enabled = progress.enabled and not quiet
+    scope = "node" if node else "region" if region else "all"
+    try:
+        run = runner.probe(settings, scope=scope, scope_name=node or region, progress=progress)
+    finally:
+        progress.clear()
+    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
+    if not quiet:
+        print_summary(run, to_stderr=json_path == "-")
+    sys.exit(exit_status(run, fail_on))
+
+
+@main.group()
+def probe() -> None:
+    """Probe the fleet: every sampled object from every node, against the bucket."""
+
+
+@probe.command("all")
+@probe_options
+@handle_errors
+def probe_all(**options: Any) -> None:
+    """Probe every node of the probe file."""
+    run_probe_command(**options)
+
+
+@probe.command("node")
+@click.argument("name")
+@probe_options
+@handle_errors
+def probe_node(name: str, **options: Any) -> None:
+    """Probe one node, judged against the bucket."""
+    run_probe_command(node=name, **options)
+
+
+@probe.command("region")
+@click.argument("region")
+@probe_options
+@handle_errors
+def probe_region(region: str, **options: Any) -> None:
+    """Probe the nodes of one region."""
+    run_probe_command(region=region, **options)
+
+
+# -- report ----------------------------------------------------------------------------------------
+@main.command()
+@click.argument("run_file", metavar="RUN.json")
+@click.option("--html", "html_path", metavar="FILE", help="Write the HTML report.")
+@click.option("--markdown", "markdown_path", metavar="FILE", help="Write the Markdown summary.")
+@handle_errors
+def report(run_file: str, html_path: str | None, markdown_path: str | None) -> None:
+    """Re-render a saved run result (prints the summary when no file is asked for)."""
+    from edgeprobe import report as reports
+    from edgeprobe import result
+
+    run = result.load(run_file)
+    written = reports.write(run, {"html": html_path, "markdown": markdown_path})
+    if not written:
+        print_summary(run, to_stderr=False)
+
+
+# -- config ----------------------------------------------------------------------------------------
+@main.group("config")
+def config_group() -> None:
+    """Work with probe files."""
+
+
+@config_group.command("check")
+@click.option("-c", "--config", "config_path", metavar="PROBE.toml",
+              help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
+@handle_errors
+def config_check(config_path: str | None) -> None:
+    """Validate a probe file and print what would be probed (resolving each node)."""
+    from edgeprobe import config
+    from edgeprobe.inspect import describe
+
+    settings = config.load(config_path or config.default_path())
+    click.echo(describe(settings))
+
+
+# -- lab and demo ----------------------------------------------------------------------------------
+@main.command()
+@click.option("--out", default="reports", show_default=True, metavar="DIR",
+              help="Where demo.json, demo.html and demo.md are written.")
+@handle_errors
+def demo(out: str) -> None:
+    """Start the lab fleet with cdn-fremont-1 broken, probe it, write reports (exits 1)."""
+    from edgeprobe.demo import run_demo
+
+    run, written = run_demo(Path(out))
+    print_summary(run, to_stderr=False)
+    click.echo("wrote " + ", ".join(written))
+    sys.exit(exit_status(run, defaults.FAIL_ON))
+
+
+@main.command()
+@click.option("--print-config", is_flag=True,
+              help="Print a probe file that points at the running lab to stdout.")
+@click.option("--fault", "faults", multiple=True, metavar="NODE=FAULT",
+              help="Break a node (repeatable), e.g. cdn-fremont-1=s3_disabled.")
+@handle_errors
+def lab(print_config: bool, faults: tuple[str, ...]) -> None:
+    """Run the lab fleet in the foreground until Ctrl-C, for trying things by hand."""
+    from edgeprobe.demo import run_lab
+
+    run_lab(print_config, faults)

@@ -1,0 +1,38 @@
+"""Every default value, in one place (the probe file documents the same numbers)."""
+
+from __future__ import annotations
+
+CONFIG_ENV = "EDGEPROBE_CONFIG"
+CONFIG_PATH = "probes/edgeprobe.toml"
+
+URL_PREFIX = "/system/"
+VERIFY_TLS = True
+ANONYMOUS = False
+
+DNS_TIMEOUT_S = 2.0
+
+PER_PREFIX = 5
+SAMPLES_MAX = 50
+SAMPLE_SEED = 0
+LIST_LIMIT = 1000  # keys listed per bucket prefix before sampling from them
+
+PROBE_TIMEOUT_S = 10.0
+CONCURRENCY = 64
+PER_NODE_CONCURRENCY = 8
+SLOW_MS = 1500
+MAX_BODY_BYTES = 50 * 1024 * 1024
+
+CONFIRM_RUNS = 2
+
+FAIL_ON = "warning"
+
+# Mastodon stores every upload with this Cache-Control (app/models/concerns/attachmentable).
+MASTODON_CACHE_CONTROL = "public, max-age=315576000, immutable"
+
+# A node is "far above its peers" when its median latency is this many times theirs
+# and at least half of slow_ms (loopback noise of a few ms is not a finding).
+SLOW_PEER_FACTOR = 4.0
+
+EXAMPLES_IN_EVIDENCE = 5
+BODY_EXCERPT_BYTES = 300
+HEADER_VALUE_MAX = 300

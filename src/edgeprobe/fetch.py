@@ -1,0 +1,280 @@
+"""Stage 4: GET every sampled object from every node, like ``curl --resolve``.
+
+Each node gets its own connector whose resolver pins the media host to that node's
+addresses, so the URL, Host header, TLS SNI and certificate check all use the media host
+while the packets go to the node. aiohttp keys pooled connections by host name, so a
+shared pool would silently send one node's requests to another: never share connectors.
+Bodies are streamed through MD5 and a byte counter and never held whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import shlex
+import socket
+import ssl
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+
+from edgeprobe import __version__, defaults
+from edgeprobe.errors import FetchError
+from edgeprobe.model import FetchResult, Resolution, SampleObject, Timing
+from edgeprobe.settings import Settings, SiteSettings
+
+CHUNK = 64 * 1024
+ERROR_BODY_READ = 64 * 1024  # read this much of a 4xx/5xx body so the connection can be reused
+RECORDED_HEADERS = ("Cache-Control", "Age", "X-Cache-Status", "X-Cache", "X-Cached",
+                    "Content-Type", "Content-Length", "ETag", "Last-Modified", "Server", "Via",
+                    "Location")
+
+
+class PinnedResolver(AbstractResolver):
+    """Resolves the media host to one node's addresses and refuses every other name."""
+
+    def __init__(self, host: str, addresses: Sequence[str]) -> None:
+        self.host = host.lower()
+        self.addresses = tuple(addresses)
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        if host.lower() != self.host:
+            raise OSError(f"edgeprobe only connects to {self.host}, not {host}")
+        out: list[ResolveResult] = []
+        for addr in self.addresses:
+            fam = socket.AF_INET6 if ":" in addr else socket.AF_INET
+            if family in (socket.AF_UNSPEC, fam):
+                out.append(ResolveResult(hostname=host, host=addr, port=port, family=fam,
+                                         proto=0, flags=socket.AI_NUMERICHOST))
+        if not out:
+            raise OSError(f"no address of family {family!r} for this node")
+        return out
+
+    async def close(self) -> None:
+        return None
+
+
+def make_ssl_context(site: SiteSettings) -> ssl.SSLContext | bool:
+    """System trust store plus ``ca_file``; verification off only when asked."""
+    if site.scheme != "https":
+        return False
+    ctx = ssl.create_default_context()
+    if site.ca_file:
+        ctx.load_verify_locations(cafile=site.ca_file)
+    if not site.verify_tls:
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def node_base_url(site: SiteSettings, port: int) -> str:
+    default = 443 if site.scheme == "https" else 80
+    host = site.media_host
+    host = f"[{host}]" if ":" in host else host
+    return f"{site.scheme}://{host}" + ("" if port == default else f":{port}")
+
+
+def curl_command(site: SiteSettings, port: int, address: str | None, url: str) -> str:
+    """A shell command that reproduces one check from anywhere (what `--resolve` pins)."""
+    addr = f"[{address}]" if address and ":" in address else (address or "ADDRESS")
+    parts = ["curl", "--resolve", f"{site.media_host}:{port}:{addr}", url, "-sSI"]
+    if site.ca_file:
+        parts += ["--cacert", site.ca_file]
+    if not site.verify_tls:
+        parts.append("-k")
+    return shlex.join(parts)
+
+
+def _trace_config() -> aiohttp.TraceConfig:
+    """Timings per request, written into the dict passed as trace_request_ctx."""
+    tc = aiohttp.TraceConfig()
+    loop_time = asyncio.get_running_loop().time
+
+    def mark(name: str) -> Callable[..., Any]:
+        async def handler(_session: Any, ctx: Any, _params: Any) -> None:
+            ctx.trace_request_ctx[name] = loop_time()
+        return handler
+
+    tc.on_connection_create_start.append(mark("conn_start"))
+    tc.on_connection_create_end.append(mark("conn_end"))
+    tc.on_connection_reuseconn.append(mark("reused"))
+    tc.on_request_end.append(mark("headers"))
+    return tc
+
+
+def _peer(resp: aiohttp.ClientResponse) -> str | None:
+    conn = resp.connection
+    if conn is None or conn.transport is None:
+        return None
+    peer = conn.transport.get_extra_info("peername")
+    return str(peer[0]) if peer else None
+
+
+def _pick_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
+    out = {}
+    for name in RECORDED_HEADERS:
+        if name in resp.headers:
+            value = ", ".join(resp.headers.getall(name))
+            out[name] = value[: defaults.HEADER_VALUE_MAX]
+    return out
+
+
+def map_exception(exc: BaseException, ctx: dict[str, float]) -> FetchError:
+    """aiohttp/ssl/timeout errors → FetchError kinds (order matters: subclasses first)."""
+    if isinstance(exc, TimeoutError):
+        if "conn_end" in ctx or "reused" in ctx:
+            stage = "the body" if "headers" in ctx else "the response headers"
+            return FetchError("timeout", f"timed out waiting for {stage}")
+        return FetchError("unreachable", "connection timed out")
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return FetchError("tls_error", f"certificate rejected: {exc.certificate_error}")
+    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
+        return FetchError("tls_error", f"TLS failed: {exc}")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return FetchError("unreachable", f"cannot connect: {exc.os_error.strerror or exc}")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return FetchError("truncated", "the body ended before Content-Length was reached")
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return FetchError("unreachable", "the server closed the connection without answering")
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return FetchError("protocol_error", f"invalid HTTP response: {exc.message}"[:300])
+    if isinstance(exc, aiohttp.ClientOSError | ConnectionError):
+        return FetchError("unreachable", f"connection failed: {exc}"[:300])
+    if isinstance(exc, aiohttp.ClientError | ValueError | OSError):
+        return FetchError("protocol_error", f"{type(exc).__name__}: {exc}"[:300])
+    raise exc  # anything else is a bug and must surface
+
+
+@dataclass
+class _Body:
+    size: int = 0
+    md5: str | None = None
+    truncated: bool = False
+    excerpt: str | None = None
+
+
+async def _read_body(resp: aiohttp.ClientResponse, limit: int) -> _Body:
+    """Stream a 2xx body through MD5; stop (and drop the connection) past ``limit``."""
+    digest = hashlib.md5(usedforsecurity=False)
+    body = _Body()
+    async for chunk in resp.content.iter_chunked(CHUNK):
+        body.size += len(chunk)
+        if body.size > limit:
+            body.truncated = True
+            resp.close()
+            break
+        digest.update(chunk)
+    body.md5 = None if body.truncated else digest.hexdigest()
+    return body
+
+
+async def _read_error_body(resp: aiohttp.ClientResponse) -> _Body:
+    data = await resp.content.read(ERROR_BODY_READ)
+    if not resp.content.at_eof():
+        resp.close()
+    text = data[: defaults.BODY_EXCERPT_BYTES].decode("utf-8", "replace")
+    return _Body(size=len(data), excerpt=text)
+
+
+@dataclass
+class _NodeClient:
+    name: str
+    session: aiohttp.ClientSession
+    semaphore: asyncio.Semaphore
+    base_url: str
+    port: int
+    addresses: tuple[str, ...]
+
+
+async def _get(client: _NodeClient, obj: SampleObject, settings: Settings,
+               ctx: dict[str, float]) -> tuple[int, dict[str, str], str | None, _Body]:
+    try:
+        async with asyncio.timeout(settings.probe.timeout_s), client.session.get(
+                client.base_url + obj.path, allow_redirects=False,
+                trace_request_ctx=ctx) as resp:
+            peer = _peer(resp)
+            headers = _pick_headers(resp)
+            if 200 <= resp.status < 300:
+                body = await _read_body(resp, settings.probe.max_body_bytes)
+            else:
+                body = await _read_error_body(resp)
+            return resp.status, headers, peer, body
+    except Exception as exc:
+        raise map_exception(exc, ctx) from exc
+
+
+async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
+                    global_sem: asyncio.Semaphore) -> FetchResult:
+    """One check; never raises for anything the remote side does."""
+    loop = asyncio.get_running_loop()
+    url = client.base_url + obj.path
+    async with global_sem, client.semaphore:
+        start = loop.time()
+        ctx: dict[str, float] = {}
+        try:
+            status, headers, peer, body = await _get(client, obj, settings, ctx)
+        except FetchError as exc:
+            end = loop.time()
+            address = client.addresses[0] if len(client.addresses) == 1 else None
+            return FetchResult(
+                node=client.name, path=obj.path, url=url, address=address,
+                error_kind=exc.kind, error=str(exc), reused="reused" in ctx,
+                timing=_timing(ctx, start, end),
+                curl=curl_command(settings.site, client.port, address or client.addresses[0],
+                                  url))
+        end = loop.time()
+    if peer is None and len(client.addresses) == 1:  # released early (small body): no doubt
+        peer = client.addresses[0]
+    return FetchResult(
+        node=client.name, path=obj.path, url=url, address=peer, status_code=status,
+        size=body.size, md5=body.md5, truncated=body.truncated, headers=headers,
+        body_excerpt=body.excerpt, timing=_timing(ctx, start, end), reused="reused" in ctx,
+        curl=curl_command(settings.site, client.port, peer or client.addresses[0], url))
+
+
+def _timing(ctx: dict[str, float], start: float, end: float) -> Timing:
+    def ms(t: float | None) -> float | None:
+        return None if t is None else round((t - start) * 1000, 2)
+
+    return Timing(connect_ms=ms(ctx.get("conn_end")), first_byte_ms=ms(ctx.get("headers")),
+                  total_ms=ms(end))
+
+
+async def fetch_all(settings: Settings, resolutions: Sequence[Resolution],
+                    objects: Sequence[SampleObject],
+                    on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
+    """Every object from every node with an address; bounded globally and per node."""
+    ssl_ctx = make_ssl_context(settings.site)
+    per_node = settings.probe.per_node_concurrency
+    global_sem = asyncio.Semaphore(settings.probe.concurrency)
+    trace = _trace_config()
+    nodes = {n.name: n for n in settings.nodes}
+    async with AsyncExitStack() as stack:
+        clients = []
+        for res in resolutions:
+            if not res.addresses:
+                continue
+            port = settings.node_port(nodes[res.node])
+            connector = aiohttp.TCPConnector(
+                resolver=PinnedResolver(settings.site.media_host, res.addresses),
+                use_dns_cache=False, limit=per_node, ssl=ssl_ctx)
+            session = await stack.enter_async_context(aiohttp.ClientSession(
+                connector=connector, auto_decompress=False, trace_configs=[trace],
+                timeout=aiohttp.ClientTimeout(total=None),
+                headers={"User-Agent": f"edgeprobe/{__version__}"}))
+            clients.append(_NodeClient(res.node, session, asyncio.Semaphore(per_node),
+                                       node_base_url(settings.site, port), port, res.addresses))
+
+        async def run(client: _NodeClient, obj: SampleObject) -> FetchResult:
+            result = await fetch_one(client, obj, settings, global_sem)
+            if on_result:
+                on_result(result)
+            return result
+
+        # object-major order, so the global limit is shared fairly between nodes
+        return list(await asyncio.gather(*(run(c, o) for o in objects for c in clients)))

@@ -1,0 +1,39 @@
+"""A stand-in for a Mastodon instance's public API, listing the lab's media."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+REFUSED = {"error": "This method requires an authenticated user"}
+
+
+def make_app(media_base: str, keys: list[str], mode: dict[str, str]) -> web.Application:
+    """``mode["api"]``: "on" (statuses with media), "refuse" (401 everywhere), "empty"."""
+    urls = [f"{media_base}/system/{k}" for k in keys]
+
+    def gate(handler: web.RequestHandler) -> web.RequestHandler:
+        async def wrapped(request: web.Request) -> web.StreamResponse:
+            if mode["api"] == "refuse":
+                return web.json_response(REFUSED, status=401)
+            if mode["api"] == "empty":
+                return web.json_response([])
+            return await handler(request)
+        return wrapped
+
+    async def timeline(_request: web.Request) -> web.Response:
+        statuses = [{"id": str(i), "media_attachments": [{"url": url, "preview_url": url,
+                                                           "remote_url": None}],
+                     "account": {"avatar": f"{media_base}/avatars/original/missing.png",
+                                 "header": url}}
+                    for i, url in enumerate(urls)]
+        return web.json_response(statuses)
+
+    async def not_found(_request: web.Request) -> web.Response:
+        return web.json_response({"error": "Record not found"}, status=404)
+
+    app = web.Application()
+    app.router.add_get("/api/v1/timelines/public", gate(timeline))
+    app.router.add_get("/api/v1/directory", gate(not_found))  # profile directory off
+    app.router.add_get("/api/v1/custom_emojis", gate(not_found))
+    app.router.add_get("/api/v2/instance", gate(not_found))
+    return app

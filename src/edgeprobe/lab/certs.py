@@ -1,0 +1,38 @@
+"""A local CA and server certificates for the media host (and the broken variants)."""
+
+from __future__ import annotations
+
+import ssl
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+@dataclass
+class LabCerts:
+    ca_file: Path
+    good: ssl.SSLContext  # for the media host
+    wrong_name: ssl.SSLContext  # valid, trusted, but for another name
+    expired: ssl.SSLContext  # the media host, expired yesterday
+
+
+def make_certs(media_host: str, directory: Path) -> LabCerts:
+    import trustme
+
+    ca = trustme.CA(organization_name="edgeprobe lab CA")
+    ca_file = directory / "lab-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    now = datetime.now(UTC)
+
+    def context(cert: trustme.LeafCert) -> ssl.SSLContext:
+        ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        cert.configure_cert(ctx)
+        return ctx
+
+    return LabCerts(
+        ca_file=ca_file,
+        good=context(ca.issue_cert(media_host)),
+        wrong_name=context(ca.issue_cert("cdn.wrong-site.test")),
+        expired=context(ca.issue_cert(media_host, not_before=now - timedelta(days=90),
+                                      not_after=now - timedelta(days=1))),
+    )

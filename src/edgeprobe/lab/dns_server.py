@@ -1,0 +1,62 @@
+"""A tiny authoritative DNS server over UDP (dnspython for the wire format)."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from typing import Any
+
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import dns.rrset
+
+
+class LabDns(asyncio.DatagramProtocol):
+    """Answers A/AAAA for ``records``; NXDOMAIN for unknown names. Faults per name:
+    ``nxdomain`` (the record is gone), ``servfail``, ``timeout`` (no answer at all)."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, tuple[str, ...]] = {}
+        self.faults: dict[str, str] = {}
+        self.transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+
+    def answer(self, query: dns.message.Message) -> dns.message.Message | None:
+        response = dns.message.make_response(query)
+        response.flags |= dns.flags.AA
+        for question in query.question:
+            name = question.name.to_text().rstrip(".").lower()
+            fault = self.faults.get(name)
+            if fault == "timeout":
+                return None
+            if fault == "servfail":
+                response.set_rcode(dns.rcode.SERVFAIL)
+                return response
+            if fault == "nxdomain" or name not in self.records:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+                return response
+            for addr in self.records[name]:
+                rdtype = "A" if ipaddress.ip_address(addr).version == 4 else "AAAA"
+                if question.rdtype == dns.rdatatype.from_text(rdtype):
+                    response.answer.append(dns.rrset.from_text(question.name, 30, "IN", rdtype,
+                                                               addr))
+        return response
+
+    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
+        try:
+            query = dns.message.from_wire(data)
+        except Exception:  # noqa: BLE001 - garbage on the wire is ignored, like a real server
+            return
+        response = self.answer(query)
+        if response is not None and self.transport is not None:
+            self.transport.sendto(response.to_wire(), addr)
+
+
+async def start_dns(host: str = "127.0.0.1") -> tuple[LabDns, asyncio.DatagramTransport, int]:
+    loop = asyncio.get_running_loop()
+    transport, protocol = await loop.create_datagram_endpoint(LabDns, local_addr=(host, 0))
+    port = transport.get_extra_info("sockname")[1]
+    return protocol, transport, port

@@ -1,0 +1,180 @@
+"""One lab edge: an HTTPS server that proxies /system/<key> to the bucket like Mastodon's
+documented nginx proxy (Cache-Control, X-Cache-Status, hidden x-amz-* headers), with faults."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import ssl
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+# Every fault a node can be given (see docs/lab.md for what each one imitates).
+FAULTS = {
+    "s3_disabled": "S3_ENABLED is not 'true': the node looks on local disk, 404 for all media",
+    "bucket_misspelt": "S3_BUCKET misspelt: the bucket answers NoSuchBucket, passed on as 404",
+    "access_denied": "the proxy reaches a private bucket: 403 AccessDenied XML (DO Spaces)",
+    "502": "the upstream is broken: 502 for every request",
+    "502_some": "a flaky upstream: 502 for every fourth request (25%)",
+    "stale": "serves an old copy: same size, different bytes",
+    "truncated": "serves the first half of every object",
+    "slow": "waits slow_delay_s before answering",
+    "down": "nothing listens: connection refused",
+    "wrong_cert": "a trusted certificate for another name",
+    "expired_cert": "the media host's certificate, expired yesterday",
+    "no_dns": "the node's name has no DNS record (NXDOMAIN)",
+    "dns_servfail": "the nameserver answers SERVFAIL for the node's name",
+    "no_cache_headers": "drops Cache-Control",
+    "endless": "an endless body for every object",
+    "drip": "a slow drip: one byte every 0.2 s",
+    "redirect_loop": "302 to the same URL, forever",
+    "garbage_headers": "answers with bytes that are not HTTP",
+    "hostile": "404 whose Server header, ETag and body carry HTML/script payloads",
+}
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+NGINX_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 "
+             b"Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
+NGINX_502 = NGINX_404.replace(b"404 Not Found", b"502 Bad Gateway")
+ACCESS_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                 b"<BucketName>lab-media</BucketName><RequestId>tx0000lab</RequestId></Error>")
+PASSED_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control")
+
+
+@dataclass
+class EdgeState:
+    """What one edge needs; ``faults`` may change while it runs (read on every request)."""
+
+    name: str
+    upstream: str  # http://moto/bucket
+    client: aiohttp.ClientSession
+    faults: set[str] = field(default_factory=set)
+    slow_delay_s: float = 0.8
+    seen: set[str] = field(default_factory=set)
+    counter: itertools.count = field(default_factory=itertools.count)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Server": "nginx", "Access-Control-Allow-Origin": "*",
+                "X-Content-Type-Options": "nosniff"}
+
+
+def _error(status: int, body: bytes, state: EdgeState, ctype: str = "text/html") -> web.Response:
+    return web.Response(status=status, body=body, content_type=ctype, headers=state.headers)
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    state: EdgeState = request.app["edge"]
+    faults = state.faults
+    if "slow" in faults:
+        await asyncio.sleep(state.slow_delay_s)
+    if not request.path.startswith("/system/") or "s3_disabled" in faults:
+        return _error(404, NGINX_404, state)
+    if "hostile" in faults:
+        return web.Response(status=404, text=f"<h1>not here</h1>{HOSTILE}",
+                            headers={"Server": f"nginx {HOSTILE}", "ETag": f'"{HOSTILE}"',
+                                     "Content-Type": "text/html"})
+    if "502" in faults or ("502_some" in faults and next(state.counter) % 4 == 3):
+        return _error(502, NGINX_502, state)
+    if "redirect_loop" in faults:
+        return web.Response(status=302, headers={**state.headers, "Location": str(request.url)})
+    if "access_denied" in faults:
+        return _error(403, ACCESS_DENIED, state, "application/xml")
+    key = request.path[len("/system/"):]
+    upstream = state.upstream + ("x" if "bucket_misspelt" in faults else "")
+    async with state.client.get(f"{upstream}/{key}") as up:
+        if up.status != 200:  # nginx passes the bucket's error through (no proxy_intercept)
+            body = await up.read()
+            return _error(up.status, body, state, up.content_type)
+        return await _stream(request, state, key, up)
+
+
+async def _stream(request: web.Request, state: EdgeState, key: str,
+                  up: aiohttp.ClientResponse) -> web.StreamResponse:
+    faults = state.faults
+    headers = {**state.headers, "X-Cache-Status": "HIT" if key in state.seen else "MISS"}
+    state.seen.add(key)
+    for name in PASSED_HEADERS:  # x-amz-* and the bucket's CORS headers are hidden
+        if name in up.headers and not (name == "Cache-Control" and "no_cache_headers" in faults):
+            headers[name] = up.headers[name]
+    size = int(up.headers.get("Content-Length", "0"))
+    resp = web.StreamResponse(status=200, headers=headers)
+    if "endless" not in faults:
+        resp.content_length = size // 2 if "truncated" in faults else size
+    await resp.prepare(request)
+    if "endless" in faults:
+        chunk = b"\0" * 65536
+        while True:
+            await resp.write(chunk)
+    if "drip" in faults:
+        for _ in range(size):
+            await resp.write(b"\0")
+            await asyncio.sleep(0.2)
+    sent = 0
+    async for chunk in up.content.iter_chunked(65536):
+        if "stale" in faults and sent == 0:
+            chunk = chunk[:64] + bytes(b ^ 0xFF for b in chunk[64:96]) + chunk[96:]
+        if "truncated" in faults:
+            chunk = chunk[: max(0, size // 2 - sent)]
+        sent += len(chunk)
+        if chunk:
+            await resp.write(chunk)
+    await resp.write_eof()
+    return resp
+
+
+async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Not HTTP: a status line, then header bytes no parser accepts."""
+    with contextlib.suppress(Exception):
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: banana\r\nX-\x00\x01: \xff\xfe\r\n\r\n")
+        await writer.drain()
+    writer.close()
+
+
+class Edge:
+    """Start/stop one edge on (address, port); restarted whenever its faults change."""
+
+    def __init__(self, state: EdgeState, address: str, port: int, contexts: Any) -> None:
+        self.state = state
+        self.address = address
+        self.port = port
+        self.contexts = contexts
+        self._runner: web.AppRunner | None = None
+        self._raw: asyncio.AbstractServer | None = None
+
+    def _ssl(self) -> ssl.SSLContext:
+        if "wrong_cert" in self.state.faults:
+            return self.contexts.wrong_name
+        if "expired_cert" in self.state.faults:
+            return self.contexts.expired
+        return self.contexts.good
+
+    async def start(self) -> None:
+        if "down" in self.state.faults:
+            return
+        if "garbage_headers" in self.state.faults:
+            self._raw = await asyncio.start_server(_garbage, self.address, self.port,
+                                                   ssl=self._ssl(), reuse_address=True)
+            return
+        app = web.Application()
+        app["edge"] = self.state
+        app.router.add_route("*", "/{tail:.*}", handle)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                                     shutdown_timeout=0.5)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, self.address, self.port, ssl_context=self._ssl(),
+                          reuse_address=True).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._raw is not None:
+            self._raw.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._raw.wait_closed(), 1)
+            self._raw = None

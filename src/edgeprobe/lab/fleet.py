@@ -1,0 +1,283 @@
+"""The lab fleet: S3 (moto), edges on their own loopback addresses, DNS, a Mastodon API.
+
+On Linux every node listens on its own 127.0.1.N with one shared port, like real edges on
+their own IPs. Where only 127.0.0.1 exists (macOS by default) every node gets its own port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeprobe.errors import LabError
+from edgeprobe.lab import require_extra
+from edgeprobe.lab.content import LabObject, default_objects
+
+MEDIA_HOST = "media.lab.test"
+
+
+@dataclass(frozen=True)
+class LabNode:
+    name: str
+    region: str
+
+
+DEFAULT_NODES = (
+    LabNode("cdn-fremont-1", "us-west"), LabNode("cdn-seattle-1", "us-west"),
+    LabNode("cdn-newark-1", "us-east"), LabNode("cdn-ashburn-1", "us-east"),
+    LabNode("cdn-frankfurt-1", "eu-central"), LabNode("cdn-amsterdam-1", "eu-central"),
+)
+
+
+@dataclass
+class LabOptions:
+    nodes: tuple[LabNode, ...] = DEFAULT_NODES
+    objects: tuple[LabObject, ...] = field(default_factory=default_objects)
+    faults: dict[str, set[str]] = field(default_factory=dict)
+    slow_delay_s: float = 2.0
+    single_address: bool | None = None  # None: detect; True: 127.0.0.1 with a port per node
+
+
+def _can_bind(address: str) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(addresses: list[str]) -> int:
+    """A port free on every address (a race with other programs is retried by the caller)."""
+    with socket.socket() as first:
+        first.bind((addresses[0], 0))
+        port = first.getsockname()[1]
+        for addr in addresses[1:]:
+            with socket.socket() as s:
+                s.bind((addr, port))
+    return port
+
+
+class Lab:
+    """Start with ``await lab.start()``; change faults with ``await lab.set_faults(...)``."""
+
+    def __init__(self, options: LabOptions | None = None) -> None:
+        require_extra()
+        self.options = options or LabOptions()
+        self.dir = Path(tempfile.mkdtemp(prefix="edgeprobe-lab-"))
+        self.api_mode = {"api": "on"}
+        self.deleted: set[str] = set()
+        self.edges: dict[str, Any] = {}
+        self.addresses: dict[str, str] = {}
+        self.ports: dict[str, int] = {}
+        self._closers: list[Any] = []
+
+    # -- start / stop ---------------------------------------------------------------------------
+    async def start(self) -> Lab:
+        import aiohttp
+
+        from edgeprobe.lab.certs import make_certs
+        from edgeprobe.lab.dns_server import start_dns
+        from edgeprobe.lab.s3 import BUCKET, LabS3
+
+        self.s3 = LabS3()
+        await asyncio.to_thread(self.s3.start)
+        self._closers.append(lambda: asyncio.to_thread(self.s3.stop))
+        await asyncio.to_thread(lambda: [self.s3.put(o) for o in self.options.objects])
+        self.certs = make_certs(MEDIA_HOST, self.dir)
+        self.dns, transport, self.dns_port = await start_dns()
+        self._closers.append(lambda: _async(transport.close))
+        self.client = aiohttp.ClientSession(auto_decompress=False)
+        self._closers.append(self.client.close)
+        for attempt in range(5):
+            try:
+                await self._start_edges(f"{self.s3.endpoint}/{BUCKET}")
+                break
+            except OSError as exc:  # a port taken between choosing and binding: choose again
+                await self._stop_edges()
+                if attempt == 4:
+                    raise LabError(f"cannot start the lab edges: {exc}") from exc
+        await self._start_api()
+        return self
+
+    async def _start_edges(self, upstream: str) -> None:
+        from edgeprobe.lab.edge import Edge, EdgeState
+
+        nodes = self.options.nodes
+        single = self.options.single_address
+        if single is None:
+            single = not _can_bind("127.0.1.1")
+        wanted = ["127.0.0.1"] * len(nodes) if single else \
+            [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(len(nodes))]
+        port = _free_port(sorted(set(wanted)))
+        for i, node in enumerate(nodes):
+            address = wanted[i]
+            node_port = _free_port([address]) if single else port
+            self.addresses[node.name], self.ports[node.name] = address, node_port
+            state = EdgeState(node.name, upstream, self.client,
+                              set(self.options.faults.get(node.name, ())),
+                              self.options.slow_delay_s)
+            edge = Edge(state, address, node_port, self.certs)
+            await edge.start()
+            self.edges[node.name] = edge
+            self.dns.records[f"{node.name}.lab.test"] = (address,)
+            self._dns_faults(node.name)
+        self.media_port = self.ports[nodes[0].name]
+        self.single_address = single
+
+    async def _stop_edges(self) -> None:
+        for edge in self.edges.values():
+            await edge.stop()
+        self.edges.clear()
+
+    async def _start_api(self) -> None:
+        from aiohttp import web
+
+        from edgeprobe.lab.api import make_app
+
+        keys = [o.key for o in self.options.objects][:4]
+        runner = web.AppRunner(make_app(f"https://{MEDIA_HOST}:{self.media_port}", keys,
+                                        self.api_mode), access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        self.api_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # noqa: SLF001
+        self._closers.append(runner.cleanup)
+
+    async def stop(self) -> None:
+        await self._stop_edges()
+        for close in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                await close()
+        self._closers.clear()
+
+    # -- faults ---------------------------------------------------------------------------------
+    def _dns_faults(self, node: str) -> None:
+        faults = self.edges[node].state.faults
+        name = f"{node}.lab.test"
+        self.dns.faults.pop(name, None)
+        if "no_dns" in faults:
+            self.dns.faults[name] = "nxdomain"
+        elif "dns_servfail" in faults:
+            self.dns.faults[name] = "servfail"
+
+    async def set_faults(self, node: str, *faults: str) -> None:
+        """Replace a node's faults; the node's server restarts so TLS and 'down' apply too."""
+        from edgeprobe.lab.edge import FAULTS
+
+        unknown = set(faults) - set(FAULTS)
+        if unknown:
+            raise LabError(f"unknown fault(s) {sorted(unknown)}; known: {', '.join(FAULTS)}")
+        edge = self.edges[node]
+        await edge.stop()
+        edge.state.faults = set(faults)
+        await edge.start()
+        self._dns_faults(node)
+
+    async def reset(self) -> None:
+        """Every node healthy, every object back in the bucket, the API answering."""
+        for node, edge in self.edges.items():
+            if edge.state.faults:
+                await self.set_faults(node)
+        self.api_mode["api"] = "on"
+        gone = [o for o in self.options.objects if o.key in self.deleted]
+        await asyncio.to_thread(lambda: [self.s3.put(o) for o in gone])
+        self.deleted.clear()
+
+    async def delete_object(self, key: str) -> None:
+        """Delete from the bucket (the edges then 404 it too, as nginx's cache is not kept)."""
+        await asyncio.to_thread(self.s3.delete, key)
+        self.deleted.add(key)
+
+    # -- the probe file -------------------------------------------------------------------------
+    @property
+    def paths(self) -> list[str]:
+        return [f"/system/{o.key}" for o in self.options.objects]
+
+    def probe_toml(self, *, origin: str = "ok", samples: str | None = None,
+                   probe: str = "", extra: str = "") -> str:
+        """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket."""
+        from edgeprobe.lab.s3 import BUCKET, REGION
+
+        endpoint = self.s3.endpoint
+        bucket = BUCKET
+        if origin == "unreachable":
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                endpoint = f"http://127.0.0.1:{s.getsockname()[1]}"
+        elif origin == "no_such_bucket":
+            bucket = BUCKET + "-typo"
+        paths = ",\n    ".join(f'"{p}"' for p in self.paths)
+        lines = [
+            "# edgeprobe probe file for the built-in lab fleet (edgeprobe lab --print-config)",
+            "[site]", 'name = "lab"', f'media_url = "https://{MEDIA_HOST}:{self.media_port}"',
+            f'ca_file = "{self.certs.ca_file}"', "",
+            "[origin]", f'bucket = "{bucket}"', f'endpoint_url = "{endpoint}"',
+            f'region = "{REGION}"', 'url_prefix = "/system/"',
+            "anonymous = true  # the lab bucket is public-read, like Mastodon's S3_PERMISSION", "",
+            "[dns]", f'nameservers = ["127.0.0.1:{self.dns_port}"]', "timeout_s = 1.0", "",
+            "[samples]", samples if samples is not None else f"paths = [\n    {paths},\n]", "",
+            "[probe]", "timeout_s = 5.0", probe, "",
+        ]
+        for node in self.options.nodes:
+            lines += ["[[nodes]]", f'name = "{node.name}"', f'region = "{node.region}"',
+                      f'host = "{node.name}.lab.test"']
+            if self.single_address:
+                lines.append(f"port = {self.ports[node.name]}")
+            lines.append("")
+        return "\n".join(lines) + extra
+
+    def write_probe(self, name: str = "lab.toml", **kwargs: Any) -> Path:
+        path = self.dir / name
+        path.write_text(self.probe_toml(**kwargs), encoding="utf-8")
+        return path
+
+
+async def _async(fn: Any) -> None:
+    fn()
+
+
+class LabThread:
+    """The lab on its own event loop in a background thread, for blocking callers (the CLI,
+    sync tests). ``call(coro)`` runs a coroutine on the lab's loop and waits for it."""
+
+    def __init__(self, options: LabOptions | None = None) -> None:
+        self.lab = Lab(options)
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self.loop.run_forever, name="edgeprobe-lab",
+                                        daemon=True)
+
+    def start(self) -> Lab:
+        self._thread.start()
+        try:
+            self.call(self.lab.start(), timeout=60)
+        except BaseException:
+            self.stop()
+            raise
+        return self.lab
+
+    def call(self, coro: Any, timeout: float = 30) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        with contextlib.suppress(Exception):
+            self.call(self.lab.stop(), timeout=15)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(5)
+
+
+@contextlib.contextmanager
+def running_lab(options: LabOptions | None = None) -> Iterator[LabThread]:
+    thread = LabThread(options)
+    thread.start()
+    try:
+        yield thread
+    finally:
+        thread.stop()

@@ -1,0 +1,97 @@
+"""Small frozen dataclasses that the stages pass along. A failed check is data, not an exception."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A node's addresses, or why it has none."""
+
+    node: str
+    host: str | None
+    addresses: tuple[str, ...] = ()
+    pinned: bool = False
+    error_kind: str | None = None  # nxdomain, no_address, servfail, timeout, error
+    error: str | None = None
+    nameservers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SampleObject:
+    """One object to fetch from every node."""
+
+    path: str  # URL path on the media host
+    key: str  # object key in the bucket
+    source: str  # paths, bucket, api
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the run should tell, that is not about an edge (becomes an info finding)."""
+
+    kind: str
+    target: str
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sample:
+    objects: tuple[SampleObject, ...]
+    notes: tuple[Note, ...] = ()
+
+
+@dataclass(frozen=True)
+class OriginObject:
+    """What the bucket says of one key. exists=None: the bucket could not tell."""
+
+    key: str
+    exists: bool | None
+    size: int | None = None
+    etag: str | None = None
+    content_type: str | None = None
+    cache_control: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class OriginReport:
+    bucket: str
+    available: bool
+    error_kind: str | None = None
+    error: str | None = None
+    objects: dict[str, OriginObject] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Milliseconds from the request start. connect includes the TLS handshake (aiohttp
+    reports connection creation as one span); None when a pooled connection was reused."""
+
+    connect_ms: float | None = None
+    first_byte_ms: float | None = None
+    total_ms: float | None = None
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One GET of one object from one node."""
+
+    node: str
+    path: str
+    url: str
+    address: str | None  # the address actually connected to (or tried first)
+    status_code: int | None = None
+    size: int | None = None  # bytes received
+    md5: str | None = None
+    truncated: bool = False  # stopped at max_body_bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    body_excerpt: str | None = None  # first bytes of a non-2xx body, as text
+    timing: Timing = field(default_factory=Timing)
+    reused: bool = False
+    error_kind: str | None = None  # unreachable, tls_error, timeout, protocol_error, truncated
+    error: str | None = None
+    curl: str | None = None

@@ -1,0 +1,14 @@
+"""The run result as JSON (CONTRACT §3; schema in docs/run-result.schema.json)."""
+
+from __future__ import annotations
+
+import json
+
+from edgeprobe.report import Run
+
+
+class JsonReporter:
+    name = "json"
+
+    def render(self, run: Run) -> str:
+        return json.dumps(run, indent=2, ensure_ascii=False) + "\n"

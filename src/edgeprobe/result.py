@@ -1,0 +1,140 @@
+"""The run-result JSON (CONTRACT §3): built from the stages' data, read back for `report`."""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from edgeprobe import __version__
+from edgeprobe.analyze import Analysis, AnalysisInput
+from edgeprobe.analyze.stats import latency_summary
+from edgeprobe.analyze.types import FAILURE_KINDS, SEVERITY_RANK
+from edgeprobe.errors import RunFileError
+from edgeprobe.settings import Settings
+
+SCHEMA = "edgeprobe/run@1"
+SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
+
+
+def _dominant(values: list[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    return Counter(present).most_common(1)[0][0] if present else None
+
+
+def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dict[str, Any]:
+    res = next(r for r in inp.resolutions if r.node == name)
+    checks = [c for (node, _), c in analysis.checks.items() if node == name]
+    done = [c.fetch for c in checks if c.fetch.status_code]
+    cache = [f.headers.get("X-Cache-Status") or f.headers.get("X-Cache") or
+             f.headers.get("X-Cached") for f in done]
+    hits = [v for v in cache if v]
+    out: dict[str, Any] = {
+        "name": name, "region": region, "host": res.host, "addresses": list(res.addresses),
+        "status": analysis.node_status[name],
+        "checks": len(checks),
+        "failures": sum(1 for c in checks if c.verdict in FAILURE_KINDS),
+        "latency_ms": latency_summary([f.timing.total_ms for f in done
+                                       if f.timing.total_ms is not None]),
+        "status_codes": dict(Counter(str(f.status_code) for f in done)),
+        "verdicts": dict(Counter(c.verdict for c in checks)),
+        "cache_hit_share": round(sum(1 for v in hits if "HIT" in v.upper()) / len(hits), 3)
+        if hits else None,
+        "headers": {h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS},
+    }
+    if res.error:
+        out["error"] = res.error
+    return out
+
+
+def _check(c: Any) -> dict[str, Any]:
+    f = c.fetch
+    out: dict[str, Any] = {"status_code": f.status_code, "verdict": c.verdict,
+                           "latency_ms": f.timing.total_ms, "size": f.size, "md5": f.md5,
+                           "address": f.address}
+    if f.headers.get("ETag"):
+        out["etag"] = f.headers["ETag"]
+    cache = f.headers.get("X-Cache-Status") or f.headers.get("X-Cache")
+    if cache:
+        out["cache"] = cache
+    if f.error:
+        out["error"] = f.error
+    if f.body_excerpt:
+        out["body_excerpt"] = f.body_excerpt
+    if c.verdict in FAILURE_KINDS:
+        out["curl"] = f.curl
+    return out
+
+
+def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at: datetime,
+          duration_s: float, scope: dict[str, str | None]) -> dict[str, Any]:
+    findings = [f.as_dict() for f in analysis.findings]
+    nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
+    regions: dict[str, list[str]] = {}
+    for n in inp.nodes:
+        regions.setdefault(n.region, []).append(n.name)
+    objects = []
+    for obj in inp.objects:
+        o = inp.origin.objects.get(obj.key)
+        ref = analysis.references[obj.path]
+        objects.append({
+            "path": obj.path, "key": obj.key, "source": obj.source,
+            "origin": {"exists": o.exists if o else None, "size": o.size if o else None,
+                       "etag": o.etag if o else None,
+                       **({"error": o.error} if o and o.error else {})},
+            "reference": {"source": ref.source, "size": ref.size, "md5": ref.md5},
+            "results": {node: _check(analysis.checks[(node, obj.path)])
+                        for node in (n.name for n in inp.nodes)
+                        if (node, obj.path) in analysis.checks},
+        })
+    return {
+        "schema": SCHEMA,
+        "ok": not any(f["severity"] in ("warning", "critical") for f in findings),
+        "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "duration_s": round(duration_s, 3),
+        "site": {"name": settings.site.name, "media_url": settings.site.media_url},
+        "scope": scope,
+        "edgeprobe": {"version": __version__, "host": platform.node(),
+                      "probe_file": settings.source},
+        "origin": {"bucket": inp.origin.bucket, "available": inp.origin.available,
+                   "error": inp.origin.error},
+        "counts": {"nodes": len(nodes), "objects": len(objects),
+                   "checks": sum(n["checks"] for n in nodes)},
+        "findings": findings,
+        "nodes": nodes,
+        "regions": [{"name": r, "status": analysis.region_status[r], "nodes": names}
+                    for r, names in regions.items()],
+        "objects": objects,
+    }
+
+
+def worst_severity(run: dict[str, Any]) -> str | None:
+    severities = [f["severity"] for f in run["findings"]]
+    return min(severities, key=SEVERITY_RANK.__getitem__) if severities else None
+
+
+def load(path: str) -> dict[str, Any]:
+    """Read a saved run result; anything malformed or foreign is a RunFileError."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            run = json.load(fh)
+    except FileNotFoundError:
+        raise RunFileError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunFileError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise RunFileError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(run, dict) or run.get("schema") != SCHEMA:
+        found = run.get("schema") if isinstance(run, dict) else type(run).__name__
+        raise RunFileError(f"{path}: not an edgeprobe run result (schema {found!r}, "
+                           f"expected {SCHEMA!r})")
+    missing = [k for k in ("ok", "started_at", "site", "findings", "nodes", "regions", "objects")
+               if k not in run]
+    if missing:
+        raise RunFileError(f"{path}: run result lacks {', '.join(missing)}")
+    for key in ("findings", "nodes", "regions", "objects"):
+        if not isinstance(run[key], list) or not all(isinstance(x, dict) for x in run[key]):
+            raise RunFileError(f"{path}: {key!r} must be a list of objects")
+    return run

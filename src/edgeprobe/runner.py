@@ -1,0 +1,86 @@
+"""The pipeline: config → resolve → sample → origin ∥ fetch → analyze → run-result dict."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from edgeprobe.analyze import AnalysisInput, analyze
+from edgeprobe.analyze.types import NodeInfo
+from edgeprobe.errors import ProbeError
+from edgeprobe.model import FetchResult
+from edgeprobe.settings import Settings
+
+ProgressFn = Callable[[int, int, FetchResult | None], None]
+
+
+def select(settings: Settings, node: str | None = None, region: str | None = None) -> Settings:
+    """Narrow the fleet to one node or one region (a ProbeError names what exists)."""
+    if node is not None:
+        chosen = tuple(n for n in settings.nodes if n.name == node)
+        if not chosen:
+            names = ", ".join(n.name for n in settings.nodes)
+            raise ProbeError(f"no node named {node!r} in {settings.source} (nodes: {names})")
+        return replace(settings, nodes=chosen)
+    if region is not None:
+        chosen = tuple(n for n in settings.nodes if n.region == region)
+        if not chosen:
+            regions = ", ".join(settings.regions())
+            raise ProbeError(f"no region named {region!r} in {settings.source} "
+                             f"(regions: {regions})")
+        return replace(settings, nodes=chosen)
+    return settings
+
+
+async def probe_async(settings: Settings, *, scope: str = "all", scope_name: str | None = None,
+                      progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run every stage and return the run result. Remote failures are findings, never raised."""
+    from edgeprobe.fetch import fetch_all
+    from edgeprobe.origin import check_origin
+    from edgeprobe.resolve import resolve_all
+    from edgeprobe.result import build
+    from edgeprobe.sample import build_sample
+
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    resolutions, sample = await asyncio.gather(resolve_all(settings.dns, settings.nodes),
+                                               build_sample(settings))
+    if not sample.objects:
+        notes = "; ".join(n.summary for n in sample.notes)
+        raise ProbeError("nothing to probe: no sample paths, and no object found through "
+                         "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
+                                                                        else ""))
+    total = len(sample.objects) * sum(1 for r in resolutions if r.addresses)
+    done = 0
+    if progress:
+        progress(0, total, None)
+
+    def on_result(result: FetchResult) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, result)
+
+    origin, fetches = await asyncio.gather(
+        check_origin(settings.origin, [o.key for o in sample.objects], settings.probe.timeout_s,
+                     settings.probe.concurrency),
+        fetch_all(settings, resolutions, sample.objects, on_result))
+    inp = AnalysisInput(
+        site_name=settings.site.name, media_host=settings.site.media_host,
+        nodes=tuple(NodeInfo(n.name, n.region) for n in settings.nodes),
+        resolutions=tuple(resolutions), objects=sample.objects, origin=origin,
+        fetches=tuple(fetches), slow_ms=settings.probe.slow_ms,
+        timeout_s=settings.probe.timeout_s, max_body_bytes=settings.probe.max_body_bytes,
+        scope=scope, notes=sample.notes)
+    analysis = analyze(inp)
+    return build(settings, inp, analysis, started_at, time.monotonic() - t0,
+                 {"kind": scope, "name": scope_name})
+
+
+def probe(settings: Settings, **kwargs: Any) -> dict[str, Any]:
+    """Blocking wrapper for callers without an event loop (the CLI)."""
+    return asyncio.run(probe_async(settings, **kwargs))
