@@ -105,7 +105,8 @@ class _Validator:
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 known = ", ".join(allowed)
-                raise self.fail((*path, key), f"unknown key{hint}; known keys: {known}")
+                what = "table" if not path else "key"
+                raise self.fail((*path, key), f"unknown {what}{hint}; known: {known}")
 
     def get(self, table: dict[str, Any], path: KeyPath, kind: type | tuple[type, ...],
             default: Any = None, *, required: bool = False) -> Any:
@@ -140,6 +141,10 @@ class _Validator:
         return tuple(value)
 
     def url(self, value: str, path: KeyPath, schemes: tuple[str, ...] = ("http", "https")) -> str:
+        if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
+            # never echo it: it may hold a password
+            raise self.fail(path, "must not carry a user name or password (credentials come "
+                            "from the environment, never the probe file)")
         parts = urlsplit(value)
         try:
             _ = parts.port
@@ -148,8 +153,6 @@ class _Validator:
         if parts.scheme not in schemes or not parts.hostname:
             want = " or ".join(f"{s}://" for s in schemes)
             raise self.fail(path, f"must be a URL starting with {want} and a host, not {value!r}")
-        if parts.username or parts.password:
-            raise self.fail(path, "must not carry credentials; use the standard boto3 chain")
         return value
 
     # -- sections ------------------------------------------------------------------------------
@@ -341,7 +344,7 @@ def _locate(lines: list[str], path: KeyPath) -> int | None:
                 counts[name] = counts.get(name, -1) + 1
                 table = (name, counts[name])
             else:
-                table = (name,)
+                table = tuple(name.split("."))
             if table == path:
                 return number
             continue

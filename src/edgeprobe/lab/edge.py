@@ -28,6 +28,7 @@ FAULTS = {
     "expired_cert": "the media host's certificate, expired yesterday",
     "no_dns": "the node's name has no DNS record (NXDOMAIN)",
     "dns_servfail": "the nameserver answers SERVFAIL for the node's name",
+    "dns_timeout": "the nameserver never answers for the node's name",
     "no_cache_headers": "drops Cache-Control",
     "endless": "an endless body for every object",
     "drip": "a slow drip: one byte every 0.2 s",
@@ -62,12 +63,15 @@ class EdgeState:
                 "X-Content-Type-Options": "nosniff"}
 
 
+EDGE = web.AppKey("edge", EdgeState)
+
+
 def _error(status: int, body: bytes, state: EdgeState, ctype: str = "text/html") -> web.Response:
     return web.Response(status=status, body=body, content_type=ctype, headers=state.headers)
 
 
 async def handle(request: web.Request) -> web.StreamResponse:
-    state: EdgeState = request.app["edge"]
+    state = request.app[EDGE]
     faults = state.faults
     if "slow" in faults:
         await asyncio.sleep(state.slow_delay_s)
@@ -105,14 +109,13 @@ async def _stream(request: web.Request, state: EdgeState, key: str,
     if "endless" not in faults:
         resp.content_length = size // 2 if "truncated" in faults else size
     await resp.prepare(request)
-    if "endless" in faults:
-        chunk = b"\0" * 65536
-        while True:
+    if "endless" in faults or "drip" in faults:
+        chunk, pause = (b"\0" * 65536, 0.0) if "endless" in faults else (b"\0", 0.2)
+        # until the client hangs up (asyncio only logs send errors, so check the transport)
+        while request.transport is not None and not request.transport.is_closing():
             await resp.write(chunk)
-    if "drip" in faults:
-        for _ in range(size):
-            await resp.write(b"\0")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(pause)
+        return resp
     sent = 0
     async for chunk in up.content.iter_chunked(65536):
         if "stale" in faults and sent == 0:
@@ -161,7 +164,7 @@ class Edge:
                                                    ssl=self._ssl(), reuse_address=True)
             return
         app = web.Application()
-        app["edge"] = self.state
+        app[EDGE] = self.state
         app.router.add_route("*", "/{tail:.*}", handle)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False,
                                      shutdown_timeout=0.5)

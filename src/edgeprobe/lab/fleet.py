@@ -167,6 +167,8 @@ class Lab:
             self.dns.faults[name] = "nxdomain"
         elif "dns_servfail" in faults:
             self.dns.faults[name] = "servfail"
+        elif "dns_timeout" in faults:
+            self.dns.faults[name] = "timeout"
 
     async def set_faults(self, node: str, *faults: str) -> None:
         """Replace a node's faults; the node's server restarts so TLS and 'down' apply too."""
@@ -202,7 +204,7 @@ class Lab:
         return [f"/system/{o.key}" for o in self.options.objects]
 
     def probe_toml(self, *, origin: str = "ok", samples: str | None = None,
-                   probe: str = "", extra: str = "") -> str:
+                   probe: str = "timeout_s = 5.0", extra: str = "") -> str:
         """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket."""
         from edgeprobe.lab.s3 import BUCKET, REGION
 
@@ -224,7 +226,7 @@ class Lab:
             "anonymous = true  # the lab bucket is public-read, like Mastodon's S3_PERMISSION", "",
             "[dns]", f'nameservers = ["127.0.0.1:{self.dns_port}"]', "timeout_s = 1.0", "",
             "[samples]", samples if samples is not None else f"paths = [\n    {paths},\n]", "",
-            "[probe]", "timeout_s = 5.0", probe, "",
+            "[probe]", probe, "",
         ]
         for node in self.options.nodes:
             lines += ["[[nodes]]", f'name = "{node.name}"', f'region = "{node.region}"',

@@ -1,0 +1,80 @@
+"""Shared fixtures: one real lab fleet per test session, reset after every test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgeprobe import config, runner
+from edgeprobe.lab.fleet import LabThread, running_lab
+
+ROOT = Path(__file__).resolve().parent.parent
+BLAMING = ("warning", "critical")
+
+
+@pytest.fixture(scope="session")
+def lab_thread():
+    with running_lab() as thread:
+        yield thread
+
+
+@dataclass
+class LabHandle:
+    """The running lab plus the verbs tests use: break a node, probe, run the CLI."""
+
+    thread: LabThread
+
+    @property
+    def lab(self) -> Any:
+        return self.thread.lab
+
+    def fault(self, node: str, *faults: str) -> None:
+        self.thread.call(self.lab.set_faults(node, *faults))
+
+    def delete(self, key: str) -> None:
+        self.thread.call(self.lab.delete_object(key))
+
+    def probe_file(self, name: str = "test.toml", **toml: Any) -> Path:
+        return self.lab.write_probe(name, **toml)
+
+    def probe(self, *, node: str | None = None, region: str | None = None,
+              **toml: Any) -> dict[str, Any]:
+        settings = runner.select(config.load(self.probe_file(**toml)), node, region)
+        scope = "node" if node else "region" if region else "all"
+        return runner.probe(settings, scope=scope, scope_name=node or region)
+
+
+@pytest.fixture
+def lab(lab_thread):
+    handle = LabHandle(lab_thread)
+    yield handle
+    lab_thread.call(lab_thread.lab.reset())
+
+
+def blamed(run: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(kind, target, severity) of every warning or critical finding."""
+    return {(f["kind"], f["target"], f["severity"]) for f in run["findings"]
+            if f["severity"] in BLAMING}
+
+
+def assert_healthy_not_blamed(run: dict[str, Any], broken: set[str]) -> None:
+    """Every node not in ``broken`` is healthy and no warning/critical finding targets it."""
+    for node in run["nodes"]:
+        if node["name"] not in broken:
+            assert node["status"] == "healthy", node
+    targets = {f["target"] for f in run["findings"] if f["severity"] in BLAMING}
+    assert not (targets & ({n["name"] for n in run["nodes"]} - broken)), run["findings"]
+
+
+def edgeprobe(*args: str, env: dict[str, str] | None = None, timeout: float = 90,
+              cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess."""
+    full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    return subprocess.run([sys.executable, "-m", "edgeprobe", *args], capture_output=True,
+                          text=True, timeout=timeout, env=full_env, cwd=cwd)

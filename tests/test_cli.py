@@ -1,0 +1,188 @@
+"""The CLI as users and scripts run it: real subprocesses against the real lab fleet."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+
+import jsonschema
+import pytest
+
+from edgeprobe.cli import main
+from tests.conftest import ROOT, edgeprobe
+
+SCHEMA = json.loads((ROOT / "docs" / "run-result.schema.json").read_text())
+
+
+def test_healthy_fleet_exits_0(lab):
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()))
+    assert proc.returncode == 0, proc.stderr
+    assert "HEALTHY" in proc.stdout and "No findings" in proc.stdout
+
+
+def test_broken_node_exits_1_and_names_it(lab, tmp_path):
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    out = tmp_path / "run.json"
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", str(out))
+    assert proc.returncode == 1
+    assert "node_media_missing → cdn-fremont-1" in proc.stdout
+    assert "curl --resolve media.lab.test:" in proc.stdout
+    run = json.loads(out.read_text())
+    jsonschema.validate(run, SCHEMA)
+    assert run["ok"] is False
+
+
+@pytest.mark.parametrize(("fail_on", "fault", "code"), [
+    ("never", "s3_disabled", 0), ("critical", "no_cache_headers", 0),
+    ("warning", "no_cache_headers", 1), ("critical", "s3_disabled", 1)])
+def test_fail_on(lab, fail_on, fault, code):
+    lab.fault("cdn-fremont-1", fault)
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--fail-on", fail_on, "-q")
+    assert proc.returncode == code
+    assert proc.stdout == ""
+
+
+def test_json_to_stdout_is_the_only_stdout(lab):
+    lab.fault("cdn-fremont-1", "502")
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", "-")
+    assert proc.returncode == 1
+    run = json.loads(proc.stdout)  # nothing else on stdout
+    jsonschema.validate(run, SCHEMA)
+    assert "node_server_error → cdn-fremont-1" in proc.stderr
+
+
+def test_probe_node_and_region_commands(lab):
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    proc = edgeprobe("probe", "node", "cdn-fremont-1", "-c", str(lab.probe_file()), "--json", "-")
+    assert proc.returncode == 1
+    assert [n["name"] for n in json.loads(proc.stdout)["nodes"]] == ["cdn-fremont-1"]
+    proc = edgeprobe("probe", "region", "eu-central", "-c", str(lab.probe_file()), "--json", "-")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["scope"] == {"kind": "region", "name": "eu-central"}
+
+
+def test_unknown_node_or_region_exits_2(lab):
+    proc = edgeprobe("probe", "node", "cdn-nowhere-9", "-c", str(lab.probe_file()))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("edgeprobe: error: no node named 'cdn-nowhere-9'")
+    assert "cdn-fremont-1" in proc.stderr
+    proc = edgeprobe("probe", "region", "mars", "-c", str(lab.probe_file()))
+    assert proc.returncode == 2 and "regions: us-west, us-east, eu-central" in proc.stderr
+
+
+def test_nothing_to_probe_exits_2(lab):
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file(samples="")))
+    assert proc.returncode == 2
+    assert "nothing to probe" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_check_lists_nodes_addresses_and_paths(lab):
+    lab.fault("cdn-newark-1", "no_dns")
+    proc = edgeprobe("config", "check", "-c", str(lab.probe_file()))
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"cdn-fremont-1\s+us-west\s+cdn-fremont-1\.lab\.test → 127\.0\.\d+\.\d+",
+                     proc.stdout)
+    assert "cdn-newark-1" in proc.stdout and "DNS FAILED" in proc.stdout
+    assert lab.lab.paths[0] in proc.stdout
+
+
+def test_report_rerenders_the_same_html_and_markdown(lab, tmp_path):
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    run, html, md = tmp_path / "run.json", tmp_path / "run.html", tmp_path / "run.md"
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", str(run),
+                     "--html", str(html), "--markdown", str(md), "-q")
+    assert proc.returncode == 1
+    again_html, again_md = tmp_path / "again.html", tmp_path / "again.md"
+    proc = edgeprobe("report", str(run), "--html", str(again_html), "--markdown", str(again_md))
+    assert proc.returncode == 0, proc.stderr
+    assert again_html.read_text() == html.read_text()
+    assert again_md.read_text() == md.read_text()
+    proc = edgeprobe("report", str(run))
+    assert proc.returncode == 0 and "FAILING" in proc.stdout
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "run.json:1: not valid JSON"),
+    ('{"schema": "other/thing@2"}', "not an edgeprobe run result (schema 'other/thing@2'"),
+    ("[1, 2]", "not an edgeprobe run result (schema 'list'"),
+    ('{"schema": "edgeprobe/run@1", "ok": true}', "run result lacks started_at, site"),
+])
+def test_report_rejects_bad_run_files(tmp_path, content, message):
+    (tmp_path / "run.json").write_text(content)
+    proc = edgeprobe("report", "run.json", "--html", "out.html", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "out.html").exists()
+
+
+def test_unwritable_output_exits_2(lab, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--html",
+                     str(blocker / "sub" / "r.html"), "-q")
+    assert proc.returncode == 2
+    assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_writes_reports_and_exits_1(tmp_path):
+    proc = edgeprobe("demo", "--out", str(tmp_path))
+    assert proc.returncode == 1, proc.stderr
+    run = json.loads((tmp_path / "demo.json").read_text())
+    jsonschema.validate(run, SCHEMA)
+    assert {(f["kind"], f["target"]) for f in run["findings"]} == {
+        ("node_media_missing", "cdn-fremont-1")}
+    assert (tmp_path / "demo.html").stat().st_size > 0
+    assert (tmp_path / "demo.md").read_text().startswith("## 🔴 edgeprobe: FAILING")
+    assert "cdn-fremont-1" in proc.stdout
+
+
+def test_lab_print_config_runs_until_interrupted(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprobe", "lab", "--print-config"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith('host = "cdn-amsterdam-1.lab.test"'):
+                break
+        (tmp_path / "lab.toml").write_text("".join(lines))
+        check = edgeprobe("probe", "all", "-c", str(tmp_path / "lab.toml"), "-q")
+        assert check.returncode == 0, check.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert "Traceback" not in err and "lab stopped" in err
+
+
+def test_lab_rejects_unknown_fault():
+    proc = edgeprobe("lab", "--fault", "cdn-fremont-1=gremlins")
+    assert proc.returncode == 2 and "use NODE=FAULT with a fault from" in proc.stderr
+
+
+def _commands(group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, (*prefix, name))
+
+
+def test_every_command_has_help_and_is_documented():
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    for path, cmd in _commands(main):
+        proc = edgeprobe(*path, "--help")
+        assert proc.returncode == 0 and "Usage:" in proc.stdout, path
+        assert cmd.help, path
+        assert f"edgeprobe {' '.join(path)}" in docs, f"docs/cli.md lacks {' '.join(path)}"
+
+
+def test_help_does_not_import_heavy_modules():
+    code = ("import sys; from click.testing import CliRunner; from edgeprobe.cli import main; "
+            "CliRunner().invoke(main, ['--help']); "
+            "print(sorted(m for m in ('aiohttp', 'boto3', 'botocore', 'jinja2', 'dns', 'moto') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"

@@ -1,0 +1,122 @@
+"""Probe files: each invalid-*.toml with its exact message; valid ones load with defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from edgeprobe import config, defaults
+from edgeprobe.errors import ConfigError
+from tests.conftest import ROOT, edgeprobe
+
+CONFIGS = Path(__file__).parent / "configs"
+
+EXPECTED = {
+    "invalid-syntax.toml":
+        "invalid-syntax.toml:5: TOML syntax error: Expected ']' at the end of a table "
+        "declaration (column 8)",
+    "invalid-unknown-key.toml":
+        "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
+        "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
+        "max_body_bytes",
+    "invalid-unknown-table.toml":
+        "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
+        "site, origin, dns, samples, probe, incident, nodes",
+    "invalid-dup-table.toml":
+        "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
+        "verify_tls",
+    "invalid-wrong-type.toml":
+        "invalid-wrong-type.toml:9: probe.concurrency: must be an integer, not a string ('lots')",
+    "invalid-missing-bucket.toml":
+        "invalid-missing-bucket.toml:5: origin.bucket: missing required key",
+    "invalid-duplicate-node.toml":
+        "invalid-duplicate-node.toml:14: nodes[1].name: duplicate node name 'cdn-fremont-1' "
+        "(first at nodes[0])",
+    "invalid-bad-url.toml":
+        "invalid-bad-url.toml:3: site.media_url: must be a URL starting with http:// or "
+        "https:// and a host, not 'media.hachyderm.io'",
+    "invalid-credentials-in-url.toml":
+        "invalid-credentials-in-url.toml:3: site.media_url: must not carry a user name or "
+        "password (credentials come from the environment, never the probe file)",
+    "invalid-bad-port.toml":
+        "invalid-bad-port.toml:11: nodes[0].port: must be 1-65535, not 99999",
+    "invalid-nameserver.toml":
+        "invalid-nameserver.toml:9: dns.nameservers: item 1 must be \"ip\" or \"ip:port\", "
+        "not 'ns1.example.com'",
+    "invalid-negative.toml":
+        "invalid-negative.toml:9: probe.timeout_s: must be greater than 0, not -1",
+    "invalid-no-nodes.toml":
+        "invalid-no-nodes.toml: nodes: missing: add at least one [[nodes]] table",
+    "invalid-node-region.toml":
+        "invalid-node-region.toml:8: nodes[0].region: missing required key",
+    "invalid-sample-prefix.toml":
+        "invalid-sample-prefix.toml:9: samples.paths: '/media/a.png' does not start with "
+        "[origin].url_prefix '/system/'",
+}
+
+
+def test_every_invalid_file_has_an_expected_message():
+    assert {p.name for p in CONFIGS.glob("invalid-*.toml")} == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_invalid_probe_file_message(name, monkeypatch):
+    monkeypatch.chdir(CONFIGS)
+    with pytest.raises(ConfigError) as err:
+        config.load(name)
+    assert str(err.value) == EXPECTED[name]
+
+
+@pytest.mark.parametrize("name", ["invalid-syntax.toml", "invalid-unknown-key.toml",
+                                  "invalid-duplicate-node.toml", "invalid-missing-bucket.toml"])
+def test_cli_bad_probe_file_exits_2_with_one_line(name):
+    proc = edgeprobe("probe", "all", "-c", name, cwd=CONFIGS)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr == f"edgeprobe: error: {EXPECTED[name]}\n"
+
+
+def test_missing_probe_file(tmp_path):
+    proc = edgeprobe("probe", "all", "-c", str(tmp_path / "nope.toml"))
+    assert proc.returncode == 2
+    assert "no such probe file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_path_from_environment(tmp_path):
+    proc = edgeprobe("config", "check", env={defaults.CONFIG_ENV: str(tmp_path / "env.toml")},
+                     cwd=tmp_path)
+    assert proc.returncode == 2
+    assert str(tmp_path / "env.toml") in proc.stderr
+
+
+def test_config_path_default(tmp_path):
+    proc = edgeprobe("config", "check", env={defaults.CONFIG_ENV: ""}, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "probes/edgeprobe.toml: no such probe file" in proc.stderr
+
+
+def test_valid_minimal_has_defaults():
+    s = config.load(CONFIGS / "valid-minimal.toml")
+    assert s.site.media_host == "media.hachyderm.io" and s.site.port == 443
+    assert s.probe.timeout_s == defaults.PROBE_TIMEOUT_S
+    assert s.probe.concurrency == defaults.CONCURRENCY
+    assert s.probe.per_node_concurrency == defaults.PER_NODE_CONCURRENCY
+    assert s.origin.url_prefix == "/system/" and s.origin.anonymous is False
+    assert s.dns.nameservers == ()
+    assert [n.name for n in s.nodes] == ["cdn-fremont-1", "cdn-frankfurt-1"]
+    assert s.regions() == {"us-west": ["cdn-fremont-1"], "eu-central": ["cdn-frankfurt-1"]}
+
+
+def test_nameserver_forms():
+    text = (CONFIGS / "valid-minimal.toml").read_text() + \
+        '\n[dns]\nnameservers = ["127.0.0.1:5353", "10.0.0.2", "[::1]:53"]\n'
+    s = config.loads(text, "x.toml")
+    assert [str(n) for n in s.dns.nameservers] == ["127.0.0.1:5353", "10.0.0.2:53", "::1:53"]
+
+
+def test_shipped_example_probe_files_are_valid():
+    for path in (ROOT / "probes").glob("*.toml"):
+        if path.name == "example.toml":
+            s = config.load(path)
+            assert s.nodes

@@ -1,0 +1,176 @@
+"""Every finding kind, produced by injecting its fault into the real lab fleet.
+
+Each case asserts the exact set of warning/critical findings (kind, target, severity) and
+that no healthy node is blamed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import assert_healthy_not_blamed, blamed
+
+FREMONT = "cdn-fremont-1"
+
+# fault → (kind, severity, node status); one node broken, five healthy peers
+NODE_FAULTS = [
+    ("s3_disabled", "node_media_missing", "critical", "failing"),
+    ("bucket_misspelt", "node_media_missing", "critical", "failing"),
+    ("access_denied", "node_media_missing", "critical", "failing"),
+    ("502", "node_server_error", "critical", "failing"),
+    ("502_some", "node_server_error", "warning", "degraded"),
+    ("stale", "node_content_mismatch", "critical", "failing"),
+    ("truncated", "node_content_mismatch", "critical", "failing"),
+    ("slow", "node_slow", "warning", "degraded"),
+    ("down", "node_unreachable", "critical", "unreachable"),
+    ("wrong_cert", "node_tls_error", "critical", "failing"),
+    ("expired_cert", "node_tls_error", "critical", "failing"),
+    ("no_dns", "node_dns_failure", "critical", "unreachable"),
+    ("dns_servfail", "node_dns_failure", "critical", "unreachable"),
+    ("dns_timeout", "node_dns_failure", "critical", "unreachable"),
+    ("no_cache_headers", "node_cache_misconfigured", "warning", "degraded"),
+    ("redirect_loop", "node_redirect", "critical", "failing"),
+]
+
+
+def test_healthy_fleet_is_ok(lab):
+    run = lab.probe()
+    assert run["ok"] is True
+    assert run["findings"] == []
+    assert {n["status"] for n in run["nodes"]} == {"healthy"}
+    assert {r["status"] for r in run["regions"]} == {"healthy"}
+    assert all(n["checks"] == len(lab.lab.paths) and n["failures"] == 0 for n in run["nodes"])
+
+
+@pytest.mark.parametrize(("fault", "kind", "severity", "status"), NODE_FAULTS,
+                         ids=[f[0] for f in NODE_FAULTS])
+def test_one_broken_node(lab, fault, kind, severity, status):
+    lab.fault(FREMONT, fault)
+    run = lab.probe(probe="timeout_s = 5.0")
+    assert blamed(run) == {(kind, FREMONT, severity)}
+    assert run["ok"] is False
+    node = next(n for n in run["nodes"] if n["name"] == FREMONT)
+    assert node["status"] == status
+    region = next(r for r in run["regions"] if r["name"] == "us-west")
+    assert region["status"] == "degraded"  # cdn-seattle-1 still serves us-west
+    assert_healthy_not_blamed(run, {FREMONT})
+
+
+def test_fremont_incident_evidence(lab):
+    """The December 2022 case: the finding says what a responder needs, with a curl."""
+    lab.fault(FREMONT, "bucket_misspelt")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    n = len(lab.lab.paths)
+    assert finding["summary"] == (f"{FREMONT} answered 404 for {n} of {n} objects that exist "
+                                  "in the bucket and that 5 other nodes serve")
+    ev = finding["evidence"]
+    assert ev["status_codes"] == {"404": n}
+    assert ev["reference"] == ["bucket"]
+    example = ev["examples"][0]
+    assert "NoSuchBucket" in example["body_excerpt"]
+    address = lab.lab.addresses[FREMONT]
+    assert example["address"] == address
+    assert example["curl"].startswith(f"curl --resolve media.lab.test:{lab.lab.ports[FREMONT]}:"
+                                      f"{address} https://media.lab.test:")
+    obj = run["objects"][0]["results"][FREMONT]
+    assert (obj["status_code"], obj["verdict"]) == (404, "missing")
+
+
+def test_flaky_502_counts(lab):
+    lab.fault(FREMONT, "502_some")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["kind"] == "node_server_error"]
+    assert 3 <= finding["evidence"]["failed"] <= 4  # every fourth request, 13 objects
+    assert finding["evidence"]["status_codes"] == {"502": finding["evidence"]["failed"]}
+
+
+def test_tls_evidence_names_the_problem(lab):
+    lab.fault(FREMONT, "expired_cert")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    assert "expired" in finding["evidence"]["examples"][0]["error"]
+    lab.fault(FREMONT, "wrong_cert")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    assert "media.lab.test" in finding["evidence"]["examples"][0]["error"]
+
+
+def test_dns_failure_evidence(lab):
+    lab.fault(FREMONT, "no_dns")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    assert finding["evidence"]["error_kind"] == "nxdomain"
+    assert finding["evidence"]["host"] == f"{FREMONT}.lab.test"
+    node = next(n for n in run["nodes"] if n["name"] == FREMONT)
+    assert node["checks"] == 0 and "NXDOMAIN" in node["error"]
+
+
+def test_region_down(lab):
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    lab.fault("cdn-seattle-1", "502")
+    run = lab.probe()
+    assert blamed(run) == {
+        ("node_media_missing", "cdn-fremont-1", "critical"),
+        ("node_server_error", "cdn-seattle-1", "critical"),
+        ("region_degraded", "us-west", "critical"),
+    }
+    region = next(r for r in run["regions"] if r["name"] == "us-west")
+    assert region["status"] == "failing"
+    assert_healthy_not_blamed(run, {"cdn-fremont-1", "cdn-seattle-1"})
+
+
+def test_fleet_wide_failure_blames_no_single_node(lab):
+    for node in lab.lab.edges:
+        lab.fault(node, "bucket_misspelt")
+    run = lab.probe()
+    assert blamed(run) == {("fleet_wide_failure", "fleet", "critical")}
+    assert {n["status"] for n in run["nodes"]} == {"failing"}
+    assert not [f for f in run["findings"] if f["scope"] in ("node", "region")]
+
+
+def test_object_deleted_after_sampling_is_not_blamed_on_edges(lab):
+    key = lab.lab.options.objects[2].key
+    lab.delete(key)
+    run = lab.probe()
+    assert blamed(run) == {("origin_object_missing", f"/system/{key}", "warning")}
+    assert_healthy_not_blamed(run, set())
+    obj = next(o for o in run["objects"] if o["key"] == key)
+    assert obj["origin"]["exists"] is False
+    assert {r["verdict"] for r in obj["results"].values()} == {"gone"}
+
+
+@pytest.mark.parametrize(("origin", "error_kind"), [("unreachable", "unreachable"),
+                                                    ("no_such_bucket", "no_such_bucket")])
+def test_origin_unavailable_falls_back_to_consensus(lab, origin, error_kind):
+    lab.fault(FREMONT, "s3_disabled")
+    run = lab.probe(origin=origin)
+    bucket = run["origin"]["bucket"]
+    assert blamed(run) == {("origin_unavailable", bucket, "warning"),
+                           ("node_media_missing", FREMONT, "critical")}
+    origin_finding = next(f for f in run["findings"] if f["kind"] == "origin_unavailable")
+    assert origin_finding["evidence"]["error_kind"] == error_kind
+    missing = next(f for f in run["findings"] if f["kind"] == "node_media_missing")
+    assert missing["evidence"]["reference"] == ["consensus"]
+    assert_healthy_not_blamed(run, {FREMONT})
+
+
+def test_origin_unavailable_healthy_fleet_blames_no_node(lab):
+    run = lab.probe(origin="unreachable")
+    assert {f[0] for f in blamed(run)} == {"origin_unavailable"}
+    assert_healthy_not_blamed(run, set())
+
+
+def test_probe_one_node_is_judged_against_the_bucket(lab):
+    lab.fault(FREMONT, "s3_disabled")
+    run = lab.probe(node=FREMONT)
+    assert [n["name"] for n in run["nodes"]] == [FREMONT]
+    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    assert run["scope"] == {"kind": "node", "name": FREMONT}
+
+
+def test_probe_region(lab):
+    lab.fault(FREMONT, "s3_disabled")
+    run = lab.probe(region="eu-central")
+    assert {n["name"] for n in run["nodes"]} == {"cdn-frankfurt-1", "cdn-amsterdam-1"}
+    assert run["ok"] is True

@@ -1,0 +1,60 @@
+"""A hostile or broken edge is a finding, never a crash or a hang."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import assert_healthy_not_blamed, blamed
+
+FREMONT = "cdn-fremont-1"
+
+
+@pytest.mark.timeout(60)
+def test_endless_body_stops_at_max_body_bytes(lab):
+    lab.fault(FREMONT, "endless")
+    run = lab.probe(probe="timeout_s = 10.0\nmax_body_bytes = 3000000")
+    assert blamed(run) == {("node_content_mismatch", FREMONT, "critical")}
+    result = run["objects"][0]["results"][FREMONT]
+    assert result["verdict"] == "mismatch" and result["size"] > 3_000_000
+    assert_healthy_not_blamed(run, {FREMONT})
+
+
+@pytest.mark.timeout(60)
+def test_slow_drip_times_out(lab):
+    lab.fault(FREMONT, "drip")
+    start = time.monotonic()
+    run = lab.probe(probe="timeout_s = 2.0")
+    assert time.monotonic() - start < 20  # 13 objects, 8 at a time, 2 s deadline each
+    assert blamed(run) == {("node_slow", FREMONT, "critical")}
+    finding = next(f for f in run["findings"] if f["target"] == FREMONT)
+    assert "within 2.0s" in finding["summary"]
+    assert {r["results"][FREMONT]["verdict"] for r in run["objects"]} == {"timeout"}
+    assert_healthy_not_blamed(run, {FREMONT})
+
+
+@pytest.mark.timeout(60)
+def test_garbage_headers_are_a_protocol_error(lab):
+    lab.fault(FREMONT, "garbage_headers")
+    run = lab.probe()
+    assert blamed(run) == {("node_protocol_error", FREMONT, "critical")}
+    assert_healthy_not_blamed(run, {FREMONT})
+
+
+def test_redirect_is_recorded_not_followed(lab):
+    lab.fault(FREMONT, "redirect_loop")
+    run = lab.probe()
+    finding = next(f for f in run["findings"] if f["target"] == FREMONT)
+    example = finding["evidence"]["examples"][0]
+    assert example["status_code"] == 302
+    assert example["location"].endswith(example["path"])
+
+
+def test_hostile_values_are_kept_as_data(lab):
+    lab.fault(FREMONT, "hostile")
+    run = lab.probe()
+    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    node = next(n for n in run["nodes"] if n["name"] == FREMONT)
+    assert "<script>" in node["headers"]["Server"]
+    assert "<script>" in run["objects"][0]["results"][FREMONT]["body_excerpt"]
