@@ -1,4 +1,4 @@
-"""Probe file (TOML) → validated ``Settings``; every mistake is a ConfigError with file, key, line."""
+"""Probe file (TOML) → validated ``Settings``; each mistake names the file, key and line."""
 
 from __future__ import annotations
 
@@ -200,7 +200,8 @@ class _Validator:
             self.url(endpoint, ("origin", "endpoint_url"))
         prefix = self.get(t, ("origin", "url_prefix"), str, defaults.URL_PREFIX)
         if not (prefix.startswith("/") and prefix.endswith("/")):
-            raise self.fail(("origin", "url_prefix"), f"must start and end with '/', not {prefix!r}")
+            raise self.fail(("origin", "url_prefix"),
+                            f"must start and end with '/', not {prefix!r}")
         return OriginSettings(
             bucket=self.get(t, ("origin", "bucket"), str, required=True),
             endpoint_url=endpoint,

@@ -87,7 +87,7 @@ async def discover_api(settings: Settings) -> tuple[list[str], list[Note]]:
                         refused.append(f"{endpoint.split('?')[0]}: HTTP {resp.status}")
                         continue
                     document = await resp.json(content_type=None)
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 refused.append(f"{endpoint.split('?')[0]}: {type(exc).__name__}")
                 continue
             for url in media_urls(document):

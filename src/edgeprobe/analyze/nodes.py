@@ -149,7 +149,7 @@ def cache_findings(checks_by_node: dict[str, list[Check]]) -> list[Finding]:
     for node, value in dominant.items():
         if value == fleet and value is not None:
             continue
-        sent = f"no Cache-Control" if value is None else f"Cache-Control: {value}"
+        sent = "no Cache-Control" if value is None else f"Cache-Control: {value}"
         want = f"the fleet sends {fleet!r}" if fleet else \
             f"Mastodon stores {defaults.MASTODON_CACHE_CONTROL!r}"
         findings.append(Finding("node_cache_misconfigured", "node", node, "warning",

@@ -48,7 +48,7 @@ class LabDns(asyncio.DatagramProtocol):
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:
             query = dns.message.from_wire(data)
-        except Exception:  # noqa: BLE001 - garbage on the wire is ignored, like a real server
+        except Exception:
             return
         response = self.answer(query)
         if response is not None and self.transport is not None:

@@ -148,7 +148,7 @@ class Lab:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        self.api_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # noqa: SLF001
+        self.api_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
         self._closers.append(runner.cleanup)
 
     async def stop(self) -> None:

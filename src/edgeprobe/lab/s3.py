@@ -32,7 +32,7 @@ class LabS3:
         import boto3
 
         self.server.start()
-        host, port = self.server._server.server_address[:2]  # noqa: SLF001 - moto exposes no getter
+        host, port = self.server._server.server_address[:2]
         self.endpoint = f"http://{host}:{port}"
         # the lab's own admin credentials: fake, and only ever sent to this loopback moto
         self.client = boto3.session.Session(

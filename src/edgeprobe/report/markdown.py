@@ -81,7 +81,8 @@ class MarkdownReporter:
             lines = [f"| node | {' | '.join(str(i + 1) for i in cols)} |",
                      "|---|" + "---|" * shown]
             for row in v["matrix"]:
-                cells = [MATRIX_CELL.get(c["verdict"], md(c["label"])) for c in row["cells"][:shown]]
+                cells = [MATRIX_CELL.get(c["verdict"], md(c["label"]))
+                         for c in row["cells"][:shown]]
                 lines.append(f"| {md(row['node'])} | {' | '.join(cells)} |")
             if shown < len(objects):
                 lines.append(f"\n_matrix cut to {shown} of {len(objects)} objects to stay under "

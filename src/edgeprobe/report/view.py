@@ -29,10 +29,12 @@ def evidence_line(f: dict[str, Any]) -> str | None:
         return (f"{ev.get('failed')} of {ev.get('objects')} objects fail on every node "
                 f"({', '.join(ev.get('nodes') or [])})")
     if f.get("kind") == "node_dns_failure":
-        return f"{ev.get('host')}: {ev.get('error_kind')} from {', '.join(ev.get('nameservers') or [])}"
+        servers = ", ".join(ev.get("nameservers") or [])
+        return f"{ev.get('host')}: {ev.get('error_kind')} from {servers}"
     if f.get("kind") == "node_slow" and ev.get("latency_ms"):
         lat = ev["latency_ms"]
-        return f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms; peers' p50 {ev.get('peers_p50_ms')}"
+        return (f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms; "
+                f"peers' p50 {ev.get('peers_p50_ms')} ms")
     return None
 
 
