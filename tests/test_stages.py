@@ -1,0 +1,167 @@
+"""Stage-level tests against real servers: DNS over UDP, S3 listing, the Mastodon API, fetch."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+
+import pytest
+
+from edgeprobe import config
+from edgeprobe.lab.dns_server import start_dns
+from edgeprobe.model import SampleObject
+from edgeprobe.resolve import resolve_all
+from edgeprobe.sample import build_sample, media_urls, sample_from_listing
+from edgeprobe.settings import DnsSettings, NameserverSettings, NodeSettings
+from tests.conftest import edgeprobe
+
+
+def _resolve(records, faults, nodes, timeout=1.0):
+    async def go():
+        dns, transport, port = await start_dns()
+        dns.records.update(records)
+        dns.faults.update(faults)
+        try:
+            settings = DnsSettings((NameserverSettings("127.0.0.1", port),), timeout)
+            return await resolve_all(settings, nodes)
+        finally:
+            transport.close()
+    return asyncio.run(go())
+
+
+def test_resolve_a_aaaa_and_failures():
+    nodes = (NodeSettings("both", "r", host="both.test"), NodeSettings("v6", "r", host="v6.test"),
+             NodeSettings("gone", "r", host="gone.test"), NodeSettings("sf", "r", host="sf.test"),
+             NodeSettings("slow", "r", host="slow.test"),
+             NodeSettings("pinned", "r", host="pinned.test", addresses=("127.0.0.9",)),
+             NodeSettings("literal", "r", host="127.0.0.8"))
+    records = {"both.test": ("127.0.0.5", "::1"), "v6.test": ("::1",), "sf.test": ("127.0.0.6",),
+               "slow.test": ("127.0.0.7",)}
+    results = {r.node: r for r in _resolve(records, {"sf.test": "servfail",
+                                                     "slow.test": "timeout"}, nodes, 0.5)}
+    assert results["both"].addresses == ("127.0.0.5", "::1")
+    assert results["v6"].addresses == ("::1",)
+    assert (results["gone"].error_kind, results["gone"].addresses) == ("nxdomain", ())
+    assert results["sf"].error_kind == "servfail"
+    assert results["slow"].error_kind == "timeout"
+    assert results["pinned"].addresses == ("127.0.0.9",) and results["pinned"].pinned
+    assert results["literal"].addresses == ("127.0.0.8",)
+
+
+def test_sampling_from_a_listing_is_deterministic():
+    keys = [f"accounts/avatars/000/000/{i:03d}/original/{i:016x}.png" for i in range(100)]
+    keys += ["accounts/avatars/", "accounts/avatars/original/missing.png"]
+    first = sample_from_listing(keys, 5, 42, "accounts/")
+    assert first == sample_from_listing(list(reversed(keys)), 5, 42, "accounts/")
+    assert first != sample_from_listing(keys, 5, 43, "accounts/")
+    assert len(first) == 5 and all(k.endswith(".png") and "missing" not in k for k in first)
+
+
+def test_bucket_prefix_sampling_against_lab_s3(lab):
+    path = lab.probe_file(samples='bucket_prefixes = ["media_attachments/", "cache/", "nope/"]'
+                          '\nper_prefix = 2\nseed = 3')
+    sample = asyncio.run(build_sample(config.load(path)))
+    keys = [o.key for o in sample.objects]
+    assert [o.source for o in sample.objects] == ["bucket"] * 4
+    assert sum(k.startswith("media_attachments/") for k in keys) == 2
+    assert sum(k.startswith("cache/") for k in keys) == 2
+    assert keys == [o.key for o in asyncio.run(build_sample(config.load(path))).objects]
+
+
+def test_listing_failure_is_a_note_not_a_crash(lab):
+    path = lab.probe_file(origin="no_such_bucket", samples='paths = ["/system/x.png"]\n'
+                          'bucket_prefixes = ["accounts/"]')
+    sample = asyncio.run(build_sample(config.load(path)))
+    assert [o.path for o in sample.objects] == ["/system/x.png"]
+    assert sample.notes[0].kind == "samples_unavailable"
+    assert "no_such_bucket" in str(sample.notes[0].evidence)
+
+
+def test_samples_max_bounds_the_sample(lab):
+    path = lab.probe_file(samples=f'paths = {lab.lab.paths!r}\nmax = 3'.replace("'", '"'))
+    sample = asyncio.run(build_sample(config.load(path)))
+    assert [o.path for o in sample.objects] == lab.lab.paths[:3]
+    assert sample.notes[0].kind == "samples_truncated"
+
+
+def test_mastodon_api_discovery(lab):
+    samples = f'mastodon_api = "{lab.lab.api_url}"'
+    run = lab.probe(samples=samples)
+    assert run["ok"] is True
+    assert [o["path"] for o in run["objects"]] == lab.lab.paths[:4]
+    assert {o["source"] for o in run["objects"]} == {"api"}
+    assert not any("missing.png" in o["path"] for o in run["objects"])
+
+
+@pytest.mark.parametrize("mode", ["refuse", "empty"])
+def test_mastodon_api_refusal_is_not_a_probe_failure(lab, mode):
+    lab.lab.api_mode["api"] = mode
+    run = lab.probe(samples=f'paths = ["{lab.lab.paths[0]}"]\nmastodon_api = "{lab.lab.api_url}"')
+    assert run["ok"] is True
+    (note,) = run["findings"]
+    assert (note["kind"], note["severity"]) == ("samples_unavailable", "info")
+    if mode == "refuse":
+        assert "HTTP 401" in str(note["evidence"]["answers"])
+
+
+def test_media_urls_finds_every_field():
+    doc = [{"media_attachments": [{"url": "https://m/system/a", "preview_url": "https://m/b",
+                                   "remote_url": None}],
+            "account": {"avatar": "https://m/c", "header_static": "https://m/d"},
+            "emojis": [{"url": "https://m/e", "static_url": "https://m/f"}],
+            "card": {"image": "https://m/g"}}]
+    assert media_urls(doc) == [f"https://m/{x}" for x in ["system/a", "b", "c", "d", "e", "f",
+                                                          "g"]]
+
+
+def test_each_node_gets_its_own_connection(lab):
+    """aiohttp pools by host name: a shared pool would answer every node from one of them."""
+    lab.fault("cdn-newark-1", "s3_disabled")
+    run = lab.probe()
+    for obj in run["objects"]:
+        for node, result in obj["results"].items():
+            assert result["address"] == lab.lab.addresses[node]
+        assert obj["results"]["cdn-newark-1"]["status_code"] == 404
+        assert obj["results"]["cdn-fremont-1"]["status_code"] == 200
+
+
+def test_host_header_and_sni_are_the_media_host(lab):
+    """The edges' certificate is only for media.lab.test: a pass proves SNI + verification."""
+    run = lab.probe()
+    assert run["ok"] is True
+    proc = subprocess.run(["curl", "--version"], capture_output=True)
+    if proc.returncode == 0:  # the curl command in evidence really reproduces a check
+        lab.fault("cdn-fremont-1", "s3_disabled")
+        run = lab.probe()
+        curl = run["objects"][0]["results"]["cdn-fremont-1"]["curl"]
+        out = subprocess.run(curl, shell=True, capture_output=True, text=True, timeout=20)
+        assert out.stdout.startswith("HTTP/1.1 404"), out.stderr
+
+
+def test_secrets_never_leave(lab, tmp_path):
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    env = {"AWS_ACCESS_KEY_ID": "AKIAEDGEPROBETEST", "AWS_SECRET_ACCESS_KEY": secret,
+           "AWS_SESSION_TOKEN": secret + "TOKEN"}
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    for origin in ("ok", "unreachable", "no_such_bucket"):
+        probe = lab.probe_file(f"{origin}.toml", origin=origin).read_text()
+        probe = probe.replace("anonymous = true", "anonymous = false")
+        (tmp_path / "p.toml").write_text(probe)
+        proc = edgeprobe("probe", "all", "-c", str(tmp_path / "p.toml"), "--json",
+                         str(tmp_path / "r.json"), "--html", str(tmp_path / "r.html"),
+                         "--markdown", str(tmp_path / "r.md"), env=env)
+        assert proc.returncode == 1, proc.stderr
+        outputs = proc.stdout + proc.stderr + "".join(
+            (tmp_path / f"r.{ext}").read_text() for ext in ("json", "html", "md"))
+        assert secret not in outputs and "AKIAEDGEPROBETEST" not in outputs
+    assert os.environ.get("AWS_SECRET_ACCESS_KEY") != secret
+
+
+def test_sample_object_paths_are_quoted():
+    from edgeprobe.sample import key_to_path, path_to_key
+    key = "site_uploads/files/000/000/001/@1x/a b+c.png"
+    path = key_to_path(key, "/system/")
+    assert path == "/system/site_uploads/files/000/000/001/@1x/a%20b%2Bc.png"
+    assert path_to_key(path, "/system/") == key
+    assert SampleObject(path, key, "bucket").key == key
