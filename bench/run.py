@@ -1,0 +1,173 @@
+"""Benchmark: `edgeprobe probe all` against `curl --parallel` on the same real nginx fleet.
+
+    .venv/bin/python bench/run.py                      # 20 nodes × 200 objects of ~64 KiB
+    .venv/bin/python bench/run.py --objects 16 --size 2097152   # big objects: RSS must not grow
+
+Both fetch every object from every node, over TLS, pinned per node (edgeprobe by its own
+connector per node, curl by --connect-to), after one warm-up pass that fills nginx's cache.
+Needs Debian's nginx and curl, and the lab extra (moto, trustme). Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from nginx_edge import NginxEdge
+
+MEDIA_HOST = "media.bench.test"
+
+
+def _hwm_mb(pid: int) -> float:
+    """The process's own peak RSS (VmHWM); ru_maxrss would include the forking parent's."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_measured(cmd: list[str]) -> dict[str, float]:
+    """Wall time, CPU seconds (os.wait4's rusage) and peak RSS (sampled) of one child."""
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak = 0.0
+    while True:
+        peak = max(peak, _hwm_mb(proc.pid))
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        time.sleep(0.005)
+    wall = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[0]} exited {proc.returncode}: {err[-2000:]}")
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak}
+
+
+def curl_config(path: Path, urls: list[tuple[str, str]], port: int, ca: Path) -> None:
+    """One --next group per transfer, each pinned to its node with --connect-to."""
+    lines = ["parallel", "parallel-max = 64", "silent", "show-error", "fail"]
+    for i, (url, address) in enumerate(urls):
+        if i:
+            lines.append("next")
+        lines += [f'url = "{url}"', f'connect-to = "{MEDIA_HOST}:{port}:{address}:{port}"',
+                  f'cacert = "{ca}"', 'output = "/dev/null"']
+    path.write_text("\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--nodes", type=int, default=20)
+    parser.add_argument("--objects", type=int, default=200)
+    parser.add_argument("--size", type=int, default=64 * 1024, help="bytes per object")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="edgeprobe's [probe].concurrency (curl's --parallel-max stays 64)")
+    parser.add_argument("--profile", metavar="FILE",
+                        help="also run edgeprobe once under cProfile, stats to FILE")
+    args = parser.parse_args()
+    for tool in ("nginx", "curl"):
+        if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
+            raise SystemExit(f"bench needs Debian's {tool}: apt-get install {tool}")
+
+    import trustme
+
+    from edgeprobe.lab.content import LabObject
+    from edgeprobe.lab.s3 import BUCKET, LabS3
+
+    root = Path(tempfile.mkdtemp(prefix="edgeprobe-bench-"))
+    s3 = LabS3()
+    s3.start()
+    objects = [LabObject(f"media_attachments/files/{i:03d}/000/000/original/{i:016x}.png",
+                         args.size) for i in range(args.objects)]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(s3.put, objects))
+    ca = trustme.CA()
+    cert = ca.issue_cert(MEDIA_HOST)
+    ca_file = root / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    s3_port = int(s3.endpoint.rsplit(":", 1)[1])
+    port = 18443
+    edges = []
+    try:
+        for i in range(args.nodes):
+            edge = NginxEdge(root, f"edge-{i}", f"127.0.2.{i + 1}", port, MEDIA_HOST, s3_port,
+                             BUCKET, cert.cert_chain_pems[0].bytes(),
+                             cert.private_key_pem.bytes())
+            edge.start()
+            edges.append(edge)
+        paths = [f"/system/{o.key}" for o in objects]
+        urls = [(f"https://{MEDIA_HOST}:{port}{p}", f"127.0.2.{n + 1}")
+                for p in paths for n in range(args.nodes)]
+        curl_config(root / "curl.cfg", urls, port, ca_file)
+        probe = root / "bench.toml"
+        probe.write_text("\n".join([
+            "[site]", 'name = "bench"', f'media_url = "https://{MEDIA_HOST}:{port}"',
+            f'ca_file = "{ca_file}"', "[origin]", f'bucket = "{BUCKET}"',
+            f'endpoint_url = "{s3.endpoint}"', 'region = "us-east-1"', "anonymous = true",
+            "[samples]", f"paths = {json.dumps(paths)}", f"max = {len(paths)}",
+            "[probe]", "timeout_s = 60.0", "slow_ms = 60000",
+            f"concurrency = {args.concurrency}",
+            *[f'[[nodes]]\nname = "edge-{n}"\nregion = "r{n % 4}"\naddresses = ["127.0.2.{n + 1}"]'
+              for n in range(args.nodes)]]) + "\n")
+        edgeprobe = str(Path(sys.executable).with_name("edgeprobe"))
+        curl_cmd = ["curl", "--config", str(root / "curl.cfg")]
+        ep_cmd = [edgeprobe, "probe", "all", "-c", str(probe), "--json", str(root / "run.json"),
+                  "-q", "--fail-on", "never"]
+        run_measured(curl_cmd)  # warm-up: fills every edge's proxy_cache
+        results: dict[str, list[dict[str, float]]] = {"edgeprobe": [], "curl": []}
+        for _ in range(args.rounds):
+            results["edgeprobe"].append(run_measured(ep_cmd))
+            results["curl"].append(run_measured(curl_cmd))
+        if args.profile:
+            run_measured([sys.executable, "-m", "cProfile", "-o", args.profile, "-m",
+                          "edgeprobe", *ep_cmd[1:]])
+        run = json.loads((root / "run.json").read_text())
+        checks = args.nodes * args.objects
+        assert run["ok"] and run["counts"]["checks"] == checks, run["findings"][:3]
+        helps = [run_measured([edgeprobe, "--help"])["wall"] for _ in range(10)]
+        print(report(args, checks, results, statistics.median(helps)))
+    finally:
+        for edge in edges:
+            edge.stop()
+        s3.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) -> str:
+    def med(tool: str, key: str) -> float:
+        return statistics.median(r[key] for r in results[tool])
+
+    rate = {t: checks / med(t, "wall") for t in results}
+    lines = [
+        f"{args.nodes} nginx edges × {args.objects} objects of {args.size} bytes = {checks} "
+        f"fetches a run; median of {args.rounds} runs; {os.cpu_count()} CPUs; edgeprobe "
+        f"concurrency {args.concurrency}",
+        "",
+        "| tool | wall s | objects/s | CPU s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for tool in results:
+        lines.append(f"| {tool} | {med(tool, 'wall'):.2f} | {rate[tool]:.0f} | "
+                     f"{med(tool, 'cpu'):.2f} | {max(r['rss_mb'] for r in results[tool]):.0f} |")
+    lines += ["", f"edgeprobe/curl objects/s: {rate['edgeprobe'] / rate['curl']:.2f}",
+              f"`edgeprobe --help`: {help_s * 1000:.0f} ms (median of 10)"]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
