@@ -42,13 +42,6 @@ def handle_errors(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def exit_status(run: dict[str, Any], fail_on: str) -> int:
-    if fail_on == "never":
-        return 0
-    levels = {"critical": ("critical",), "warning": ("critical", "warning")}[fail_on]
-    return 1 if any(f["severity"] in levels for f in run["findings"]) else 0
-
-
 def _use_colour(stream: Any) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
@@ -83,6 +76,9 @@ def probe_options(fn: F) -> F:
         click.option("--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON,
                      show_default=True, help="Exit 1 when a finding is at or above this."),
         click.option("-q", "--quiet", is_flag=True, help="No summary and no progress line."),
+        click.option("--state", "state_path", metavar="FILE",
+                     help="Incident state across runs: marks findings new/ongoing/resolved "
+                          "and declares an incident after [incident].confirm_runs runs."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -91,10 +87,15 @@ def probe_options(fn: F) -> F:
 
 def run_probe_command(config_path: str | None, json_path: str | None, html_path: str | None,
                       markdown_path: str | None, fail_on: str, quiet: bool,
-                      node: str | None = None, region: str | None = None) -> None:
-    from edgeprobe import config, report, runner
+                      state_path: str | None, node: str | None = None,
+                      region: str | None = None) -> None:
+    from edgeprobe import config, incident, report, runner
     from edgeprobe.progress import ProgressLine
+    from edgeprobe.result import exit_status
 
+    if state_path and (node or region):
+        raise click.UsageError("--state tracks incidents of the whole fleet: use it with "
+                               "`probe all` (a partial run would resolve the other nodes)")
     settings = runner.select(config.load(config_path or config.default_path()), node, region)
     progress = ProgressLine(len(settings.nodes))
     progress.enabled = progress.enabled and not quiet
@@ -103,6 +104,10 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
         run = runner.probe(settings, scope=scope, scope_name=node or region, progress=progress)
     finally:
         progress.clear()
+    if state_path:
+        run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)
+        if warning:
+            click.echo(f"edgeprobe: warning: {warning}", err=True)
     report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
     if not quiet:
         print_summary(run, to_stderr=json_path == "-")
@@ -176,6 +181,56 @@ def config_check(config_path: str | None) -> None:
     click.echo(describe(settings))
 
 
+# -- scheduled use ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("run_file", metavar="RUN.json")
+@click.option("--state", "state_path", required=True, metavar="FILE",
+              help="The state file the run was probed with (remembers the GitHub issue).")
+@click.option("--report", "report_path", metavar="FILE",
+              help="An HTML report to attach to the Discord message.")
+@handle_errors
+def notify(run_file: str, state_path: str, report_path: str | None) -> None:
+    """Tell GitHub, Discord and Slack about an incident change (declared/updated/resolved).
+
+    Channels come from the environment: GITHUB_TOKEN + GITHUB_REPOSITORY (issues),
+    EDGEPROBE_DISCORD_WEBHOOK, EDGEPROBE_SLACK_WEBHOOK. A failed delivery is a warning
+    recorded in RUN.json and retried where it can be; the exit status stays 0.
+    """
+    from edgeprobe.notify import notify as deliver
+
+    _, deliveries = deliver(run_file, state_path, report_path)
+    if not deliveries:
+        click.echo("notify: nothing to send", err=True)
+    for d in deliveries:
+        line = f"notify: {d.channel} {d.action}" if d.ok else f"edgeprobe: warning: {d.error}"
+        click.echo(line, err=True)
+
+
+@main.command()
+@click.option("-c", "--config", "config_path", metavar="PROBE.toml",
+              help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
+@click.option("--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON,
+              show_default=True, help="Exit 1 when a finding is at or above this.")
+@click.option("--state", "state_path", metavar="FILE", help="Incident state file.")
+@click.option("--notify/--no-notify", "notify_on", default=False, show_default=True,
+              help="Notify GitHub/Discord/Slack on an incident change (needs --state).")
+@click.option("--out", "out_dir", default="edgeprobe-report", show_default=True, metavar="DIR",
+              help="Where run.json, report.html and summary.md go (the artifact).")
+@click.option("--node", help="Probe only this node.")
+@click.option("--region", help="Probe only this region.")
+@handle_errors
+def action(config_path: str | None, fail_on: str, state_path: str | None, notify_on: bool,
+           out_dir: str, node: str | None, region: str | None) -> None:
+    """Run as a GitHub Actions step: probe, reports, step summary, annotations, outputs."""
+    from edgeprobe import config
+    from edgeprobe.gha import run_action
+
+    if notify_on and not state_path:
+        raise click.UsageError("--notify needs --state (the incident state file)")
+    sys.exit(run_action(config_path or config.default_path(), fail_on, state_path, notify_on,
+                        out_dir, node, region))
+
+
 # -- lab and demo ----------------------------------------------------------------------------------
 @main.command()
 @click.option("--out", default="reports", show_default=True, metavar="DIR",
@@ -184,6 +239,7 @@ def config_check(config_path: str | None) -> None:
 def demo(out: str) -> None:
     """Start the lab fleet with cdn-fremont-1 broken, probe it, write reports (exits 1)."""
     from edgeprobe.demo import run_demo
+    from edgeprobe.result import exit_status
 
     run, written = run_demo(Path(out))
     print_summary(run, to_stderr=False)

@@ -110,6 +110,14 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
     }
 
 
+def exit_status(run: dict[str, Any], fail_on: str) -> int:
+    """CONTRACT §1: 1 when a finding is at or above ``fail_on`` (critical|warning|never)."""
+    if fail_on == "never":
+        return 0
+    levels = {"critical": ("critical",), "warning": ("critical", "warning")}[fail_on]
+    return 1 if any(f["severity"] in levels for f in run["findings"]) else 0
+
+
 def worst_severity(run: dict[str, Any]) -> str | None:
     severities = [f["severity"] for f in run["findings"]]
     return min(severities, key=SEVERITY_RANK.__getitem__) if severities else None

@@ -33,6 +33,8 @@ class MarkdownReporter:
                 "", f"{md(v['headline'])}", ""]
         if v["affected"]:
             head += [f"**Affected:** {md('; '.join(v['affected']))}", ""]
+        if v["incident"]:
+            head += [f"**{md(v['incident'])}**", ""]
         head += [f"_{run['started_at']} · {run['counts']['nodes']} nodes × "
                  f"{run['counts']['objects']} objects in {run['duration_s']} s · "
                  f"{md(site['media_url'])}_", ""]

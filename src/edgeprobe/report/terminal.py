@@ -56,6 +56,11 @@ class TerminalReporter:
                        f"{run.get('started_at', '')}", "dim"),
             "",
         ]
+        from edgeprobe.report.view import incident_line
+
+        since = incident_line(run)
+        if since:
+            lines[2:2] = [self.paint(since, word)]
         name_w = min(24, max([4, *(len(n["name"]) for n in run["nodes"])]))
         region_w = min(14, max([6, *(len(n["region"]) for n in run["nodes"])]))
         head = f"  {'NODE':<{name_w}} {'REGION':<{region_w}} {'STATUS':<11} {'FAIL':>6} " \

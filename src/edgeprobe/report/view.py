@@ -91,6 +91,22 @@ def _cell(node: str, obj: dict[str, Any]) -> dict[str, Any]:
     return {"verdict": v, "label": label, "detail": "\n".join(detail), "curl": r.get("curl")}
 
 
+def incident_line(run: Run) -> str | None:
+    """'failing since 2026-11-26 14:05 UTC (3 runs)', from a run probed with --state."""
+    inc = run.get("incident") or {}
+    since = (inc.get("since") or "").replace("T", " ").replace("Z", " UTC")
+    if inc.get("state") == "open" and since:
+        runs = inc.get("runs", 0)
+        change = f"; incident {inc['change']}" if inc.get("change") else ""
+        return f"{verdict(run)} since {since} ({runs} run{'s' if runs != 1 else ''}){change}"
+    if inc.get("state") == "resolved":
+        return "incident resolved: nothing confirmed is failing any more"
+    if inc.get("state") == "pending":
+        return (f"not yet an incident: findings must be seen in {inc.get('confirm_runs')} "
+                "runs in a row")
+    return None
+
+
 def build(run: Run) -> dict[str, Any]:
     run = {**run, "counts": run.get("counts") or {
         "nodes": len(run["nodes"]), "objects": len(run["objects"]),
@@ -110,6 +126,7 @@ def build(run: Run) -> dict[str, Any]:
                "cells": [_cell(n["name"], o) for o in objects]} for n in run["nodes"]]
     return {
         "run": run, "verdict": verdict(run), "headline": _headline(run),
+        "incident": incident_line(run),
         "affected": _affected(run),
         "findings": [{**f, "line": evidence_line(f)} for f in findings],
         "counts": Counter(f["severity"] for f in findings),

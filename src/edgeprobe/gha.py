@@ -1,0 +1,88 @@
+"""`edgeprobe action`: one scheduled probe as a GitHub Actions step.
+
+Probes (with incident state), writes JSON/HTML/Markdown into a folder for the artifact,
+appends the Markdown to $GITHUB_STEP_SUMMARY, prints one annotation per finding, notifies
+when asked, and writes the step's outputs to $GITHUB_OUTPUT.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from edgeprobe.errors import EdgeprobeError
+
+LEVEL = {"critical": "error", "warning": "warning", "info": "notice"}
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def annotations(run: dict[str, Any]) -> list[str]:
+    """One workflow command per finding, titled with its target (the node, region, …)."""
+    out = []
+    for f in run["findings"]:
+        state = f" [{f['state']}]" if f.get("state") else ""
+        out.append(f"::{LEVEL[f['severity']]} title={escape_property(f['target'])}::"
+                   f"{escape_data(f['kind'] + state + ': ' + f['summary'])}")
+    for d in run.get("notifications") or []:
+        if not d["ok"]:
+            out.append(f"::warning title=notify::{escape_data(d['error'] or d['channel'])}")
+    return out
+
+
+def _append(path: str | None, text: str) -> None:
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(text)
+
+
+def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
+               out_dir: str, node: str | None = None, region: str | None = None,
+               env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout) -> int:
+    from edgeprobe import config, incident, report, runner
+    from edgeprobe.result import exit_status
+
+    out = Path(out_dir)
+    paths = {"json": out / "run.json", "html": out / "report.html",
+             "markdown": out / "summary.md"}
+    if state_path and (node or region):  # a partial run would "resolve" the other nodes
+        stdout.write("::notice title=state::partial run: incident state left unchanged\n")
+        state_path, notify_on = None, False
+    try:
+        settings = runner.select(config.load(config_path), node, region)
+        scope = "node" if node else "region" if region else "all"
+        run = runner.probe(settings, scope=scope, scope_name=node or region)
+        if state_path:
+            run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)
+            if warning:
+                stdout.write(f"::warning title=state::{escape_data(warning)}\n")
+        report.write(run, {k: str(v) for k, v in paths.items()})
+        if notify_on and state_path:
+            from edgeprobe.notify import notify
+
+            run, _ = notify(str(paths["json"]), state_path, str(paths["html"]), env)
+            report.write(run, {"html": str(paths["html"]), "markdown": str(paths["markdown"])})
+    except EdgeprobeError as exc:
+        stdout.write(f"::error title=edgeprobe::{escape_data(str(exc))}\n")
+        _append(env.get("GITHUB_OUTPUT"), "ok=false\nexit-code=2\n")
+        return 2
+    _append(env.get("GITHUB_STEP_SUMMARY"), paths["markdown"].read_text(encoding="utf-8"))
+    for line in annotations(run):
+        stdout.write(line + "\n")
+    code = exit_status(run, fail_on)
+    blaming = sum(1 for f in run["findings"] if f["severity"] in ("warning", "critical"))
+    _append(env.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in {
+        "ok": str(run["ok"]).lower(), "findings": blaming, "report": paths["html"],
+        "json": paths["json"], "markdown": paths["markdown"],
+        "incident": (run.get("incident") or {}).get("state", "none"), "exit-code": code,
+    }.items()))
+    return code
