@@ -109,6 +109,10 @@ def test_report_rerenders_the_same_html_and_markdown(lab, tmp_path):
     ('{"schema": "other/thing@2"}', "not an edgeprobe run result (schema 'other/thing@2'"),
     ("[1, 2]", "not an edgeprobe run result (schema 'list'"),
     ('{"schema": "edgeprobe/run@1", "ok": true}', "run result lacks started_at, site"),
+    ('{"schema": "edgeprobe/run@1", "ok": true, "started_at": "x", "site": {"name": "a", '
+     '"media_url": "b"}, "findings": [{"kind": "k"}], "nodes": [], "regions": [], '
+     '"objects": []}', "run.json: findings[0] lacks scope, target, severity, summary, "
+     "evidence"),
 ])
 def test_report_rejects_bad_run_files(tmp_path, content, message):
     (tmp_path / "run.json").write_text(content)

@@ -142,7 +142,23 @@ def load(path: str) -> dict[str, Any]:
                if k not in run]
     if missing:
         raise RunFileError(f"{path}: run result lacks {', '.join(missing)}")
-    for key in ("findings", "nodes", "regions", "objects"):
-        if not isinstance(run[key], list) or not all(isinstance(x, dict) for x in run[key]):
+    for key, fields in ITEM_FIELDS.items():
+        items = run[key]
+        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise RunFileError(f"{path}: {key!r} must be a list of objects")
+        for i, item in enumerate(items):
+            lacking = [f for f in fields if f not in item]
+            if lacking:
+                raise RunFileError(f"{path}: {key}[{i}] lacks {', '.join(lacking)}")
+    if not isinstance(run["site"], dict) or not {"name", "media_url"} <= set(run["site"]):
+        raise RunFileError(f"{path}: 'site' must have name and media_url")
     return run
+
+
+# what the reporters read of each item (the JSON Schema says the rest)
+ITEM_FIELDS = {
+    "findings": ("kind", "scope", "target", "severity", "summary", "evidence"),
+    "nodes": ("name", "region", "status", "checks", "failures", "latency_ms"),
+    "regions": ("name", "status", "nodes"),
+    "objects": ("path", "key", "origin", "results"),
+}
