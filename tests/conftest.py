@@ -46,8 +46,7 @@ class LabHandle:
     def probe(self, *, node: str | None = None, region: str | None = None,
               **toml: Any) -> dict[str, Any]:
         settings = runner.select(config.load(self.probe_file(**toml)), node, region)
-        scope = "node" if node else "region" if region else "all"
-        return runner.probe(settings, scope=scope, scope_name=node or region)
+        return runner.probe(settings, **runner.scope(node, region))
 
 
 @pytest.fixture

@@ -61,20 +61,26 @@ def main() -> None:
     """Probe every CDN edge node of a site directly and name the broken one."""
 
 
+# -- shared options -------------------------------------------------------------------------------
+config_option = click.option(
+    "-c", "--config", "config_path", metavar="PROBE.toml",
+    help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
+fail_on_option = click.option(
+    "--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON, show_default=True,
+    help="Exit 1 when a finding is at or above this.")
+
+
 # -- probe ---------------------------------------------------------------------------------------
 def probe_options(fn: F) -> F:
     options = [
-        click.option("-c", "--config", "config_path", metavar="PROBE.toml",
-                     help=f"Probe file [default: ${defaults.CONFIG_ENV}, then "
-                          f"{defaults.CONFIG_PATH}]."),
+        config_option,
         click.option("--json", "json_path", metavar="FILE|-",
                      help="Write the run result as JSON ('-' for stdout, and nothing else "
                           "goes there)."),
         click.option("--html", "html_path", metavar="FILE", help="Write the HTML report."),
         click.option("--markdown", "markdown_path", metavar="FILE",
                      help="Write the Markdown summary (e.g. $GITHUB_STEP_SUMMARY)."),
-        click.option("--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON,
-                     show_default=True, help="Exit 1 when a finding is at or above this."),
+        fail_on_option,
         click.option("-q", "--quiet", is_flag=True, help="No summary and no progress line."),
         click.option("--state", "state_path", metavar="FILE",
                      help="Incident state across runs: marks findings new/ongoing/resolved "
@@ -99,9 +105,8 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
     settings = runner.select(config.load(config_path or config.default_path()), node, region)
     progress = ProgressLine(len(settings.nodes))
     progress.enabled = progress.enabled and not quiet
-    scope = "node" if node else "region" if region else "all"
     try:
-        run = runner.probe(settings, scope=scope, scope_name=node or region, progress=progress)
+        run = runner.probe(settings, **runner.scope(node, region), progress=progress)
     finally:
         progress.clear()
     if state_path:
@@ -169,8 +174,7 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.option("-c", "--config", "config_path", metavar="PROBE.toml",
-              help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
+@config_option
 @handle_errors
 def config_check(config_path: str | None) -> None:
     """Validate a probe file and print what would be probed (resolving each node)."""
@@ -207,10 +211,8 @@ def notify(run_file: str, state_path: str, report_path: str | None) -> None:
 
 
 @main.command()
-@click.option("-c", "--config", "config_path", metavar="PROBE.toml",
-              help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
-@click.option("--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON,
-              show_default=True, help="Exit 1 when a finding is at or above this.")
+@config_option
+@fail_on_option
 @click.option("--state", "state_path", metavar="FILE", help="Incident state file.")
 @click.option("--notify/--no-notify", "notify_on", default=False, show_default=True,
               help="Notify GitHub/Discord/Slack on an incident change (needs --state).")

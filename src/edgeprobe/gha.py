@@ -59,8 +59,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         state_path, notify_on = None, False
     try:
         settings = runner.select(config.load(config_path), node, region)
-        scope = "node" if node else "region" if region else "all"
-        run = runner.probe(settings, scope=scope, scope_name=node or region)
+        run = runner.probe(settings, **runner.scope(node, region))
         if state_path:
             run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)
             if warning:

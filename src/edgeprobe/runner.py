@@ -36,6 +36,12 @@ def select(settings: Settings, node: str | None = None, region: str | None = Non
     return settings
 
 
+def scope(node: str | None = None, region: str | None = None) -> dict[str, Any]:
+    """The ``scope``/``scope_name`` arguments of probe() for `probe all|node|region`."""
+    return {"scope": "node" if node else "region" if region else "all",
+            "scope_name": node or region}
+
+
 async def probe_async(settings: Settings, *, scope: str = "all", scope_name: str | None = None,
                       progress: ProgressFn | None = None) -> dict[str, Any]:
     """Run every stage and return the run result. Remote failures are findings, never raised."""

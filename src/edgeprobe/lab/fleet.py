@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
 import tempfile
 import threading
@@ -157,6 +158,7 @@ class Lab:
             with contextlib.suppress(Exception):
                 await close()
         self._closers.clear()
+        shutil.rmtree(self.dir, ignore_errors=True)  # the CA and probe files die with the lab
 
     # -- faults ---------------------------------------------------------------------------------
     def _dns_faults(self, node: str) -> None:
