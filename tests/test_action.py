@@ -111,6 +111,23 @@ def test_zizmor():
     assert "No findings to report" in proc.stdout + proc.stderr
 
 
+def test_the_readme_workflow_lints_clean(tmp_path):
+    import re
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Scheduled probing in GitHub Actions"):]
+    yaml = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    assert "OWNER/edgeprobe@COMMIT_SHA" in yaml
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "edgeprobe.yml").write_text(yaml.replace("COMMIT_SHA", "a" * 40))
+    proc = subprocess.run([_tool("actionlint"), str(workflows / "edgeprobe.yml")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    proc = subprocess.run([_tool("zizmor"), "--offline", str(workflows)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_third_party_actions_are_pinned_by_sha():
     import re
     for path in [ROOT / "action.yml", *(ROOT / ".github" / "workflows").glob("*.yml")]:

@@ -190,3 +190,15 @@ def test_help_does_not_import_heavy_modules():
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", [["demo", "--out", "."], ["lab", "--print-config"]])
+def test_lab_commands_without_the_lab_extra_say_how_to_install(tmp_path, command):
+    code = ("import sys; sys.modules['moto'] = None; sys.modules['moto.server'] = None\n"
+            "from edgeprobe.cli import main\nmain(sys.argv[1:])")
+    proc = subprocess.run([sys.executable, "-c", code, *command], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr == ("edgeprobe: error: the lab needs the optional extra: "
+                           "pip install 'edgeprobe[lab]' (moto is not installed)\n")
+    assert list(tmp_path.iterdir()) == []

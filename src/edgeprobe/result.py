@@ -53,7 +53,12 @@ def _check(c: Any) -> dict[str, Any]:
     f = c.fetch
     out: dict[str, Any] = {"status_code": f.status_code, "verdict": c.verdict,
                            "latency_ms": f.timing.total_ms, "size": f.size, "md5": f.md5,
-                           "address": f.address}
+                           "address": f.address,
+                           # connect includes the TLS handshake (one span in aiohttp); null
+                           # when a pooled connection was reused
+                           "timing": {"connect_ms": f.timing.connect_ms,
+                                      "first_byte_ms": f.timing.first_byte_ms},
+                           "headers": f.headers}
     if f.headers.get("ETag"):
         out["etag"] = f.headers["ETag"]
     cache = f.headers.get("X-Cache-Status") or f.headers.get("X-Cache")

@@ -16,4 +16,5 @@ def require_extra() -> None:
         import moto.server  # noqa: F401
         import trustme  # noqa: F401
     except ImportError as exc:
-        raise LabError(f"{INSTALL_HINT} ({exc.name} is not installed)") from exc
+        package = (exc.name or "moto").split(".")[0]
+        raise LabError(f"{INSTALL_HINT} ({package} is not installed)") from exc

@@ -92,7 +92,11 @@ class TerminalReporter:
         lines = ["Findings (" + ", ".join(f"{n} {s}" for s, n in tally.items()) + "):"]
         for f in findings[:MAX_FINDINGS]:
             sev = f["severity"]
-            lines.append(f"  {self.paint(sev.upper(), sev)} {f['kind']} → {f['target']}")
+            head = f"  {self.paint(sev.upper(), sev)} {f['kind']} →"
+            if len(f"  {sev.upper()} {f['kind']} → {f['target']}") <= self.width:
+                lines.append(f"{head} {f['target']}")
+            else:  # a long target (an object path) gets its own line
+                lines += [head, f"    {f['target']}"]
             lines += textwrap.wrap(f["summary"], self.width - 4, initial_indent="    ",
                                    subsequent_indent="    ")
             examples = f.get("evidence", {}).get("examples") or []

@@ -1,0 +1,145 @@
+"""Reports rendered from real lab runs: assertions on content, not whole-file snapshots."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+
+import jsonschema
+import pytest
+
+from edgeprobe.report import reporter, verdict
+from edgeprobe.report.markdown import LIMIT
+from tests.conftest import ROOT
+
+SCHEMA = json.loads((ROOT / "docs" / "run-result.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def runs(lab_thread):
+    from tests.conftest import LabHandle
+
+    lab = LabHandle(lab_thread)
+    out = {"healthy": lab.probe()}
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    out["broken"] = lab.probe()
+    lab.fault("cdn-seattle-1", "502")
+    out["region_down"] = lab.probe()
+    lab.fault("cdn-fremont-1")
+    lab.fault("cdn-seattle-1")
+    lab.delete(lab.lab.options.objects[0].key)
+    out["object_missing"] = lab.probe()
+    lab_thread.call(lab_thread.lab.reset())
+    for run in out.values():
+        jsonschema.validate(run, SCHEMA)
+    return out
+
+
+def html(run):
+    return reporter("html").render(run)
+
+
+def test_healthy(runs):
+    page = html(runs["healthy"])
+    assert 'data-verdict="healthy"' in page
+    assert "Every node serves what is in the bucket." in page
+    assert page.count('data-status="healthy"') >= 6 + 3  # nodes and regions
+    md = reporter("markdown").render(runs["healthy"])
+    assert md.startswith("## 🟢 edgeprobe: HEALTHY — lab")
+    assert "No findings" in md
+
+
+def test_one_node_broken(runs):
+    run = runs["broken"]
+    page = html(run)
+    assert 'data-verdict="failing"' in page
+    assert "users routed to us-west (cdn-fremont-1: failing)" in page
+    assert '<tr class="row-failing" data-node="cdn-fremont-1" data-status="failing">' in page
+    assert "13 of 13 objects: 404 here; the bucket has them; 5 peers serve them" in page
+    assert re.search(r'<button type="button" data-copy="curl --resolve media\.lab\.test:\d+:'
+                     r'127\.0\.1\.1 https://media\.lab\.test', page)
+    # the node table shows how the broken node's headers differ from the fleet's
+    assert "Cache-Control: (none)" in page and "Content-Type: text/html" in page
+    assert page.count('class="cell missing"') == len(run["objects"])
+    md = reporter("markdown").render(run)
+    assert "- 🔴 **critical** `node_media_missing` → **cdn-fremont-1**" in md
+    assert "| cdn-fremont-1 | us-west | 🔴 failing | 13/13 | 404×13 |" in md
+    assert "curl --resolve media.lab.test:" in md
+
+
+def test_region_down(runs):
+    run = runs["region_down"]
+    page = html(run)
+    assert re.search(r'class="region region-failing" data-region="us-west" '
+                     r'data-status="failing"', page)
+    assert "every node of us-west is failing" in page
+    md = reporter("markdown").render(run)
+    assert "`region_degraded` → **us-west**" in md
+    assert "| us-west | 🔴 failing |" in md
+
+
+def test_origin_object_missing(runs):
+    run = runs["object_missing"]
+    page = html(run)
+    assert 'data-verdict="degraded"' in page
+    assert "is not in the bucket; nodes that answer 404 for it are right" in page
+    assert page.count('class="cell gone"') == 6
+    assert "not in the bucket)" in page  # the object list says so
+    terminal = reporter("terminal").render(run)
+    assert "WARNING origin_object_missing →\n    /system/accounts/" in terminal
+
+
+def test_terminal_fits_80_columns(runs):
+    for run in runs.values():
+        text = reporter("terminal", width=80).render(run)
+        for line in text.splitlines():
+            # only what cannot be folded may be longer: a command, or one path
+            if not line.lstrip().startswith("$ curl") and " " in line.strip():
+                assert len(line) <= 80, line
+
+
+def test_markdown_of_a_100_node_fleet_stays_under_64k_and_keeps_every_finding(runs):
+    run = _fleet_of(runs["broken"], 100, failing=40, copies=10)  # 100 nodes, 130 objects
+    md = reporter("markdown").render(run)
+    assert len(md.encode()) < 64 * 1024 and len(md.encode()) <= LIMIT + 512
+    for f in run["findings"]:
+        assert f"→ **{f['target']}**" in md
+    assert "matrix cut to" in md or "matrix left out" in md
+    jsonschema.validate(run, SCHEMA)
+
+
+def test_verdict_word():
+    assert verdict({"findings": []}) == "healthy"
+    assert verdict({"findings": [{"severity": "info"}]}) == "healthy"
+    assert verdict({"findings": [{"severity": "warning"}]}) == "degraded"
+    assert verdict({"findings": [{"severity": "warning"}, {"severity": "critical"}]}) == "failing"
+
+
+def _fleet_of(run, n, failing, copies=1):
+    """A real run's nodes and results, copied out to an n-node fleet (and its objects
+    repeated ``copies`` times under other paths)."""
+    run = copy.deepcopy(run)
+    run["objects"] = [{**copy.deepcopy(o), "path": f"{o['path']}?copy={c}"}
+                      for c in range(copies) for o in run["objects"]]
+    good = next(x for x in run["nodes"] if x["status"] == "healthy")
+    bad = next(x for x in run["nodes"] if x["status"] == "failing")
+    finding = next(f for f in run["findings"] if f["target"] == bad["name"])
+    run["nodes"], run["findings"] = [], []
+    for i in range(n):
+        name = f"cdn-edge-{i:03d}"
+        src = bad if i < failing else good
+        run["nodes"].append({**copy.deepcopy(src), "name": name, "region": f"r{i % 7}"})
+        for obj in run["objects"]:
+            obj["results"][name] = obj["results"][src["name"]]
+        if i < failing:
+            run["findings"].append({**copy.deepcopy(finding), "target": name,
+                                    "summary": finding["summary"].replace(bad["name"], name)})
+    for obj in run["objects"]:
+        obj["results"] = {k: v for k, v in obj["results"].items() if k.startswith("cdn-edge-")}
+    run["regions"] = [{"name": f"r{r}", "status": "degraded",
+                       "nodes": [x["name"] for x in run["nodes"] if x["region"] == f"r{r}"]}
+                      for r in range(7)]
+    run["counts"] = {"nodes": n, "objects": len(run["objects"]),
+                     "checks": n * len(run["objects"])}
+    return run
