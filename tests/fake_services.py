@@ -61,9 +61,8 @@ class FakeServices:
             app.router.add_route("*", "/{tail:.*}", self._github)
             self.runner = web.AppRunner(app, access_log=None)
             await self.runner.setup()
-            site = web.TCPSite(self.runner, "127.0.0.1", 0)
-            await site.start()
-            return site._server.sockets[0].getsockname()[1]
+            await web.TCPSite(self.runner, "127.0.0.1", 0).start()
+            return self.runner.addresses[0][1]
 
         port = asyncio.run_coroutine_threadsafe(boot(), self.loop).result(10)
         self.url = f"http://127.0.0.1:{port}"

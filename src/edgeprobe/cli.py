@@ -179,7 +179,7 @@ def config_group() -> None:
 def config_check(config_path: str | None) -> None:
     """Validate a probe file and print what would be probed (resolving each node)."""
     from edgeprobe import config
-    from edgeprobe.inspect import describe
+    from edgeprobe.describe import describe
 
     settings = config.load(config_path or config.default_path())
     click.echo(describe(settings))

@@ -26,7 +26,7 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def annotations(run: dict[str, Any]) -> list[str]:
+def workflow_commands(run: dict[str, Any]) -> list[str]:
     """One workflow command per finding, titled with its target (the node, region, …)."""
     out = []
     for f in run["findings"]:
@@ -75,7 +75,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         _append(env.get("GITHUB_OUTPUT"), "ok=false\nexit-code=2\n")
         return 2
     _append(env.get("GITHUB_STEP_SUMMARY"), paths["markdown"].read_text(encoding="utf-8"))
-    for line in annotations(run):
+    for line in workflow_commands(run):
         stdout.write(line + "\n")
     code = exit_status(run, fail_on)
     blaming = sum(1 for f in run["findings"] if f["severity"] in ("warning", "critical"))

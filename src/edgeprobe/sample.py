@@ -124,8 +124,12 @@ async def build_sample(settings: Settings) -> Sample:
         found, api_notes = await discover_api(settings)
         notes.extend(api_notes)
         objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
+    unique: list[SampleObject] = []
     seen: set[str] = set()
-    unique = [o for o in objects if not (o.path in seen or seen.add(o.path))]  # first wins
+    for obj in objects:  # the first occurrence of a path wins, in the order found
+        if obj.path not in seen:
+            seen.add(obj.path)
+            unique.append(obj)
     if len(unique) > s.max:
         notes.append(Note("samples_truncated", "samples", f"{len(unique)} objects found; probing "
                           f"the first {s.max} ([samples].max)", {"found": len(unique)}))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from aiohttp import web
 
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 REFUSED = {"error": "This method requires an authenticated user"}
 
 
@@ -11,7 +14,7 @@ def make_app(media_base: str, keys: list[str], mode: dict[str, str]) -> web.Appl
     """``mode["api"]``: "on" (statuses with media), "refuse" (401 everywhere), "empty"."""
     urls = [f"{media_base}/system/{k}" for k in keys]
 
-    def gate(handler: web.RequestHandler) -> web.RequestHandler:
+    def gate(handler: Handler) -> Handler:
         async def wrapped(request: web.Request) -> web.StreamResponse:
             if mode["api"] == "refuse":
                 return web.json_response(REFUSED, status=401)

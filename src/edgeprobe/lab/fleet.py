@@ -12,7 +12,7 @@ import shutil
 import socket
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,7 @@ class Lab:
         self.s3 = LabS3()
         await asyncio.to_thread(self.s3.start)
         self._closers.append(lambda: asyncio.to_thread(self.s3.stop))
-        await asyncio.to_thread(lambda: [self.s3.put(o) for o in self.options.objects])
+        await asyncio.to_thread(self._put, self.options.objects)
         self.certs = make_certs(MEDIA_HOST, self.dir)
         self.dns, transport, self.dns_port = await start_dns()
         self._closers.append(lambda: _async(transport.close))
@@ -147,9 +147,8 @@ class Lab:
         runner = web.AppRunner(make_app(f"https://{MEDIA_HOST}:{self.media_port}", keys,
                                         self.api_mode), access_log=None, handle_signals=False)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        self.api_url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        self.api_url = f"http://127.0.0.1:{runner.addresses[0][1]}"
         self._closers.append(runner.cleanup)
 
     async def stop(self) -> None:
@@ -192,8 +191,12 @@ class Lab:
                 await self.set_faults(node)
         self.api_mode["api"] = "on"
         gone = [o for o in self.options.objects if o.key in self.deleted]
-        await asyncio.to_thread(lambda: [self.s3.put(o) for o in gone])
+        await asyncio.to_thread(self._put, gone)
         self.deleted.clear()
+
+    def _put(self, objects: Sequence[LabObject]) -> None:
+        for obj in objects:
+            self.s3.put(obj)
 
     async def delete_object(self, key: str) -> None:
         """Delete from the bucket (the edges then 404 it too, as nginx's cache is not kept)."""

@@ -32,8 +32,9 @@ class LabS3:
         import boto3
 
         self.server.start()
-        host, port = self.server._server.server_address[:2]
-        self.endpoint = f"http://{host}:{port}"
+        server = self.server._server  # moto has no getter for the port it bound
+        assert server is not None
+        self.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
         # the lab's own admin credentials: fake, and only ever sent to this loopback moto
         self.client = boto3.session.Session(
             aws_access_key_id="lab-admin", aws_secret_access_key="lab-admin-secret",  # noqa: S106

@@ -20,6 +20,7 @@ document.querySelectorAll('button[data-copy]').forEach(function (b) {
 });
 var panel = document.getElementById('cell-detail');
 document.querySelectorAll('td.cell').forEach(function (td) {
+  td.addEventListener('mouseenter', function () { td.title = td.dataset.detail; });
   td.addEventListener('click', function () {
     panel.textContent = td.dataset.detail + (td.dataset.curl ? '\\n\\n' + td.dataset.curl : '');
     panel.hidden = false;
