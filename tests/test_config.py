@@ -19,7 +19,7 @@ EXPECTED = {
     "invalid-unknown-key.toml":
         "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
-        "max_body_bytes",
+        "max_body_bytes, cache_bust",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
         "site, origin, dns, samples, probe, incident, nodes",

@@ -140,6 +140,17 @@ def test_object_deleted_after_sampling_is_not_blamed_on_edges(lab):
     assert {r["verdict"] for r in obj["results"].values()} == {"gone"}
 
 
+def test_object_deleted_but_still_cached_at_the_edges(lab):
+    lab.probe()  # warm caches
+    key = lab.lab.options.objects[2].key
+    lab.delete(key)
+    run = lab.probe()
+    assert blamed(run) == {("origin_object_missing", f"/system/{key}", "warning")}
+    obj = next(o for o in run["objects"] if o["key"] == key)
+    assert {r["verdict"] for r in obj["results"].values()} == {"cached"}
+    assert_healthy_not_blamed(run, set())
+
+
 @pytest.mark.parametrize(("origin", "error_kind"), [("unreachable", "unreachable"),
                                                     ("no_such_bucket", "no_such_bucket")])
 def test_origin_unavailable_falls_back_to_consensus(lab, origin, error_kind):
@@ -174,3 +185,19 @@ def test_probe_region(lab):
     run = lab.probe(region="eu-central")
     assert {n["name"] for n in run["nodes"]} == {"cdn-frankfurt-1", "cdn-amsterdam-1"}
     assert run["ok"] is True
+
+
+def test_a_warm_cache_hides_a_broken_origin_path_until_cache_bust(lab):
+    """nginx keys its cache with the query string; $uri upstream drops it (DOMAIN.md)."""
+    lab.probe()  # warms every edge's cache
+    lab.fault(FREMONT, "bucket_misspelt")
+    run = lab.probe()
+    assert run["ok"] is True  # the trap: cdn-fremont-1 answers from its cache
+    assert {o["results"][FREMONT]["cache"] for o in run["objects"]} == {"HIT"}
+    assert next(n for n in run["nodes"] if n["name"] == FREMONT)["cache_hit_share"] == 1.0
+    run = lab.probe(probe="timeout_s = 5.0\ncache_bust = true")
+    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    assert_healthy_not_blamed(run, {FREMONT})
+    assert {o["results"]["cdn-seattle-1"]["cache"] for o in run["objects"]} == {"MISS"}
+    assert "?edgeprobe=" in run["objects"][0]["results"][FREMONT]["curl"]
+    assert run["objects"][0]["path"].endswith(".png")  # the object's path stays clean

@@ -26,8 +26,7 @@ def runs(lab_thread):
     out["broken"] = lab.probe()
     lab.fault("cdn-seattle-1", "502")
     out["region_down"] = lab.probe()
-    lab.fault("cdn-fremont-1")
-    lab.fault("cdn-seattle-1")
+    lab_thread.call(lab_thread.lab.reset())  # healthy, with cold caches
     lab.delete(lab.lab.options.objects[0].key)
     out["object_missing"] = lab.probe()
     lab_thread.call(lab_thread.lab.reset())

@@ -35,7 +35,8 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "dns": ("nameservers", "timeout_s"),
     "samples": ("paths", "bucket_prefixes", "per_prefix", "mastodon_api", "max", "seed",
                 "list_limit"),
-    "probe": ("timeout_s", "concurrency", "per_node_concurrency", "slow_ms", "max_body_bytes"),
+    "probe": ("timeout_s", "concurrency", "per_node_concurrency", "slow_ms", "max_body_bytes",
+              "cache_bust"),
     "incident": ("confirm_runs",),
     "nodes": ("name", "region", "host", "addresses", "port"),
 }
@@ -266,6 +267,7 @@ class _Validator:
                                                defaults.PER_NODE_CONCURRENCY, int),
             slow_ms=float(self.positive(t, (p, "slow_ms"), defaults.SLOW_MS)),
             max_body_bytes=self.positive(t, (p, "max_body_bytes"), defaults.MAX_BODY_BYTES, int),
+            cache_bust=self.get(t, (p, "cache_bust"), bool, defaults.CACHE_BUST),
         )
 
     def nodes(self, data: dict[str, Any]) -> tuple[NodeSettings, ...]:

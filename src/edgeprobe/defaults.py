@@ -21,6 +21,8 @@ CONCURRENCY = 64
 PER_NODE_CONCURRENCY = 8
 SLOW_MS = 1500
 MAX_BODY_BYTES = 50 * 1024 * 1024
+CACHE_BUST = False
+CACHE_BUST_PARAM = "edgeprobe"  # ?edgeprobe=<token per run>
 
 CONFIRM_RUNS = 2
 

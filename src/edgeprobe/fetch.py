@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import secrets
 import shlex
 import socket
 import ssl
@@ -211,11 +212,11 @@ class _NodeClient:
     addresses: tuple[str, ...]
 
 
-async def _get(client: _NodeClient, obj: SampleObject, settings: Settings,
+async def _get(client: _NodeClient, url: str, settings: Settings,
                ctx: dict[str, float]) -> tuple[int, dict[str, str], str | None, _Body]:
     try:
         async with asyncio.timeout(settings.probe.timeout_s), client.session.get(
-                client.base_url + obj.path, allow_redirects=False,
+                url, allow_redirects=False,
                 trace_request_ctx=ctx) as resp:
             ctx["headers"] = asyncio.get_running_loop().time()
             peer = _peer(resp)
@@ -230,15 +231,15 @@ async def _get(client: _NodeClient, obj: SampleObject, settings: Settings,
 
 
 async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
-                    global_sem: asyncio.Semaphore) -> FetchResult:
+                    global_sem: asyncio.Semaphore, query: str = "") -> FetchResult:
     """One check; never raises for anything the remote side does."""
     loop = asyncio.get_running_loop()
-    url = client.base_url + obj.path
+    url = client.base_url + obj.path + query
     async with global_sem, client.semaphore:
         start = loop.time()
         ctx: dict[str, float] = {}
         try:
-            status, headers, peer, body = await _get(client, obj, settings, ctx)
+            status, headers, peer, body = await _get(client, url, settings, ctx)
         except FetchError as exc:
             end = loop.time()
             address = client.addresses[0] if len(client.addresses) == 1 else None
@@ -300,8 +301,13 @@ async def fetch_all(settings: Settings, resolutions: Sequence[Resolution],
             clients.append(_NodeClient(res.node, session, asyncio.Semaphore(per_node),
                                        node_base_url(settings.site, port), port, res.addresses))
 
+        # nginx keys its cache on the request URI *with* the query string but sends $uri
+        # upstream without it: a fresh query makes every edge go to the bucket this run
+        query = (f"?{defaults.CACHE_BUST_PARAM}={secrets.token_hex(6)}"
+                 if settings.probe.cache_bust else "")
+
         async def run(client: _NodeClient, obj: SampleObject) -> FetchResult:
-            result = await fetch_one(client, obj, settings, global_sem)
+            result = await fetch_one(client, obj, settings, global_sem, query)
             if on_result:
                 on_result(result)
             return result

@@ -148,17 +148,16 @@ async def _github(session: Any, ch: Channels, run: dict[str, Any],
 
 
 async def _webhook(session: Any, name: str, url: str, run: dict[str, Any], change: str,
-                   ch: Channels, report: Path | None) -> Delivery:
+                   ch: Channels, report: tuple[str, bytes] | None) -> Delivery:
     import aiohttp
 
     text = chat_text(run, change, ch.run_url)
     try:
-        if name == "discord" and report is not None and report.exists():
+        if name == "discord" and report is not None:
             form = aiohttp.FormData()
             form.add_field("payload_json", json.dumps({"content": text}),
                            content_type="application/json")
-            form.add_field("files[0]", report.read_bytes(), filename=report.name,
-                           content_type="text/html")
+            form.add_field("files[0]", report[1], filename=report[0], content_type="text/html")
             await _call(session, "POST", url, f"{name} webhook", data=form)
         else:
             payload = {"content": text} if name == "discord" else {"text": text}
@@ -175,6 +174,9 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
     import aiohttp
 
     change = (run.get("incident") or {}).get("change")
+    attachment = None
+    if change and ch.discord and report is not None and report.exists():
+        attachment = (report.name, await asyncio.to_thread(report.read_bytes))
     timeout = aiohttp.ClientTimeout(total=ch.timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         jobs = []
@@ -184,7 +186,7 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
         said = f"{run['started_at']}:{change}"
         for name, url in (("discord", ch.discord), ("slack", ch.slack)):
             if change and url and told.get(name) != said:  # once per run, even on re-runs
-                jobs.append(_as_list(_webhook(session, name, url, run, change, ch, report)))
+                jobs.append(_as_list(_webhook(session, name, url, run, change, ch, attachment)))
         results = await asyncio.gather(*jobs)
     deliveries = [d for group in results for d in group]
     told.update({d.channel: said for d in deliveries if d.ok and d.channel != "github"})

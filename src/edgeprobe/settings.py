@@ -71,6 +71,7 @@ class ProbeSettings:
     per_node_concurrency: int = defaults.PER_NODE_CONCURRENCY
     slow_ms: float = defaults.SLOW_MS
     max_body_bytes: int = defaults.MAX_BODY_BYTES
+    cache_bust: bool = defaults.CACHE_BUST
 
 
 @dataclass(frozen=True)

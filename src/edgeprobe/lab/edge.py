@@ -45,6 +45,14 @@ ACCESS_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDeni
 PASSED_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control")
 
 
+@dataclass(frozen=True)
+class Cached:
+    """One cached 200: the headers passed from the bucket, and the bytes."""
+
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class EdgeState:
     """What one edge needs; ``faults`` may change while it runs (read on every request)."""
@@ -54,7 +62,7 @@ class EdgeState:
     client: aiohttp.ClientSession
     faults: set[str] = field(default_factory=set)
     slow_delay_s: float = 0.8
-    seen: set[str] = field(default_factory=set)
+    cache: dict[str, Cached] = field(default_factory=dict)  # kept across restarts, like disk
     counter: itertools.count = field(default_factory=itertools.count)
 
     @property
@@ -87,27 +95,35 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=302, headers={**state.headers, "Location": str(request.url)})
     if "access_denied" in faults:
         return _error(403, ACCESS_DENIED, state, "application/xml")
-    key = request.path[len("/system/"):]
-    upstream = state.upstream + ("x" if "bucket_misspelt" in faults else "")
-    async with state.client.get(f"{upstream}/{key}") as up:
-        if up.status != 200:  # nginx passes the bucket's error through (no proxy_intercept)
-            body = await up.read()
-            return _error(up.status, body, state, up.content_type)
-        return await _stream(request, state, key, up)
+    cached = state.cache.get(request.path_qs)  # nginx's default key keeps the query…
+    status = "HIT"
+    if cached is None:
+        key = request.path[len("/system/"):]
+        upstream = state.upstream + ("x" if "bucket_misspelt" in faults else "")
+        async with state.client.get(f"{upstream}/{key}") as up:  # …while $uri drops it
+            if up.status != 200:  # nginx passes the bucket's error through (no intercept)
+                return _error(up.status, await up.read(), state, up.content_type)
+            passed = {n: up.headers[n] for n in PASSED_HEADERS if n in up.headers}
+            cached = Cached(passed, await up.read())  # lab objects are small (≤ 2 MB)
+        state.cache[request.path_qs] = cached  # proxy_cache_valid 200 48h
+        status = "MISS"
+    return await _send(request, state, cached, status)
 
 
-async def _stream(request: web.Request, state: EdgeState, key: str,
-                  up: aiohttp.ClientResponse) -> web.StreamResponse:
+async def _send(request: web.Request, state: EdgeState, cached: Cached,
+                status: str) -> web.StreamResponse:
     faults = state.faults
-    headers = {**state.headers, "X-Cache-Status": "HIT" if key in state.seen else "MISS"}
-    state.seen.add(key)
-    for name in PASSED_HEADERS:  # x-amz-* and the bucket's CORS headers are hidden
-        if name in up.headers and not (name == "Cache-Control" and "no_cache_headers" in faults):
-            headers[name] = up.headers[name]
-    size = int(up.headers.get("Content-Length", "0"))
+    headers = {**state.headers, **cached.headers, "X-Cache-Status": status}
+    if "no_cache_headers" in faults:
+        headers.pop("Cache-Control", None)
+    body = cached.body
+    if "stale" in faults:  # an old copy: same size, other bytes
+        body = body[:64] + bytes(b ^ 0xFF for b in body[64:96]) + body[96:]
+    if "truncated" in faults:
+        body = body[: len(body) // 2]
     resp = web.StreamResponse(status=200, headers=headers)
     if "endless" not in faults:
-        resp.content_length = size // 2 if "truncated" in faults else size
+        resp.content_length = len(cached.body) if "drip" in faults else len(body)
     await resp.prepare(request)
     if "endless" in faults or "drip" in faults:
         chunk, pause = (b"\0" * 65536, 0.0) if "endless" in faults else (b"\0", 0.2)
@@ -116,15 +132,8 @@ async def _stream(request: web.Request, state: EdgeState, key: str,
             await resp.write(chunk)
             await asyncio.sleep(pause)
         return resp
-    sent = 0
-    async for chunk in up.content.iter_chunked(65536):
-        if "stale" in faults and sent == 0:
-            chunk = chunk[:64] + bytes(b ^ 0xFF for b in chunk[64:96]) + chunk[96:]
-        if "truncated" in faults:
-            chunk = chunk[: max(0, size // 2 - sent)]
-        sent += len(chunk)
-        if chunk:
-            await resp.write(chunk)
+    for start in range(0, len(body), 65536):
+        await resp.write(body[start:start + 65536])
     await resp.write_eof()
     return resp
 

@@ -185,8 +185,10 @@ class Lab:
         self._dns_faults(node)
 
     async def reset(self) -> None:
-        """Every node healthy, every object back in the bucket, the API answering."""
+        """Every node healthy with a cold cache, every object back in the bucket, the API
+        answering."""
         for node, edge in self.edges.items():
+            edge.state.cache.clear()
             if edge.state.faults:
                 await self.set_faults(node)
         self.api_mode["api"] = "on"
