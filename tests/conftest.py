@@ -17,6 +17,10 @@ from edgeprobe.lab.fleet import LabThread, running_lab
 ROOT = Path(__file__).resolve().parent.parent
 BLAMING = ("warning", "critical")
 
+# Tests never leave loopback: botocore must not ask the instance-metadata address
+# (169.254.169.254) for credentials when a test has none.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
 
 @pytest.fixture(scope="session")
 def lab_thread():

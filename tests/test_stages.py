@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -156,6 +158,22 @@ def test_secrets_never_leave(lab, tmp_path):
             (tmp_path / f"r.{ext}").read_text() for ext in ("json", "html", "md"))
         assert secret not in outputs and "AKIAEDGEPROBETEST" not in outputs
     assert os.environ.get("AWS_SECRET_ACCESS_KEY") != secret
+
+
+def test_no_credentials_is_origin_unavailable_not_a_crash(lab, tmp_path):
+    probe = lab.probe_file().read_text().replace("anonymous = true", "anonymous = false")
+    (tmp_path / "p.toml").write_text(probe)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=str(tmp_path / "none"),
+               AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"), HOME=str(tmp_path))
+    proc = subprocess.run([sys.executable, "-m", "edgeprobe", "probe", "all", "-c",
+                           str(tmp_path / "p.toml"), "--json", "-"], capture_output=True,
+                          text=True, env=env, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    (finding,) = json.loads(proc.stdout)["findings"]
+    assert (finding["kind"], finding["severity"]) == ("origin_unavailable", "warning")
+    assert finding["evidence"]["error_kind"] == "no_credentials"
+    assert "standard boto3 chain" in finding["summary"]
 
 
 def test_sample_object_paths_are_quoted():
