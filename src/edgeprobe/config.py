@@ -314,8 +314,9 @@ _TYPE_WORDS = {str: "a string", int: "an integer", float: "a number", bool: "tru
 
 
 def _tname(value: Any) -> str:
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean",
-            list: "an array", dict: "a table"}.get(type(value), type(value).__name__)
+    if isinstance(value, bool):
+        return "a boolean"
+    return _TYPE_WORDS.get(type(value), type(value).__name__)
 
 
 def _port(text: str) -> int:

@@ -245,7 +245,7 @@ async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
             address = client.addresses[0] if len(client.addresses) == 1 else None
             return FetchResult(
                 node=client.name, path=obj.path, url=url, address=address,
-                error_kind=exc.kind, error=str(exc), reused="conn_start" not in ctx,
+                error_kind=exc.kind, error=str(exc),
                 timing=_timing(ctx, start, end),
                 curl=curl_command(settings.site, client.port, address or client.addresses[0],
                                   url))
@@ -256,7 +256,6 @@ async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
         node=client.name, path=obj.path, url=url, address=peer, status_code=status,
         size=body.size, md5=body.md5, truncated=body.truncated, headers=headers,
         body_excerpt=body.excerpt, timing=_timing(ctx, start, end),
-        reused="conn_start" not in ctx,
         curl=curl_command(settings.site, client.port, peer or client.addresses[0], url))
 
 

@@ -69,7 +69,6 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
             from edgeprobe.notify import notify
 
             run, _ = notify(str(paths["json"]), state_path, str(paths["html"]), env)
-            report.write(run, {"html": str(paths["html"]), "markdown": str(paths["markdown"])})
     except EdgeprobeError as exc:
         stdout.write(f"::error title=edgeprobe::{escape_data(str(exc))}\n")
         _append(env.get("GITHUB_OUTPUT"), "ok=false\nexit-code=2\n")

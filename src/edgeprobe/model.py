@@ -52,8 +52,6 @@ class OriginObject:
     exists: bool | None
     size: int | None = None
     etag: str | None = None
-    content_type: str | None = None
-    cache_control: str | None = None
     error: str | None = None
 
 
@@ -91,7 +89,6 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)
     body_excerpt: str | None = None  # first bytes of a non-2xx body, as text
     timing: Timing = field(default_factory=Timing)
-    reused: bool = False
     error_kind: str | None = None  # unreachable, tls_error, timeout, protocol_error, truncated
     error: str | None = None
     curl: str | None = None

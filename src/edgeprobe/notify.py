@@ -148,7 +148,7 @@ async def _github(session: Any, ch: Channels, run: dict[str, Any],
 
 
 async def _webhook(session: Any, name: str, url: str, run: dict[str, Any], change: str,
-                   ch: Channels, report: tuple[str, bytes] | None) -> Delivery:
+                   ch: Channels, report: tuple[str, bytes] | None) -> list[Delivery]:
     import aiohttp
 
     text = chat_text(run, change, ch.run_url)
@@ -163,8 +163,8 @@ async def _webhook(session: Any, name: str, url: str, run: dict[str, Any], chang
             payload = {"content": text} if name == "discord" else {"text": text}
             await _call(session, "POST", url, f"{name} webhook", json=payload)
     except _Failed as exc:
-        return Delivery(name, change, False, str(exc))
-    return Delivery(name, change, True)
+        return [Delivery(name, change, False, str(exc))]
+    return [Delivery(name, change, True)]
 
 
 async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
@@ -186,15 +186,11 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
         said = f"{run['started_at']}:{change}"
         for name, url in (("discord", ch.discord), ("slack", ch.slack)):
             if change and url and told.get(name) != said:  # once per run, even on re-runs
-                jobs.append(_as_list(_webhook(session, name, url, run, change, ch, attachment)))
+                jobs.append(_webhook(session, name, url, run, change, ch, attachment))
         results = await asyncio.gather(*jobs)
     deliveries = [d for group in results for d in group]
     told.update({d.channel: said for d in deliveries if d.ok and d.channel != "github"})
     return deliveries
-
-
-async def _as_list(coro: Any) -> list[Delivery]:
-    return [await coro]
 
 
 def notify(run_path: str, state_path: str, report: str | None = None,

@@ -92,9 +92,7 @@ def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
         return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
     except Exception as exc:
         return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
-    return OriginObject(key, exists=True, size=head.get("ContentLength"), etag=head.get("ETag"),
-                        content_type=head.get("ContentType"),
-                        cache_control=head.get("CacheControl"))
+    return OriginObject(key, exists=True, size=head.get("ContentLength"), etag=head.get("ETag"))
 
 
 async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,

@@ -11,7 +11,7 @@ from typing import Any
 from edgeprobe import __version__
 from edgeprobe.analyze import Analysis, AnalysisInput
 from edgeprobe.analyze.stats import latency_summary
-from edgeprobe.analyze.types import FAILURE_KINDS, SEVERITY_RANK
+from edgeprobe.analyze.types import FAILURE_KINDS
 from edgeprobe.errors import RunFileError
 from edgeprobe.settings import Settings
 
@@ -121,11 +121,6 @@ def exit_status(run: dict[str, Any], fail_on: str) -> int:
         return 0
     levels = {"critical": ("critical",), "warning": ("critical", "warning")}[fail_on]
     return 1 if any(f["severity"] in levels for f in run["findings"]) else 0
-
-
-def worst_severity(run: dict[str, Any]) -> str | None:
-    severities = [f["severity"] for f in run["findings"]]
-    return min(severities, key=SEVERITY_RANK.__getitem__) if severities else None
 
 
 def load(path: str) -> dict[str, Any]:

@@ -44,8 +44,7 @@ def sample_from_listing(keys: Iterable[str], per_prefix: int, seed: int, prefix:
     return sorted(rng.sample(usable, min(per_prefix, len(usable))))
 
 
-def _list_prefix(settings: Settings, prefix: str) -> list[str]:
-    client = make_client(settings.origin, settings.probe.timeout_s)
+def _list_prefix(client: Any, settings: Settings, prefix: str) -> list[str]:
     keys: list[str] = []
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=settings.origin.bucket, Prefix=prefix,
@@ -109,9 +108,13 @@ async def build_sample(settings: Settings) -> Sample:
     prefix = settings.origin.url_prefix
     objects = [SampleObject(p, path_to_key(p, prefix), "paths") for p in s.paths]
     notes: list[Note] = []
+    client = None
     for bucket_prefix in s.bucket_prefixes:
         try:
-            listed = await asyncio.to_thread(_list_prefix, settings, bucket_prefix)
+            if client is None:
+                client = await asyncio.to_thread(make_client, settings.origin,
+                                                 settings.probe.timeout_s)
+            listed = await asyncio.to_thread(_list_prefix, client, settings, bucket_prefix)
         except Exception as exc:
             err = map_error(exc, settings.origin.bucket)
             notes.append(Note("samples_unavailable", bucket_prefix,

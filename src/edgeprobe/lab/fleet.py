@@ -79,6 +79,7 @@ class Lab:
         self.addresses: dict[str, str] = {}
         self.ports: dict[str, int] = {}
         self._closers: list[Any] = []
+        self._dns_transport: asyncio.DatagramTransport | None = None
 
     # -- start / stop ---------------------------------------------------------------------------
     async def start(self) -> Lab:
@@ -94,7 +95,7 @@ class Lab:
         await asyncio.to_thread(self._put, self.options.objects)
         self.certs = make_certs(MEDIA_HOST, self.dir)
         self.dns, transport, self.dns_port = await start_dns()
-        self._closers.append(lambda: _async(transport.close))
+        self._dns_transport = transport
         self.client = aiohttp.ClientSession(auto_decompress=False)
         self._closers.append(self.client.close)
         for attempt in range(5):
@@ -157,6 +158,8 @@ class Lab:
             with contextlib.suppress(Exception):
                 await close()
         self._closers.clear()
+        if self._dns_transport is not None:
+            self._dns_transport.close()
         shutil.rmtree(self.dir, ignore_errors=True)  # the CA and probe files die with the lab
 
     # -- faults ---------------------------------------------------------------------------------
@@ -247,10 +250,6 @@ class Lab:
         path = self.dir / name
         path.write_text(self.probe_toml(**kwargs), encoding="utf-8")
         return path
-
-
-async def _async(fn: Any) -> None:
-    fn()
 
 
 class LabThread:
