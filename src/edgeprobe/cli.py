@@ -29,8 +29,14 @@ def _fail(message: str) -> None:
     sys.exit(2)
 
 
+EXIT_BUG = 3  # an unexpected exception: never 1, which means "findings"
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
 def handle_errors(fn: F) -> F:
-    """Errors meant for people become one line on stderr and exit 2; bugs still surface."""
+    """Errors meant for people become one line on stderr and exit 2; Ctrl-C exits 130 with
+    nothing half-written; anything else is a bug: its traceback and exit 3, so cron, systemd
+    and CI never count a crash as a run with findings (exit 1)."""
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
@@ -38,7 +44,17 @@ def handle_errors(fn: F) -> F:
         except EdgeprobeError as exc:
             _fail(str(exc))
         except KeyboardInterrupt:
-            _fail("interrupted")
+            click.echo("edgeprobe: interrupted; nothing was written", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception:
+            import traceback
+
+            traceback.print_exc()
+            click.echo(f"edgeprobe: internal error (a bug; exit {EXIT_BUG}): please report it "
+                       "with the traceback above", err=True)
+            sys.exit(EXIT_BUG)
     return wrapper  # type: ignore[return-value]
 
 

@@ -124,7 +124,8 @@ def exit_status(run: dict[str, Any], fail_on: str) -> int:
 
 
 def load(path: str) -> dict[str, Any]:
-    """Read a saved run result; anything malformed or foreign is a RunFileError."""
+    """Read a saved run result; anything malformed, foreign or not valid against the
+    published JSON Schema is a RunFileError naming the file and the JSON path."""
     try:
         with open(path, encoding="utf-8") as fh:
             run = json.load(fh)
@@ -134,31 +135,36 @@ def load(path: str) -> dict[str, Any]:
         raise RunFileError(f"{path}: cannot read: {exc}") from None
     except json.JSONDecodeError as exc:
         raise RunFileError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
+    except RecursionError:
+        raise RunFileError(f"{path}: not valid JSON: nested too deeply") from None
     if not isinstance(run, dict) or run.get("schema") != SCHEMA:
         found = run.get("schema") if isinstance(run, dict) else type(run).__name__
         raise RunFileError(f"{path}: not an edgeprobe run result (schema {found!r}, "
                            f"expected {SCHEMA!r})")
-    missing = [k for k in ("ok", "started_at", "site", "findings", "nodes", "regions", "objects")
-               if k not in run]
-    if missing:
-        raise RunFileError(f"{path}: run result lacks {', '.join(missing)}")
-    for key, fields in ITEM_FIELDS.items():
-        items = run[key]
-        if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
-            raise RunFileError(f"{path}: {key!r} must be a list of objects")
-        for i, item in enumerate(items):
-            lacking = [f for f in fields if f not in item]
-            if lacking:
-                raise RunFileError(f"{path}: {key}[{i}] lacks {', '.join(lacking)}")
-    if not isinstance(run["site"], dict) or not {"name", "media_url"} <= set(run["site"]):
-        raise RunFileError(f"{path}: 'site' must have name and media_url")
+    problem = schema_problem(run)
+    if problem:
+        raise RunFileError(f"{path}: {problem}")
     return run
 
 
-# what the reporters read of each item (the JSON Schema says the rest)
-ITEM_FIELDS = {
-    "findings": ("kind", "scope", "target", "severity", "summary", "evidence"),
-    "nodes": ("name", "region", "status", "checks", "failures", "latency_ms"),
-    "regions": ("name", "status", "nodes"),
-    "objects": ("path", "key", "origin", "results"),
-}
+def schema_problem(run: Any) -> str | None:
+    """The most relevant violation of the run-result schema, as 'at JSONPATH: why', or None."""
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(run_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(run))
+    if error is None:
+        return None
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    why = error.message if len(error.message) <= 200 else error.message[:199] + "…"
+    return f"not a valid run result at {where}: {why}"
+
+
+def run_schema() -> dict[str, Any]:
+    """The published JSON Schema (docs/run-result.schema.json), shipped inside the package."""
+    from importlib import resources
+
+    text = resources.files("edgeprobe").joinpath("schemas", "run-result.schema.json").read_text(
+        "utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema

@@ -6,7 +6,6 @@ import base64
 import hashlib
 from importlib import resources
 
-from edgeprobe import __version__
 from edgeprobe.report import Run
 from edgeprobe.report.view import build
 
@@ -40,7 +39,7 @@ class HtmlReporter:
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
         digest = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
         return env.get_template("report.html.j2").render(
-            v=build(run), script=SCRIPT, script_hash=f"sha256-{digest}", version=__version__)
+            v=build(run), script=SCRIPT, script_hash=f"sha256-{digest}")
 
 
 def _template(name: str) -> str:

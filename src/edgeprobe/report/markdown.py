@@ -1,23 +1,82 @@
-"""GitHub-flavoured Markdown for $GITHUB_STEP_SUMMARY and chat: under 64 KiB, always with
-every finding (the matrix and tables are what get cut)."""
+"""GitHub-flavoured Markdown for $GITHUB_STEP_SUMMARY, issues and chat.
+
+Always under ``limit`` bytes (GitHub refuses issue bodies over 65,536 characters): the
+matrix, then the tables, then the reproduce commands are cut first; when the findings
+alone would not fit they are grouped by kind, and what still does not fit is counted
+("N more in the report"), never silently dropped.
+"""
 
 from __future__ import annotations
+
+import re
+from typing import Any
 
 from edgeprobe.report import Run
 from edgeprobe.report.view import build
 
-LIMIT = 64 * 1024 - 512  # GitHub refuses step summaries over 1 MiB; chat tools far less
+LIMIT = 64 * 1024 - 512
 ICON = {"failing": "🔴", "critical": "🔴", "degraded": "🟠", "warning": "🟠", "healthy": "🟢",
         "unreachable": "🟣", "info": "🔵"}
 MATRIX_CELL = {"ok": "·", "gone": "–", "cached": "c", "unverified": "?"}
+AFFECTED_MAX = 2000
+_BACKTICKS = re.compile(r"`+")
 
 
 def md(text: object) -> str:
-    """Escape text from remote servers for a table cell or a line: no markup, no HTML."""
+    """Escape text that may come from a remote server for a table cell or a line: no markup,
+    no HTML, no @mention (a word joiner after '@' keeps GitHub from pinging anyone)."""
     out = str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-    for ch in "<>`*_[]":
+    for ch in "<>`*_[]~#!":
         out = out.replace(ch, "\\" + ch)
-    return out
+    return out.replace("@", "@\u2060")
+
+
+def fence(code: str, info: str = "sh") -> list[str]:
+    """A fenced code block whose fence is longer than any backtick run inside, so the
+    command is shown exactly as it is (a paste runs what edgeprobe quoted, nothing else)."""
+    longest = max((len(m) for m in _BACKTICKS.findall(code)), default=0)
+    bar = "`" * max(3, longest + 1)
+    return [f"{bar}{info}", code, bar]
+
+
+def _size(lines: list[str]) -> int:
+    return len("\n".join(lines).encode()) + 1
+
+
+def _finding_line(f: dict[str, Any]) -> str:
+    state = f" ({f['state']})" if f["state"] else ""
+    return (f"- {ICON.get(f['severity'], '')} **{f['severity']}** `{f['kind']}` → "
+            f"**{md(f['target'])}**{state}: {md(f['summary'])}")
+
+
+def findings_block(findings: list[dict[str, Any]], budget: int) -> list[str]:
+    """Every finding on its own line when they fit; else one line per (severity, kind)
+    naming as many targets as fit; what is left is counted, never dropped unsaid."""
+    lines = [_finding_line(f) for f in findings]
+    if _size(lines) <= budget:
+        return lines
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for f in findings:
+        groups.setdefault((f["severity"], f["kind"]), []).append(f)
+    share = max(200, budget // max(1, len(groups)))
+    out: list[str] = []
+    for (severity, kind), group in groups.items():
+        head = f"- {ICON.get(severity, '')} **{severity}** `{kind}` × {len(group)}: "
+        names: list[str] = []
+        for f in group:
+            if len(head) + len(", ".join([*names, md(f["target"])])) + 40 > share:
+                break
+            names.append(md(f["target"]))
+        rest = len(group) - len(names)
+        out.append(head + ", ".join(names) + (f" and {rest} more in the report" if rest else ""))
+    kept: list[str] = []
+    for i, line in enumerate(out):
+        if _size([*kept, line]) + 80 > budget:
+            left = sum(len(g) for g in list(groups.values())[i:])
+            kept.append(f"- … {left} more findings in the report")
+            break
+        kept.append(line)
+    return kept
 
 
 class MarkdownReporter:
@@ -28,59 +87,68 @@ class MarkdownReporter:
 
     def render(self, run: Run) -> str:
         v = build(run)
-        site = run["site"]
-        head = [f"## {ICON[v['verdict']]} edgeprobe: {v['verdict'].upper()} — {md(site['name'])}",
-                "", f"{md(v['headline'])}", ""]
+        head = [f"## {ICON[v['verdict']]} edgeprobe: {v['verdict'].upper()} — "
+                f"{md(v['site']['name'])}", "", md(v["headline"]), ""]
         if v["affected"]:
-            head += [f"**Affected:** {md('; '.join(v['affected']))}", ""]
-        if v["incident"]:
-            head += [f"**{md(v['incident'])}**", ""]
-        head += [f"_{run['started_at']} · {run['counts']['nodes']} nodes × "
-                 f"{run['counts']['objects']} objects in {run['duration_s']} s · "
-                 f"{md(site['media_url'])}_", ""]
+            affected = md("; ".join(v["affected"]))
+            if len(affected) > AFFECTED_MAX:
+                affected = affected[:AFFECTED_MAX] + " … (all of them in the report)"
+            head += [f"**Affected:** {affected}", ""]
+        for line in (v["incident"], v["tls_off"]):
+            if line:
+                head += [f"**{md(line)}**", ""]
+        head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
+                 f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
+                 f"{md(v['site']['media_url'])}_", ""]
         findings = ["### Findings", ""]
         if not v["findings"]:
             findings.append("No findings: every node serves what is in the bucket.")
-        for f in v["findings"]:
-            state = f" ({f['state']})" if f.get("state") else ""
-            findings.append(f"- {ICON.get(f['severity'], '')} **{f['severity']}** "
-                            f"`{f['kind']}` → **{md(f['target'])}**{state}: {md(f['summary'])}")
-        findings.append("")
-        reproduce = ["<details><summary>reproduce</summary>", ""]
-        for f in v["findings"]:
-            examples = (f.get("evidence") or {}).get("examples") or []
-            if examples and examples[0].get("curl") and f["severity"] != "info":
-                reproduce += [f"{md(f['target'])}:", "```", examples[0]["curl"].replace("`", "'"),
-                              "```"]
-        reproduce += ["", "</details>", ""]
-        regions = ["### Regions", "", "| region | status | nodes |", "|---|---|---|"]
-        regions += [f"| {md(r['name'])} | {ICON[r['status']]} {r['status']} | "
-                    + ", ".join(f"{md(n['name'])} ({n['status']})" for n in r["members"]) + " |"
-                    for r in v["regions"]]
-        nodes = ["", "### Nodes", "",
-                 "| node | region | status | fail/checks | answers | p50 ms | p95 ms |",
-                 "|---|---|---|---:|---|---:|---:|"]
-        for n in v["nodes"]:
-            lat = n.get("latency_ms") or {}
-            nodes.append(f"| {md(n['name'])} | {md(n['region'])} | {ICON[n['status']]} "
-                         f"{n['status']} | {n['failures']}/{n['checks']} | {md(n['codes'] or '-')}"
-                         f" | {lat.get('p50') if lat.get('p50') is not None else '-'} | "
-                         f"{lat.get('p95') if lat.get('p95') is not None else '-'} |")
+        budget = self.limit - _size(head) - 200
+        findings += [*findings_block(v["findings"], budget), ""]
         text = "\n".join(head + findings)
-        for block in (reproduce, regions, nodes):  # each only while it fits
+        for block in (self._reproduce(v), self._regions(v), self._nodes(v)):
             candidate = "\n".join(block)
-            if len((text + candidate).encode()) < self.limit:
+            if block and len((text + "\n" + candidate).encode()) < self.limit - 200:
                 text += "\n" + candidate
-        return text + "\n" + self._matrix(v, self.limit - len(text.encode())) + "\n"
+        return text + "\n" + self._matrix(v, self.limit - len(text.encode()) - 2) + "\n"
 
-    def _matrix(self, v: dict, budget: int) -> str:
+    @staticmethod
+    def _reproduce(v: dict[str, Any]) -> list[str]:
+        out = ["<details><summary>reproduce</summary>", ""]
+        for f in v["findings"]:
+            for command in (f["curl"], f["curl_body"]):
+                if command:
+                    out += [f"{md(f['target'])}:", "", *fence(command), ""]
+        return [*out, "</details>", ""] if len(out) > 2 else []
+
+    @staticmethod
+    def _regions(v: dict[str, Any]) -> list[str]:
+        rows = [f"| {md(r['name'])} | {ICON.get(r['status'], '')} {r['status']} | "
+                + ", ".join(f"{md(n['name'])} ({n['status']})" for n in r["members"]) + " |"
+                for r in v["regions"]]
+        return ["### Regions", "", "| region | status | nodes |", "|---|---|---|", *rows]
+
+    @staticmethod
+    def _nodes(v: dict[str, Any]) -> list[str]:
+        out = ["", "### Nodes", "",
+               "| node | region | status | fail/checks | answers | p50 ms | p95 ms |",
+               "|---|---|---|---:|---|---:|---:|"]
+        for n in v["nodes"]:
+            p50 = "-" if n["p50"] is None else n["p50"]
+            p95 = "-" if n["p95"] is None else n["p95"]
+            out.append(f"| {md(n['name'])} | {md(n['region'])} | {ICON.get(n['status'], '')} "
+                       f"{n['status']} | {n['failures']}/{n['checks']} | "
+                       f"{md(n['codes'] or '-')} | {p50} | {p95} |")
+        return out
+
+    @staticmethod
+    def _matrix(v: dict[str, Any], budget: int) -> str:
         objects = v["objects"]
         header = ["", "### Checks (· ok, – not in bucket, else status code)", ""]
         lines: list[str] = []
         shown = len(objects)
         while shown > 0:
-            cols = range(shown)
-            lines = [f"| node | {' | '.join(str(i + 1) for i in cols)} |",
+            lines = [f"| node | {' | '.join(str(i + 1) for i in range(shown))} |",
                      "|---|" + "---|" * shown]
             for row in v["matrix"]:
                 cells = [MATRIX_CELL.get(c["verdict"], md(c["label"]))

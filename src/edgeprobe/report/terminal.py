@@ -5,7 +5,7 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from edgeprobe.report import Run, verdict
+from edgeprobe.report import Run
 
 COLOURS = {"failing": "31;1", "critical": "31;1", "unreachable": "35;1", "degraded": "33;1",
            "warning": "33;1", "healthy": "32", "info": "36", "dim": "2"}
@@ -14,17 +14,6 @@ MAX_FINDINGS = 20
 
 def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _codes(node: dict[str, Any]) -> str:
-    codes = node.get("status_codes") or {}
-    if node.get("error"):
-        return "no address"
-    parts = [f"{c}×{n}" for c, n in sorted(codes.items(), key=lambda kv: -kv[1])]
-    errors = {v: n for v, n in (node.get("verdicts") or {}).items()
-              if v in ("unreachable", "tls_error", "timeout", "protocol_error")}
-    parts += [f"{v}×{n}" for v, n in errors.items()]
-    return " ".join(parts) or "-"
 
 
 def _ms(value: float | None) -> str:
@@ -43,47 +32,43 @@ class TerminalReporter:
         return f"\033[{code}m{text}\033[0m" if self.colour and code else text
 
     def render(self, run: Run) -> str:
+        from edgeprobe.report.view import build
+
+        v = build(run)
         w = self.width
-        site = run.get("site", {})
-        counts = run.get("counts", {})
-        word = verdict(run)
+        word = v["verdict"]
+        counts = v["counts"]
         lines = [
-            f"edgeprobe: {self.paint(word.upper(), word)} — {site.get('name')} "
-            f"({site.get('media_url')})",
-            self.paint(f"{counts.get('nodes', len(run['nodes']))} nodes × "
-                       f"{counts.get('objects', len(run['objects']))} objects = "
-                       f"{counts.get('checks', '?')} checks in {run.get('duration_s', 0):.1f} s · "
-                       f"{run.get('started_at', '')}", "dim"),
+            f"edgeprobe: {self.paint(word.upper(), word)} — {v['site']['name']} "
+            f"({v['site']['media_url']})",
+            self.paint(f"{counts['nodes']} nodes × {counts['objects']} objects = "
+                       f"{counts['checks']} checks in {v['duration_s']:.1f} s · "
+                       f"{v['started_at']}", "dim"),
             "",
         ]
-        from edgeprobe.report.view import incident_line
-
-        since = incident_line(run)
-        if since:
-            lines[2:2] = [self.paint(since, word)]
-        name_w = min(24, max([4, *(len(n["name"]) for n in run["nodes"])]))
-        region_w = min(14, max([6, *(len(n["region"]) for n in run["nodes"])]))
+        for extra, key in ((v["tls_off"], "warning"), (v["incident"], word)):
+            if extra:
+                lines[2:2] = [self.paint(_fit(extra, w), key)]
+        name_w = min(24, max([4, *(len(n["name"]) for n in v["nodes"])]))
+        region_w = min(14, max([6, *(len(n["region"]) for n in v["nodes"])]))
         head = f"  {'NODE':<{name_w}} {'REGION':<{region_w}} {'STATUS':<11} {'FAIL':>6} " \
                f"{'P50ms':>6} {'P95ms':>6}  "
         lines.append(head + "ANSWERS")
-        for n in run["nodes"]:
-            lat = n.get("latency_ms") or {}
+        for n in v["nodes"]:
             status = n["status"]
             name = _fit(n["name"], name_w).ljust(name_w)
             region = _fit(n["region"], region_w).ljust(region_w)
             word = self.paint(status.ljust(11), status)
             fails = f"{n['failures']:>3}/{n['checks']:<2}"
-            row = (f"  {name} {region} {word} {fails} {_ms(lat.get('p50')):>6} "
-                   f"{_ms(lat.get('p95')):>6}  ")
-            lines.append(row + _fit(_codes(n), max(8, w - len(head))))
+            row = f"  {name} {region} {word} {fails} {_ms(n['p50']):>6} {_ms(n['p95']):>6}  "
+            lines.append(row + _fit(n["answers"], max(8, w - len(head))))
         regions = " · ".join(f"{r['name']} {self.paint(r['status'], r['status'])}"
-                             for r in run.get("regions", []))
+                             for r in v["regions"])
         lines += [f"  regions: {regions}", ""]
-        lines += self._findings(run)
+        lines += self._findings(v["findings"])
         return "\n".join(lines) + "\n"
 
-    def _findings(self, run: Run) -> list[str]:
-        findings = run["findings"]
+    def _findings(self, findings: list[dict[str, Any]]) -> list[str]:
         if not findings:
             return [self.paint("No findings: every node serves what is in the bucket.", "healthy")]
         tally: dict[str, int] = {}
@@ -99,9 +84,9 @@ class TerminalReporter:
                 lines += [head, f"    {f['target']}"]
             lines += textwrap.wrap(f["summary"], self.width - 4, initial_indent="    ",
                                    subsequent_indent="    ")
-            examples = f.get("evidence", {}).get("examples") or []
-            if examples and examples[0].get("curl") and sev != "info":
-                lines.append(self.paint(f"    $ {examples[0]['curl']}", "dim"))
+            for command in (f["curl"], f["curl_body"]):
+                if command:
+                    lines.append(self.paint(f"    $ {command}", "dim"))
         if len(findings) > MAX_FINDINGS:
             lines.append(f"  … and {len(findings) - MAX_FINDINGS} more (see --json/--html)")
         return lines

@@ -1,0 +1,138 @@
+"""Saved run files: validated against the published schema on load, and every reporter
+renders every run that validates (generated from the schema itself by hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis_jsonschema import from_schema
+
+from edgeprobe.gha import workflow_commands
+from edgeprobe.report import reporter
+from edgeprobe.result import run_schema
+from tests.conftest import edgeprobe
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    ("{not json", "run.json:1: not valid JSON: Expecting property name enclosed in double quotes"),
+    ('{"schema": "other/thing@2"}', "run.json: not an edgeprobe run result (schema 'other/thing@2', expected 'edgeprobe/run@1')"),
+    ("[1, 2]", "run.json: not an edgeprobe run result (schema 'list', expected 'edgeprobe/run@1')"),
+    ("[" * 100_000, "run.json: not valid JSON: nested too deeply"),
+    ('{"schema": "edgeprobe/run@1", "ok": true}',
+     "run.json: not a valid run result at $: 'started_at' is a required property"),
+    ('{"schema": "edgeprobe/run@1", "ok": true, "started_at": "2026-11-26T14:00:00Z", '
+     '"duration_s": 1, "site": {"name": "a", "media_url": "b"}, "findings": [{"kind": "k"}], '
+     '"nodes": [], "regions": [], "objects": []}',
+     "run.json: not a valid run result at $.findings[0]: 'scope' is a required property"),
+])
+def test_report_rejects_bad_run_files(tmp_path, content, message):
+    (tmp_path / "run.json").write_text(content)
+    proc = edgeprobe("report", "run.json", "--html", "out.html", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == f"edgeprobe: error: {message}\n"
+    assert not (tmp_path / "out.html").exists()
+
+
+@pytest.fixture(scope="module")
+def real_run(lab_thread):
+    from tests.conftest import LabHandle
+
+    lab = LabHandle(lab_thread)
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    try:
+        return lab.probe()
+    finally:
+        lab_thread.call(lab_thread.lab.reset())
+
+
+def _corrupt(run, where, value):
+    run = copy.deepcopy(run)
+    *path, last = where
+    target = run
+    for part in path:
+        target = target[part]
+    target[last] = value(target[last]) if callable(value) else value
+    return run
+
+
+@pytest.mark.parametrize(("where", "value", "message"), [
+    (("nodes", 0, "latency_ms"), None,
+     "at $.nodes[0].latency_ms: None is not of type 'object'"),
+    (("nodes", 0, "status"), "on fire",
+     "at $.nodes[0].status: 'on fire' is not one of ['healthy', 'degraded', 'failing', "
+     "'unreachable']"),
+    (("objects", 0, "results"), [], "at $.objects[0].results: [] is not of type 'object'"),
+    (("findings", 0, "evidence"), {"examples": 5},
+     "at $.findings[0].evidence.examples: 5 is not of type 'array'"),
+    (("counts", "checks"), -1, "at $.counts.checks: -1 is less than the minimum of 0"),
+])
+def test_single_field_corruptions_exit_2_naming_the_path(real_run, tmp_path, where, value,
+                                                          message):
+    (tmp_path / "run.json").write_text(json.dumps(_corrupt(real_run, where, value)))
+    proc = edgeprobe("notify" if where[0] == "counts" else "report", "run.json",
+                     *(("--state", "s.json") if where[0] == "counts" else ("--html", "o.html")),
+                     cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"edgeprobe: error: run.json: not a valid run result {message}\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.json"]
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    (("regions", 0, "nodes"), lambda names: [*names, "cdn-ghost-9"]),  # unknown member
+    (("objects", 0, "results"), {}),  # no node has a result for this object
+    (("nodes", 0, "headers"), {"Server": None}),
+    (("findings", 0, "evidence"), {}),
+])
+def test_valid_but_odd_runs_render_everywhere(real_run, tmp_path, where, value):
+    (tmp_path / "run.json").write_text(json.dumps(_corrupt(real_run, where, value)))
+    proc = edgeprobe("report", "run.json", "--html", "r.html", "--markdown", "r.md",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
+    proc = edgeprobe("report", "run.json", cwd=tmp_path)
+    assert proc.returncode == 0 and "FAILING" in proc.stdout
+
+
+def _closed(node, name=None):
+    """The published schema with extra keys turned off (but in ``evidence``, which reporters
+    do show): reporters ignore unknown keys, and generating them costs 4× the time."""
+    if isinstance(node, dict):
+        out = {k: _closed(v, k) for k, v in node.items()}
+        if out.get("type") == "object" and "properties" in out \
+                and "additionalProperties" not in out and name != "evidence":
+            out["additionalProperties"] = False
+        return out
+    return [_closed(v) for v in node] if isinstance(node, list) else node
+
+
+@settings(max_examples=50, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.filter_too_much])
+@given(from_schema(_closed(run_schema())))
+def test_every_reporter_renders_every_schema_valid_run(run):
+    for name in ("html", "markdown", "terminal", "json"):
+        text = reporter(name).render(run)
+        assert isinstance(text, str) and text
+    assert len(reporter("markdown").render(run).encode()) < 64 * 1024
+    for line in workflow_commands(run):
+        assert "\n" not in line and line.startswith("::")
+
+
+def test_a_bug_exits_3_with_its_traceback(real_run, tmp_path):
+    """Not 1 (findings): a crash must never pass for a normal failing run."""
+    (tmp_path / "run.json").write_text(json.dumps(real_run))
+    code = ("import sys, edgeprobe.report.view as v\n"
+            "def boom(run): raise ZeroDivisionError('injected')\n"
+            "v.build = boom\n"
+            "from edgeprobe.cli import main\nmain(['report', 'run.json'])")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=tmp_path, timeout=60)
+    assert proc.returncode == 3
+    assert "Traceback" in proc.stderr and "ZeroDivisionError: injected" in proc.stderr
+    assert proc.stderr.rstrip().endswith("edgeprobe: internal error (a bug; exit 3): please "
+                                         "report it with the traceback above")
