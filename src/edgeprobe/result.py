@@ -13,6 +13,7 @@ from edgeprobe.analyze import Analysis, AnalysisInput
 from edgeprobe.analyze.stats import latency_summary
 from edgeprobe.analyze.types import FAILURE_KINDS
 from edgeprobe.errors import RunFileError
+from edgeprobe.sanitize import clean_tree
 from edgeprobe.settings import Settings
 
 SCHEMA = "edgeprobe/run@1"
@@ -94,12 +95,14 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
                         for node in (n.name for n in inp.nodes)
                         if (node, obj.path) in analysis.checks},
         })
-    return {
+    # the boundary: from here on, nothing a server sent carries a control character
+    return clean_tree({
         "schema": SCHEMA,
         "ok": not any(f["severity"] in ("warning", "critical") for f in findings),
         "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(duration_s, 3),
-        "site": {"name": settings.site.name, "media_url": settings.site.media_url},
+        "site": {"name": settings.site.name, "media_url": settings.site.media_url,
+                 "verify_tls": settings.site.verify_tls},
         "scope": scope,
         "edgeprobe": {"version": __version__, "host": platform.node(),
                       "probe_file": settings.source},
@@ -112,7 +115,7 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
         "regions": [{"name": r, "status": analysis.region_status[r], "nodes": names}
                     for r, names in regions.items()],
         "objects": objects,
-    }
+    })
 
 
 def exit_status(run: dict[str, Any], fail_on: str) -> int:

@@ -93,7 +93,8 @@ async def discover_api(settings: Settings) -> tuple[list[str], list[Note]]:
                 parts = urlsplit(url)
                 if parts.hostname == host and parts.path.startswith(prefix) \
                         and not parts.path.endswith(PLACEHOLDER):
-                    paths.append(parts.path)
+                    # re-quoted: a path is sent as edgeprobe quotes it, whatever the API said
+                    paths.append(key_to_path(path_to_key(parts.path, prefix), prefix))
     notes = []
     if not paths:
         notes.append(Note("samples_unavailable", api, "Mastodon API discovery found no media "

@@ -35,8 +35,17 @@ FAULTS = {
     "redirect_loop": "302 to the same URL, forever",
     "garbage_headers": "answers with bytes that are not HTTP",
     "hostile": "404 whose Server header, ETag and body carry HTML/script payloads",
+    "hostile_headers": "serves the right bytes, with a Cache-Control that carries terminal "
+                       "escapes, chat mentions and workflow commands",
 }
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
+# What an attacker who controls an edge's headers would try on each place a value is shown:
+# a terminal (escapes, a hyperlink, BEL), chat (@everyone, <!channel>, a disguised link),
+# GitHub (@mentions) and the Actions log (a workflow command at a line start, ##[ anywhere).
+HOSTILE_CACHE_CONTROL = (
+    "public, max-age=60 \x1b[2J\x1b]8;;https://evil.example/\x07click\x1b]8;;\x07 @everyone "
+    "@octocat <!channel> <https://evil.example/|update your password> ::error title=forged::"
+    "owned ##[error]owned")
 NGINX_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 "
              b"Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n")
 NGINX_502 = NGINX_404.replace(b"404 Not Found", b"502 Bad Gateway")
@@ -147,6 +156,26 @@ async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -
     writer.close()
 
 
+def _hostile_headers(state: EdgeState) -> Any:
+    """A raw HTTP/1.1 server (aiohttp's own refuses control characters in headers, as a
+    hostile edge does not) that serves each object's real bytes with HOSTILE_CACHE_CONTROL."""
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(Exception):
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                path = head.split(b" ", 2)[1].decode("latin-1")
+                key = path.split("?")[0][len("/system/"):]
+                async with state.client.get(f"{state.upstream}/{key}") as up:
+                    body = await up.read()
+                    status = up.status
+                writer.write(f"HTTP/1.1 {status} X\r\nServer: nginx\r\nContent-Type: image/png"
+                             f"\r\nContent-Length: {len(body)}\r\nCache-Control: "
+                             f"{HOSTILE_CACHE_CONTROL}\r\n\r\n".encode("latin-1") + body)
+                await writer.drain()
+        writer.close()
+    return serve
+
+
 class Edge:
     """Start/stop one edge on (address, port); restarted whenever its faults change."""
 
@@ -168,10 +197,12 @@ class Edge:
     async def start(self) -> None:
         if "down" in self.state.faults:
             return
-        if "garbage_headers" in self.state.faults:
-            self._raw = await asyncio.start_server(_garbage, self.address, self.port,
-                                                   ssl=self._ssl(), reuse_address=True)
-            return
+        raw = {"garbage_headers": _garbage, "hostile_headers": _hostile_headers(self.state)}
+        for fault, handler in raw.items():
+            if fault in self.state.faults:
+                self._raw = await asyncio.start_server(handler, self.address, self.port,
+                                                       ssl=self._ssl(), reuse_address=True)
+                return
         app = web.Application()
         app[EDGE] = self.state
         app.router.add_route("*", "/{tail:.*}", handle)

@@ -1,0 +1,74 @@
+"""Text from edges, the bucket and the Mastodon API is data wherever it is shown: a pasted
+command runs what edgeprobe quoted, a terminal gets no escapes, an Actions log no commands."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+
+from edgeprobe.fetch import curl_command
+from edgeprobe.report import reporter
+from edgeprobe.report.markdown import fence
+from edgeprobe.settings import SiteSettings
+from tests.conftest import edgeprobe
+
+FREMONT = "cdn-fremont-1"
+EVIL_PATH = "/system/x`;id>PWNED;`.png"
+
+
+def _run_with_command(command: str) -> dict:
+    example = {"path": EVIL_PATH, "verdict": "missing", "status_code": 404,
+               "address": "127.0.1.1", "curl": command}
+    return {"schema": "edgeprobe/run@1", "ok": False, "started_at": "2026-11-26T14:00:00Z",
+            "duration_s": 1.0, "site": {"name": "lab", "media_url": "https://media.lab.test"},
+            "findings": [{"kind": "node_media_missing", "scope": "node", "target": FREMONT,
+                          "severity": "critical", "summary": "404s",
+                          "evidence": {"examples": [example]}}],
+            "nodes": [], "regions": [], "objects": []}
+
+
+def test_markdown_repro_command_pastes_as_exactly_the_quoted_argv():
+    site = SiteSettings("lab", "https://media.lab.test")
+    url = "https://media.lab.test" + EVIL_PATH
+    command = curl_command(site, 443, "127.0.1.1", url)
+    argv = shlex.split(command)
+    assert argv[3] == url  # shlex.join quoted the backticks and the semicolons
+    md = reporter("markdown").render(_run_with_command(command))
+    (line,) = [x for x in md.splitlines() if x.startswith("curl ")]
+    assert line == command  # never altered after shlex.join
+    assert shlex.split(line) == argv
+    block = md.splitlines()
+    i = block.index(line)
+    assert block[i - 1].startswith("```") and block[i + 1] == block[i - 1].removesuffix("sh")
+
+
+def test_fence_is_longer_than_any_backtick_run():
+    assert fence("a ``` b ```` c") == ["`````sh", "a ``` b ```` c", "`````"]
+    assert fence("plain") == ["```sh", "plain", "```"]
+
+
+def test_hostile_headers_reach_no_terminal_and_no_actions_log(lab, tmp_path):
+    lab.fault(FREMONT, "hostile_headers")
+    out = tmp_path / "run.json"
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", str(out),
+                     env={"GITHUB_ACTIONS": "true"})
+    assert proc.returncode == 1, proc.stderr
+    run = json.loads(out.read_text())
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    assert finding["kind"] == "node_cache_misconfigured"
+    assert "\\x1b[2j" in finding["summary"]  # kept as visible evidence, harmless
+    for text in (proc.stdout, proc.stderr, out.read_text()):
+        assert "\x1b" not in text and "\x07" not in text
+    lines = proc.stdout.splitlines()
+    start = re.fullmatch(r"::stop-commands::([0-9a-f]{32})", lines[0])
+    assert start and lines[-1] == f"::{start.group(1)}::"
+    assert any("::error title=forged::" in x or "##[error]" in x for x in lines[1:-1])
+    html = tmp_path / "r.html"
+    proc = edgeprobe("report", str(out), "--html", str(html))
+    assert proc.returncode == 0 and "\x1b" not in html.read_text()
+
+
+def test_outside_actions_there_is_no_stop_commands_wrapper(lab):
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), env={"GITHUB_ACTIONS": ""})
+    assert proc.returncode == 0 and "stop-commands" not in proc.stdout
