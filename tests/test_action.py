@@ -63,6 +63,7 @@ def test_action_notifies_when_asked(lab, tmp_path):
         proc, outputs, _ = _action(tmp_path, probe, state=str(tmp_path / "s.json"), notify="on")
         assert outputs["incident"] == "open"
         assert sorted(services.take()) == [("discord", "POST", "message"),
+                                           ("github", "GET", "issues"),
                                            ("github", "POST", "issues"),
                                            ("slack", "POST", "message")]
         assert "ghs_faketoken_never_printed" not in proc.stdout + proc.stderr

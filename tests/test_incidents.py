@@ -102,8 +102,8 @@ def test_incident_sequence_notifies_exactly_once_each(lab, services, tmp_path):
     assert step("cdn-newark-1")[2] == []  # a blip pages nobody
     assert step(FREMONT)[2] == []  # seen once: pending
     run, deliveries, calls, _ = step(FREMONT)
-    assert sorted(calls) == [("discord", "POST", "message"), ("github", "POST", "issues"),
-                             ("slack", "POST", "message")]
+    assert sorted(calls) == [("discord", "POST", "message"), ("github", "GET", "issues"),
+                             ("github", "POST", "issues"), ("slack", "POST", "message")]
     assert all(d.ok for d in deliveries) and run["incident"]["issue"] == 42
     assert step(FREMONT)[2] == []  # nothing changed: nothing sent
     run, deliveries, calls, _ = step()
@@ -147,7 +147,7 @@ def test_api_failure_is_survived_reported_and_retried(lab, services, tmp_path, f
     failed = [d for d in deliveries if not d.ok]
     assert [(d.channel, d.action) for d in failed] == [("github", "error")]
     expected = "HTTP 500" if fault == "500" else "TimeoutError"
-    assert failed[0].error == f"github: open issue: {expected}"
+    assert failed[0].error == f"github: find the incident issue: {expected}"
     assert {n["channel"]: n["ok"] for n in run["notifications"]} == {
         "github": False, "discord": True, "slack": True}
     saved = json.loads((tmp_path / "run.json").read_text())  # the result is not lost

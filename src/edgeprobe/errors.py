@@ -6,6 +6,7 @@
     ├── ProbeError                 the probe cannot run at all (nothing to probe) → exit 2
     ├── LabError                   the lab fleet cannot start (extra missing, …)  → exit 2
     ├── OutputError                a report or state file cannot be written       → exit 2
+    ├── EnvError                   an environment variable has a bad value       → exit 2
     └── CheckError                 one check failed; caught and stored as *data*
         ├── DnsError               a node's host does not resolve
         ├── OriginError            the bucket cannot be checked
@@ -14,7 +15,8 @@
 Library errors (dnspython, botocore, aiohttp) are mapped to a CheckError at the
 stage boundary with ``raise … from exc``; the stage then records it in its
 result dataclass, so one failed check never aborts the run. Only the CLI turns
-the other errors into a message and an exit status.
+the other errors into a message and an exit status: 2 for these, 130 for Ctrl-C, and 3 for
+anything else (a bug, with its traceback).
 """
 
 from __future__ import annotations
@@ -50,6 +52,10 @@ class LabError(EdgeprobeError):
 
 class OutputError(EdgeprobeError):
     """A report or state file cannot be written."""
+
+
+class EnvError(EdgeprobeError):
+    """An environment variable edgeprobe reads has a value it cannot use."""
 
 
 class CheckError(EdgeprobeError):

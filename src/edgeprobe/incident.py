@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -70,32 +72,82 @@ def advance(state: dict[str, Any], run: dict[str, Any],
         "state": word, "change": change, "since": inc["since"],
         "runs": max((after[k]["runs"] for k in confirmed), default=0),
         "confirm_runs": confirm_runs, "confirmed": [after[k] for k in confirmed],
-        "resolved": resolved, "issue": inc.get("issue"),
+        "resolved": resolved, "issue": _positive(inc.get("issue")),
     }
     return state, run
 
 
+_TRACKED = {"type": "object", "required": ["kind", "target", "severity", "summary",
+                                          "first_seen", "last_seen", "runs", "confirmed"],
+            "properties": {"kind": {"type": "string"}, "target": {"type": "string"},
+                           "severity": {"enum": list(BLAMING)}, "summary": {"type": "string"},
+                           "first_seen": {"type": "string"}, "last_seen": {"type": "string"},
+                           "runs": {"type": "integer", "minimum": 1},
+                           "confirmed": {"type": "boolean"}}}
+_MESSAGE = {"type": "object", "required": ["id", "channel", "change", "text", "attempts"],
+            "properties": {"id": {"type": "string"}, "channel": {"enum": ["discord", "slack"]},
+                           "change": {"enum": ["declared", "updated", "resolved"]},
+                           "text": {"type": "string"}, "attempts": {"type": "integer"},
+                           "not_before": {"type": ["string", "null"], "format": "date-time"}}}
+STATE_SCHEMA_JSON = {
+    "type": "object", "required": ["schema", "site", "findings", "incident"],
+    "properties": {
+        "schema": {"const": STATE_SCHEMA}, "site": {"type": "string"},
+        "findings": {"type": "object", "additionalProperties": _TRACKED},
+        "incident": {"type": "object", "properties": {
+            "open": {"type": "boolean"}, "since": {"type": ["string", "null"]},
+            "opened_at": {"type": ["string", "null"]},
+            "confirmed": {"type": "array", "items": {"type": "string"}},
+            "issue": {},  # checked where it is used (notify.github.issue_number)
+            "github_done": {"type": "string"},
+            "outbox": {"type": "array", "items": _MESSAGE},
+            "sent": {"type": "object", "additionalProperties": {
+                "type": "array", "items": {"type": "string"}}}}},
+    },
+}
+
+
+def _problem(state: Any, site: str) -> str | None:
+    import jsonschema
+
+    if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
+        found = state.get("schema") if isinstance(state, dict) else type(state).__name__
+        return f"not an edgeprobe state file (schema {found!r})"
+    if state.get("site") != site:
+        return f"belongs to site {state.get('site')!r}, not {site!r}"
+    error = jsonschema.exceptions.best_match(
+        jsonschema.Draft202012Validator(STATE_SCHEMA_JSON).iter_errors(state))
+    if error is None:
+        return None
+    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
+    return f"invalid at {where}: {error.message[:200]}"
+
+
+def _positive(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+        else None
+
+
 def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]:
-    """The saved state, or a fresh one plus a warning when the file is corrupt or foreign
-    (it is then replaced on save, never a crash)."""
+    """The saved state, or a fresh one plus a warning when the file is corrupt, invalid or
+    another site's. A file that was there is kept aside (``FILE.bad-<time>``) for a person
+    to look at, never silently lost; a crash on it every run is what this prevents."""
     p = Path(path)
     if not p.exists():
         return fresh_state(site), None
     try:
         state = json.loads(p.read_text(encoding="utf-8"))
-        problem = None
-        if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
-            found = state.get("schema") if isinstance(state, dict) else type(state).__name__
-            problem = f"not an edgeprobe state file (schema {found!r})"
-        elif state.get("site") != site:
-            problem = f"belongs to site {state.get('site')!r}, not {site!r}"
-        elif not isinstance(state.get("findings"), dict) or not isinstance(
-                state.get("incident"), dict):
-            problem = "lacks findings or incident"
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        problem = f"unreadable ({type(exc).__name__}: {exc})"
+        problem = _problem(state, site)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        problem = f"unreadable ({type(exc).__name__}: {str(exc)[:200]})"
     if problem:
-        return fresh_state(site), f"state file {p}: {problem}; starting a fresh one"
+        aside = p.with_name(f"{p.name}.bad-{time.strftime('%Y%m%dT%H%M%S')}")
+        try:
+            os.replace(p, aside)
+            kept = f"kept as {aside}"
+        except OSError as exc:
+            kept = f"could not be kept aside ({exc.strerror})"
+        return fresh_state(site), f"state file {p}: {problem}; {kept}; starting a fresh one"
     fresh = fresh_state(site)["incident"]
     state["incident"] = {**fresh, **state["incident"]}
     return state, None
