@@ -1,8 +1,8 @@
 """Stand-ins for the GitHub REST API and Discord/Slack webhooks, on loopback, that record
 what they receive and keep issues like GitHub does. Faults per service (``fail[service]``):
-"500", "stall" (past the client's timeout), "429" (with ``Retry-After: retry_after``; "429_once": then fine),
-"redirect" (307 to /elsewhere, which records what it is sent), "huge" (a 20 MB answer),
-"bad_number" (GitHub only: a created issue's number that is not an integer)."""
+"500", "stall" (past the client's timeout), "429" (with ``Retry-After: retry_after``;
+"429_once": then fine), "redirect" (307 to /elsewhere, which records what it is sent),
+"huge" (a 20 MB answer), "bad_number" (GitHub: a new issue's number that is no integer)."""
 
 from __future__ import annotations
 

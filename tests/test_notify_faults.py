@@ -104,7 +104,7 @@ def test_a_deleted_issue_is_replaced_not_commented_forever(step, services):
 def test_a_lost_state_file_finds_the_open_issue_again(step, services):
     step(FREMONT)
     step.state.unlink()  # an Actions cache miss
-    _, deliveries, calls = step(FREMONT)
+    _, _, calls = step(FREMONT)
     assert ("github", "POST", "issues") not in calls  # no duplicate
     assert services.issues[42]["comments"] and services.issues[42]["state"] == "open"
     _, _, calls = step()
