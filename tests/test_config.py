@@ -20,6 +20,23 @@ EXPECTED = {
         "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
         "max_body_bytes, cache_bust",
+    "invalid-nan.toml": "invalid-nan.toml:9: probe.timeout_s: must be a finite number, not nan",
+    "invalid-too-large.toml":
+        "invalid-too-large.toml:9: probe.timeout_s: must be at most 600, not 1e+308",
+    "invalid-port-zero.toml":
+        "invalid-port-zero.toml:3: site.media_url: port 0 in URL "
+        "'https://media.hachyderm.io:0': use 1-65535, or no port",
+    "invalid-ip-media-url.toml":
+        "invalid-ip-media-url.toml:3: site.media_url: must name the media host, not an IP "
+        "address (::1): edgeprobe sends that name as Host and SNI to every node",
+    "invalid-ca-not-pem.toml":
+        "invalid-ca-not-pem.toml:4: site.ca_file: not-a-ca.pem holds no PEM CA certificate "
+        "(NO_CERTIFICATE_OR_CRL_FOUND)",
+    "invalid-origin-ca.toml":
+        "invalid-origin-ca.toml:7: origin.ca_file: not-a-ca.pem holds no PEM CA certificate "
+        "(NO_CERTIFICATE_OR_CRL_FOUND)",
+    "invalid-bad-idna.toml":
+        "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
         "site, origin, dns, samples, probe, incident, nodes",
@@ -120,3 +137,24 @@ def test_shipped_example_probe_files_are_valid():
         if path.name == "example.toml":
             s = config.load(path)
             assert s.nodes
+
+
+def test_a_non_ascii_media_host_is_used_in_its_idna_form():
+    text = (CONFIGS / "valid-minimal.toml").read_text().replace("media.hachyderm.io",
+                                                                 "bücher.test")
+    s = config.loads(text, "x.toml")
+    assert (s.site.media_url, s.site.media_host) == ("https://xn--bcher-kva.test",
+                                                     "xn--bcher-kva.test")
+
+
+def test_a_non_ascii_media_host_is_probed_not_refused(lab, tmp_path):
+    """Before: the pinned resolver compared 'bücher…' with 'xn--bcher…' and refused every
+    connection (a critical fleet_wide_failure on a healthy fleet)."""
+    from edgeprobe import runner
+
+    text = lab.probe_file().read_text().replace("media.lab.test", "bücher.lab.test")
+    text = text.replace("[site]\n", "[site]\nverify_tls = false\n")
+    (tmp_path / "p.toml").write_text(text)
+    run = runner.probe(config.load(tmp_path / "p.toml"))
+    assert not [f for f in run["findings"] if f["severity"] != "info"], run["findings"]
+    assert {n["status"] for n in run["nodes"]} == {"healthy"}

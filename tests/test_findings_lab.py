@@ -201,3 +201,23 @@ def test_a_warm_cache_hides_a_broken_origin_path_until_cache_bust(lab):
     assert {o["results"]["cdn-seattle-1"]["cache"] for o in run["objects"]} == {"MISS"}
     assert "?edgeprobe=" in run["objects"][0]["results"][FREMONT]["curl"]
     assert run["objects"][0]["path"].endswith(".png")  # the object's path stays clean
+
+
+def test_a_wrong_url_prefix_is_a_clear_error_not_a_fleet_wide_failure(lab):
+    """Mastodon's documented proxy serves keys at the media host's root: probing them under
+    the default /system/ used to report a healthy fleet as a critical fleet-wide failure."""
+    from tests.conftest import edgeprobe
+
+    for node in lab.lab.edges:
+        lab.fault(node, "root_layout")
+    path = lab.probe_file(samples='bucket_prefixes = ["accounts/"]\nper_prefix = 2')
+    proc = edgeprobe("probe", "all", "-c", str(path))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("edgeprobe: error: every node answers 404 under [origin] "
+                                  "url_prefix '/system/', but cdn-fremont-1 serves the bucket's "
+                                  "objects under '/' (200 and the bucket's ")
+    assert proc.stderr.endswith(f"set url_prefix = '/' in {path}\n")
+    text = path.read_text().replace('url_prefix = "/system/"', 'url_prefix = "/"')
+    path.write_text(text)
+    proc = edgeprobe("probe", "all", "-c", str(path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr

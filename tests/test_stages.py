@@ -183,3 +183,25 @@ def test_sample_object_paths_are_quoted():
     assert path == "/system/site_uploads/files/000/000/001/@1x/a%20b%2Bc.png"
     assert path_to_key(path, "/system/") == key
     assert SampleObject(path, key, "bucket").key == key
+
+
+@pytest.mark.parametrize(("mode", "why"), [("deep", "JSON nested too deeply"),
+                                           ("bomb", "decodes to over 16 MiB")])
+def test_hostile_api_answers_are_a_note_not_an_abort(lab, mode, why):
+    lab.lab.api_mode["api"] = mode
+    run = lab.probe(samples=f'paths = ["{lab.lab.paths[0]}"]\nmastodon_api = "{lab.lab.api_url}"')
+    assert run["ok"] is True
+    (note,) = run["findings"]
+    assert (note["kind"], note["severity"]) == ("samples_unavailable", "info")
+    assert f"/api/v1/timelines/public: {why}" in note["evidence"]["answers"]
+
+
+def test_api_media_under_another_prefix_is_a_clear_error(lab):
+    """An S3_ALIAS_HOST site serves keys at the media host's root, not under /system/."""
+    lab.lab.api_mode["api"] = "alias"
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file(
+        samples=f'mastodon_api = "{lab.lab.api_url}"')))
+    assert proc.returncode == 2
+    assert proc.stderr == (f"edgeprobe: error: the site's media URLs (from {lab.lab.api_url}) "
+                           "are under '/', not under [origin] url_prefix '/system/': set "
+                           "url_prefix = '/'\n")

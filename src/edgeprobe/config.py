@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import math
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -31,7 +33,7 @@ KeyPath = tuple[str | int, ...]
 # Section → allowed keys. Unknown keys are errors (a typo must never be ignored silently).
 SECTIONS: dict[str, tuple[str, ...]] = {
     "site": ("name", "media_url", "ca_file", "verify_tls"),
-    "origin": ("bucket", "endpoint_url", "region", "url_prefix", "anonymous"),
+    "origin": ("bucket", "endpoint_url", "region", "url_prefix", "anonymous", "ca_file"),
     "dns": ("nameservers", "timeout_s"),
     "samples": ("paths", "bucket_prefixes", "per_prefix", "mastodon_api", "max", "seed",
                 "list_limit"),
@@ -39,6 +41,13 @@ SECTIONS: dict[str, tuple[str, ...]] = {
               "cache_bust"),
     "incident": ("confirm_runs",),
     "nodes": ("name", "region", "host", "addresses", "port"),
+}
+# The largest value each number may take: past these, a "timeout" is no deadline at all.
+MAXIMUM: dict[str, float] = {
+    "dns.timeout_s": 60, "samples.per_prefix": 10_000, "samples.max": 100_000,
+    "samples.list_limit": 1_000_000, "probe.timeout_s": 600, "probe.concurrency": 10_000,
+    "probe.per_node_concurrency": 1_000, "probe.slow_ms": 600_000,
+    "probe.max_body_bytes": 16 * 1024**3, "incident.confirm_runs": 1_000,
 }
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _TOML_POS_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
@@ -126,9 +135,16 @@ class _Validator:
 
     def positive(self, table: dict[str, Any], path: KeyPath, default: float,
                  kind: type | tuple[type, ...] = (int, float)) -> Any:
+        """A number over 0 and at most the key's maximum (MAXIMUM): nan, inf or 1e308 would
+        turn a deadline into nothing or into forever."""
         value = self.get(table, path, kind, default)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(path, f"must be a finite number, not {value!r}")
         if value <= 0:
             raise self.fail(path, f"must be greater than 0, not {value!r}")
+        most = MAXIMUM[_dotted(tuple(p for p in path if isinstance(p, str)))]
+        if value > most:
+            raise self.fail(path, f"must be at most {most:g}, not {value!r}")
         return value
 
     def str_list(self, table: dict[str, Any], path: KeyPath,
@@ -148,9 +164,11 @@ class _Validator:
                             "from the environment, never the probe file)")
         parts = urlsplit(value)
         try:
-            _ = parts.port
+            port = parts.port
         except ValueError:
             raise self.fail(path, f"bad port in URL {value!r}") from None
+        if port == 0:
+            raise self.fail(path, f"port 0 in URL {value!r}: use 1-65535, or no port")
         if parts.scheme not in schemes or not parts.hostname:
             want = " or ".join(f"{s}://" for s in schemes)
             raise self.fail(path, f"must be a URL starting with {want} and a host, not {value!r}")
@@ -183,17 +201,48 @@ class _Validator:
             raise self.fail(("site", "media_url"),
                             "must be scheme, host and port only; put the path in "
                             "[origin].url_prefix")
-        ca_file = self.get(t, ("site", "ca_file"), str)
-        if ca_file is not None:
-            ca_path = Path(ca_file)
-            if not ca_path.is_absolute():  # relative to the probe file, like an include
-                ca_path = Path(self.name).parent / ca_path
-            if not ca_path.is_file():
-                raise self.fail(("site", "ca_file"), f"no such file: {ca_path}")
-            ca_file = str(ca_path)
-        return SiteSettings(name=name, media_url=media_url.rstrip("/"), ca_file=ca_file,
+        media_url = self.media_host_url(media_url)
+        return SiteSettings(name=name, media_url=media_url,
+                            ca_file=self.ca_file(t, ("site", "ca_file")),
                             verify_tls=self.get(t, ("site", "verify_tls"), bool,
                                                 defaults.VERIFY_TLS))
+
+    def media_host_url(self, url: str) -> str:
+        """scheme://host[:port] with the host in its ASCII (IDNA) form, once, here: Host,
+        SNI, the certificate check and the pinned resolver all compare this one spelling."""
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        try:
+            ipaddress.ip_address(host)
+        except ValueError:
+            pass
+        else:
+            raise self.fail(("site", "media_url"), f"must name the media host, not an IP "
+                            f"address ({host}): edgeprobe sends that name as Host and SNI to "
+                            "every node")
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise self.fail(("site", "media_url"), f"{host!r} is not a valid host name") from None
+        return f"{parts.scheme}://{ascii_host}" + (f":{parts.port}" if parts.port else "")
+
+    def ca_file(self, t: dict[str, Any], path: KeyPath) -> str | None:
+        """An existing PEM file of CA certificates, relative to the probe file or absolute;
+        loaded now, so `config check` and every run refuse what TLS would refuse later."""
+        ca_file = self.get(t, path, str)
+        if ca_file is None:
+            return None
+        ca_path = Path(ca_file)
+        if not ca_path.is_absolute():  # relative to the probe file, like an include
+            ca_path = Path(self.name).parent / ca_path
+        if not ca_path.is_file():
+            raise self.fail(path, f"no such file: {ca_path}")
+        try:
+            ssl.create_default_context().load_verify_locations(cafile=str(ca_path))
+        except (ssl.SSLError, OSError, UnicodeDecodeError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            raise self.fail(path, f"{ca_path} holds no PEM CA certificate ({reason})") from None
+        return str(ca_path)
 
     def origin(self, t: dict[str, Any]) -> OriginSettings:
         endpoint = self.get(t, ("origin", "endpoint_url"), str)
@@ -209,6 +258,7 @@ class _Validator:
             region=self.get(t, ("origin", "region"), str),
             url_prefix=prefix,
             anonymous=self.get(t, ("origin", "anonymous"), bool, defaults.ANONYMOUS),
+            ca_file=self.ca_file(t, ("origin", "ca_file")),
         )
 
     def dns(self, t: dict[str, Any]) -> DnsSettings:
@@ -291,6 +341,12 @@ class _Validator:
                                 f"duplicate node name {name!r} (first at nodes[{seen[name]}])")
             seen[name] = i
             host = self.get(t, ("nodes", i, "host"), str)
+            if host:
+                try:
+                    host = host.encode("idna").decode("ascii")
+                except UnicodeError:
+                    raise self.fail(("nodes", i, "host"),
+                                    f"{host!r} is not a valid host name") from None
             addresses = self.str_list(t, ("nodes", i, "addresses"))
             for addr in addresses:
                 try:

@@ -37,7 +37,8 @@ def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
         s3={"addressing_style": "path"} if settings.endpoint_url else {},
     )
     return boto3.session.Session().client(
-        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config)
+        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config,
+        verify=settings.ca_file)
 
 
 def map_error(exc: Exception, bucket: str) -> OriginError:

@@ -83,8 +83,39 @@ async def probe_async(settings: Settings, *, scope: str = "all", scope_name: str
         timeout_s=settings.probe.timeout_s, max_body_bytes=settings.probe.max_body_bytes,
         scope=scope, notes=sample.notes)
     analysis = analyze(inp)
+    await _check_url_prefix(settings, resolutions, inp, analysis)
     return build(settings, inp, analysis, started_at, time.monotonic() - t0,
                  {"kind": scope, "name": scope_name})
+
+
+async def _check_url_prefix(settings: Settings, resolutions: Any, inp: AnalysisInput,
+                            analysis: Any) -> None:
+    """Every node answering 404 for every object the bucket has is most often a wrong
+    [origin] url_prefix, not a fleet-wide outage: one request for a known key under the
+    other usual prefix tells, and a ProbeError then names both (no false alarm)."""
+    from edgeprobe.fetch import fetch_all
+    from edgeprobe.model import SampleObject
+    from edgeprobe.sample import key_to_path
+
+    fleet = next((f for f in analysis.findings if f.kind == "fleet_wide_failure"), None)
+    if fleet is None or set(fleet.evidence.get("verdicts", {})) != {"missing"}:
+        return
+    known = [o for o in inp.objects if analysis.references[o.path].source == "bucket"
+             and analysis.references[o.path].exists]
+    node = next((r for r in resolutions if r.addresses), None)
+    if not known or node is None:
+        return
+    prefix = settings.origin.url_prefix
+    obj, ref = known[0], analysis.references[known[0].path]
+    for other in ("/",) if prefix != "/" else ("/system/",):
+        trial = SampleObject(key_to_path(obj.key, other), obj.key, "paths")
+        (result,) = await fetch_all(settings, [node], [trial])
+        if result.status_code == 200 and result.size == ref.size:
+            raise ProbeError(
+                f"every node answers 404 under [origin] url_prefix {prefix!r}, but "
+                f"{node.node} serves the bucket's objects under {other!r} (200 and the "
+                f"bucket's {ref.size} bytes for {trial.path}): set url_prefix = {other!r} in "
+                f"{settings.source}")
 
 
 def probe(settings: Settings, **kwargs: Any) -> dict[str, Any]:

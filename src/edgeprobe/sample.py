@@ -7,13 +7,18 @@ for a given seed), then media found through Mastodon's public API; at most ``max
 from __future__ import annotations
 
 import asyncio
+import json
 import random
+import zlib
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from edgeprobe.bounded import read_capped
+from edgeprobe.errors import ProbeError
 from edgeprobe.model import Note, Sample, SampleObject
 from edgeprobe.origin import make_client, map_error
+from edgeprobe.sanitize import clean
 from edgeprobe.settings import Settings
 
 PLACEHOLDER = "/avatars/original/missing.png"  # served by the app, never by the bucket
@@ -25,6 +30,12 @@ API_ENDPOINTS = (
     "/api/v1/custom_emojis",
     "/api/v2/instance",
 )
+MAX_ANSWER = 4 * 1024 * 1024  # bytes read of one API answer
+MAX_DECODED = 16 * 1024 * 1024  # bytes it may decode to (a gzip bomb stops here)
+MAX_DEPTH = 64  # JSON nesting walked for media URLs
+# The first component of every Mastodon media key (after an optional cache/).
+MEDIA_CLASSES = ("accounts", "media_attachments", "custom_emojis", "preview_cards",
+                 "site_uploads", "cache")
 _URL_FIELDS = ("url", "preview_url", "avatar", "avatar_static", "header", "header_static",
                "static_url", "image")
 
@@ -54,52 +65,103 @@ def _list_prefix(client: Any, settings: Settings, prefix: str) -> list[str]:
 
 
 def media_urls(document: Any) -> list[str]:
-    """Every media URL field in a Mastodon API answer, in document order."""
+    """Every media URL field in a Mastodon API answer, in document order; walked without
+    recursion and no deeper than MAX_DEPTH (an answer is untrusted)."""
     found: list[str] = []
-    if isinstance(document, list):
-        for item in document:
-            found.extend(media_urls(item))
-    elif isinstance(document, dict):
-        for key, value in document.items():
-            if key in _URL_FIELDS and isinstance(value, str) and value.startswith("http"):
-                found.append(value)
-            elif isinstance(value, dict | list):
-                found.extend(media_urls(value))
+    stack: list[tuple[Any, int]] = [(document, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            continue
+        children: list[Any] = []
+        if isinstance(node, list):
+            children = node
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _URL_FIELDS and isinstance(value, str) and value.startswith("http"):
+                    found.append(value)
+                elif isinstance(value, dict | list):
+                    children.append(value)
+        stack.extend((child, depth + 1) for child in reversed(children))
     return found
 
 
-async def discover_api(settings: Settings) -> tuple[list[str], list[Note]]:
-    """Media paths on the media host from the public API. 401/422/404/empty: not available."""
+def decode_answer(raw: bytes, encoding: str) -> Any:
+    """JSON from a (possibly gzip/deflate-encoded) answer, decoded to at most MAX_DECODED
+    bytes; a ValueError for anything too big, too deep or not JSON."""
+    if encoding in ("gzip", "deflate", "x-gzip"):
+        inflater = zlib.decompressobj(wbits=47)  # gzip or zlib header, detected
+        raw = inflater.decompress(raw, MAX_DECODED + 1)
+        if len(raw) > MAX_DECODED or inflater.unconsumed_tail:
+            raise ValueError(f"decodes to over {MAX_DECODED // (1024 * 1024)} MiB")
+    elif encoding not in ("", "identity"):
+        raise ValueError(f"unknown Content-Encoding {encoding!r}")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
+async def _fetch_json(session: Any, url: str) -> Any:
+    """One API answer; raises ValueError (too big, bad JSON) or aiohttp/timeout errors."""
+    async with session.get(url, allow_redirects=False) as resp:
+        if resp.status != 200:
+            raise ValueError(f"HTTP {resp.status}")
+        raw = await read_capped(resp, MAX_ANSWER)
+        if raw is None:
+            raise ValueError(f"answer over {MAX_ANSWER // (1024 * 1024)} MiB")
+        return decode_answer(raw, resp.headers.get("Content-Encoding", "").strip().lower())
+
+
+def _prefix_of(path: str) -> str | None:
+    """The URL prefix in front of a Mastodon media key ('/system/' in
+    '/system/accounts/avatars/…', '/' on S3_ALIAS_HOST sites), or None."""
+    for cls in MEDIA_CLASSES:
+        at = path.find(f"/{cls}/")
+        if at >= 0:
+            return path[: at + 1]
+    return None
+
+
+async def discover_api(api: str, media_host: str, prefix: str,
+                       timeout_s: float) -> tuple[list[str], list[Note]]:
+    """Media paths on the media host from the public API. 401/422/404/empty: not available.
+    Media URLs on the media host under another prefix than ``prefix`` are a ProbeError
+    naming both (probing them under the wrong prefix would blame every edge)."""
     import aiohttp
 
-    api = settings.samples.mastodon_api or ""
-    host = settings.site.media_host
-    prefix = settings.origin.url_prefix
     paths: list[str] = []
+    elsewhere: list[str] = []
     refused: list[str] = []
-    timeout = aiohttp.ClientTimeout(total=settings.probe.timeout_s)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    timeout = aiohttp.ClientTimeout(total=timeout_s)
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False,
+                                     headers={"Accept-Encoding": "gzip, deflate"}) as session:
         for endpoint in API_ENDPOINTS:
             try:
-                async with session.get(api + endpoint, allow_redirects=False) as resp:
-                    if resp.status != 200:
-                        refused.append(f"{endpoint.split('?')[0]}: HTTP {resp.status}")
-                        continue
-                    document = await resp.json(content_type=None)
+                document = await _fetch_json(session, api + endpoint)
             except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
-                refused.append(f"{endpoint.split('?')[0]}: {type(exc).__name__}")
+                why = str(exc) if isinstance(exc, ValueError) else type(exc).__name__
+                refused.append(f"{endpoint.split('?')[0]}: {why}")
                 continue
             for url in media_urls(document):
                 parts = urlsplit(url)
-                if parts.hostname == host and parts.path.startswith(prefix) \
-                        and not parts.path.endswith(PLACEHOLDER):
+                if parts.hostname != media_host or parts.path.endswith(PLACEHOLDER):
+                    continue
+                if parts.path.startswith(prefix):
                     # re-quoted: a path is sent as edgeprobe quotes it, whatever the API said
                     paths.append(key_to_path(path_to_key(parts.path, prefix), prefix))
+                else:
+                    elsewhere.append(parts.path)
+    seen = {p for p in map(_prefix_of, elsewhere) if p}
+    if not paths and seen:
+        raise ProbeError(f"the site's media URLs (from {api}) are under "
+                         f"{', '.join(repr(p) for p in sorted(seen))}, not under [origin] "
+                         f"url_prefix {prefix!r}: set url_prefix = {sorted(seen)[0]!r}")
     notes = []
     if not paths:
         notes.append(Note("samples_unavailable", api, "Mastodon API discovery found no media "
                           "(anonymous API access off, timeline preview disabled, or an empty feed)",
-                          {"api": api, "answers": refused}))
+                          {"api": api, "answers": [clean(a) for a in refused]}))
     return list(dict.fromkeys(paths)), notes
 
 
@@ -125,7 +187,8 @@ async def build_sample(settings: Settings) -> Sample:
         for key in sample_from_listing(listed, s.per_prefix, s.seed, bucket_prefix):
             objects.append(SampleObject(key_to_path(key, prefix), key, "bucket"))
     if s.mastodon_api:
-        found, api_notes = await discover_api(settings)
+        found, api_notes = await discover_api(s.mastodon_api, settings.site.media_host, prefix,
+                                              settings.probe.timeout_s)
         notes.extend(api_notes)
         objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
     unique: list[SampleObject] = []

@@ -36,6 +36,7 @@ class OriginSettings:
     region: str | None = None
     url_prefix: str = defaults.URL_PREFIX
     anonymous: bool = defaults.ANONYMOUS
+    ca_file: str | None = None  # a private CA for the bucket's endpoint (else AWS_CA_BUNDLE)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,8 @@ FAULTS = {
     "redirect_loop": "302 to the same URL, forever",
     "garbage_headers": "answers with bytes that are not HTTP",
     "hostile": "404 whose Server header, ETag and body carry HTML/script payloads",
+    "root_layout": "serves keys at the media host's root (Mastodon's documented proxy, "
+                   "S3_ALIAS_HOST sites): /system/<key> is a missing key",
     "hostile_headers": "serves the right bytes, with a Cache-Control that carries terminal "
                        "escapes, chat mentions and workflow commands",
 }
@@ -92,7 +94,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     faults = state.faults
     if "slow" in faults:
         await asyncio.sleep(state.slow_delay_s)
-    if not request.path.startswith("/system/") or "s3_disabled" in faults:
+    prefix = "/" if "root_layout" in faults else "/system/"
+    if not request.path.startswith(prefix) or "s3_disabled" in faults:
         return _error(404, NGINX_404, state)
     if "hostile" in faults:
         return web.Response(status=404, text=f"<h1>not here</h1>{HOSTILE}",
@@ -107,7 +110,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     cached = state.cache.get(request.path_qs)  # nginx's default key keeps the query…
     status = "HIT"
     if cached is None:
-        key = request.path[len("/system/"):]
+        key = request.path[len(prefix):]
         upstream = state.upstream + ("x" if "bucket_misspelt" in faults else "")
         async with state.client.get(f"{upstream}/{key}") as up:  # …while $uri drops it
             if up.status != 200:  # nginx passes the bucket's error through (no intercept)

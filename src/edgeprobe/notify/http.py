@@ -11,6 +11,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from edgeprobe.bounded import read_capped
+
 MAX_ANSWER = 4 * 1024 * 1024
 
 
@@ -38,19 +40,6 @@ def _retry_after(value: str | None) -> float | None:
     except ValueError:
         return None
     return seconds if seconds is not None and 0 <= seconds < 86_400 else None
-
-
-async def read_capped(resp: Any, limit: int) -> bytes | None:
-    """The whole body, or None as soon as it passes ``limit`` bytes (the rest is not read)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in resp.content.iter_chunked(64 * 1024):
-        size += len(chunk)
-        if size > limit:
-            resp.close()
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def call(session: Any, method: str, url: str, what: str, **kwargs: Any) -> Answer:
