@@ -78,3 +78,59 @@ def test_pipes_get_neither(lab):
                            str(lab.probe_file())], capture_output=True, text=True, timeout=60,
                           env={k: v for k, v in os.environ.items() if k != "NO_COLOR"})
     assert "probing" not in proc.stderr and "\x1b[" not in proc.stdout + proc.stderr
+
+
+def test_a_directory_as_state_fails_before_probing(lab, tmp_path):
+    from tests.conftest import edgeprobe
+
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--state", str(tmp_path),
+                     "--html", str(tmp_path / "r.html"))
+    assert proc.returncode == 2
+    assert proc.stderr == f"edgeprobe: error: cannot write {tmp_path}: it is a directory\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_outputs_write_through_fifos_and_dev_stdout(tmp_path):
+    import threading
+
+    from edgeprobe.report import reporter
+    from tests.conftest import edgeprobe
+    from tests.test_run_files import _minimal_run
+
+    (tmp_path / "run.json").write_text(reporter("json").render(_minimal_run()))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_text()))
+    reader.start()
+    proc = edgeprobe("report", "run.json", "--html", str(fifo), "--markdown", "/dev/stdout",
+                     cwd=tmp_path)
+    reader.join(10)
+    assert proc.returncode == 0, proc.stderr
+    assert got[0].startswith("<!DOCTYPE html>") and fifo.is_fifo()
+    assert proc.stdout.startswith("## 🟢 edgeprobe: HEALTHY")
+
+
+def test_a_symlink_is_refused_not_silently_replaced(tmp_path):
+    from tests.conftest import edgeprobe
+    from tests.test_run_files import _minimal_run
+
+    (tmp_path / "run.json").write_text(__import__("json").dumps(_minimal_run()))
+    (tmp_path / "real.html").write_text("old")
+    (tmp_path / "link.html").symlink_to("real.html")
+    proc = edgeprobe("report", "run.json", "--html", "link.html", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr == ("edgeprobe: error: cannot write link.html: it is a symbolic link (to "
+                           "real.html); edgeprobe replaces files atomically and will not replace "
+                           "a link: give its target's path\n")
+    assert (tmp_path / "link.html").is_symlink() and (tmp_path / "real.html").read_text() == "old"
+
+
+def test_an_existing_file_keeps_its_mode(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("{}")
+    target.chmod(0o600)
+    atomic_write(target, "{}\n")
+    assert (target.stat().st_mode & 0o777) == 0o600
+    atomic_write(tmp_path / "new.json", "{}")
+    assert ((tmp_path / "new.json").stat().st_mode & 0o777) == 0o644

@@ -18,6 +18,13 @@ from edgeprobe.result import run_schema
 from tests.conftest import edgeprobe
 
 
+def _minimal_run():
+    """The smallest valid run: a healthy fleet of nobody."""
+    return {"schema": "edgeprobe/run@1", "ok": True, "started_at": "2026-11-26T14:00:00Z",
+            "duration_s": 0.1, "site": {"name": "lab", "media_url": "https://m"},
+            "findings": [], "nodes": [], "regions": [], "objects": []}
+
+
 @pytest.mark.parametrize(("content", "message"), [
     ("{not json",
      "run.json:1: not valid JSON: Expecting property name enclosed in double quotes"),

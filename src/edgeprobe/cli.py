@@ -126,6 +126,7 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
                       state_path: str | None, node: str | None = None,
                       region: str | None = None) -> None:
     from edgeprobe import config, incident, report, runner
+    from edgeprobe.fileio import check_output
     from edgeprobe.progress import ProgressLine
     from edgeprobe.result import exit_status
 
@@ -133,6 +134,9 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
         raise click.UsageError("--state tracks incidents of the whole fleet: use it with "
                                "`probe all` (a partial run would resolve the other nodes)")
     settings = runner.select(config.load(config_path or config.default_path()), node, region)
+    for path in (json_path, html_path, markdown_path, state_path):  # before, not after, probing
+        if path and path != "-":
+            check_output(path)
     progress = ProgressLine(len(settings.nodes))
     progress.enabled = progress.enabled and not quiet
     try:

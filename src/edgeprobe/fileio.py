@@ -1,19 +1,65 @@
-"""Atomic file writes: a reader never sees half a report, a crash never leaves one."""
+"""Output files: checked before a run, written atomically, never a surprise.
+
+A reader never sees half a report and a crash never leaves one: a regular file is written
+to a temporary file beside it, fsynced, renamed over it, and the directory fsynced. An
+existing file keeps its mode. A FIFO or a terminal (``/dev/stdout``, ``>(…)``) is written
+through, as a shell user expects. A symbolic link is refused rather than silently replaced
+by a regular file (and its target left stale): give the target's path.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from edgeprobe.errors import OutputError
 
 
-def atomic_write(path: str | os.PathLike[str], text: str) -> None:
-    """Write to a temporary file beside ``path``, fsync, then rename over it."""
-    target = Path(path)
+def _streaming(path: Path) -> bool:
+    """A FIFO or a character device (a terminal, /dev/null, /dev/stdout's pipe)."""
     try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)
+
+
+def check_output(path: str | os.PathLike[str]) -> None:
+    """An OutputError now, before any probing, for a path that could not be written later."""
+    target = Path(path)
+    if _streaming(target):
+        return
+    if target.is_symlink():
+        raise OutputError(f"cannot write {target}: it is a symbolic link (to "
+                          f"{os.readlink(target)}); edgeprobe replaces files atomically and "
+                          "will not replace a link: give its target's path")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory")
+    parent = target.parent
+    while not parent.exists():  # the nearest existing ancestor must be a writable directory
+        parent = parent.parent
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {target}: {parent} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"cannot write {target}: {parent} is not writable")
+
+
+def atomic_write(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path`` as described in the module docstring."""
+    target = Path(path)
+    check_output(target)
+    if _streaming(target):
+        try:
+            with open(target, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        return
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as exc:
@@ -23,9 +69,25 @@ def atomic_write(path: str | os.PathLike[str], text: str) -> None:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    _fsync_dir(target.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (a power cut after it must not bring back the old
+    file); best effort where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -49,6 +49,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout) -> int:
     from edgeprobe import config, incident, report, runner
+    from edgeprobe.fileio import check_output
     from edgeprobe.result import exit_status
 
     out = Path(out_dir)
@@ -59,6 +60,8 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         state_path, notify_on = None, False
     try:
         settings = runner.select(config.load(config_path), node, region)
+        for path in [*paths.values(), *([state_path] if state_path else [])]:
+            check_output(path)
         run = runner.probe(settings, **runner.scope(node, region))
         if state_path:
             run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)

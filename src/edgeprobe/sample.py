@@ -6,7 +6,6 @@ for a given seed), then media found through Mastodon's public API; at most ``max
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
 import zlib
@@ -14,10 +13,11 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from edgeprobe import s3
 from edgeprobe.bounded import read_capped
 from edgeprobe.errors import ProbeError
 from edgeprobe.model import Note, Sample, SampleObject
-from edgeprobe.origin import make_client, map_error
+from edgeprobe.s3 import make_client, map_error
 from edgeprobe.sanitize import clean
 from edgeprobe.settings import Settings
 
@@ -175,9 +175,12 @@ async def build_sample(settings: Settings) -> Sample:
     for bucket_prefix in s.bucket_prefixes:
         try:
             if client is None:
-                client = await asyncio.to_thread(make_client, settings.origin,
-                                                 settings.probe.timeout_s)
-            listed = await asyncio.to_thread(_list_prefix, client, settings, bucket_prefix)
+                client = await s3.call(make_client, settings.origin, settings.probe.timeout_s,
+                                       deadline=settings.probe.timeout_s)
+            # a listing is one call per 1,000 keys: its deadline grows with list_limit
+            pages = 1 + s.list_limit // 1000
+            listed = await s3.call(_list_prefix, client, settings, bucket_prefix,
+                                   deadline=settings.probe.timeout_s * pages)
         except Exception as exc:
             err = map_error(exc, settings.origin.bucket)
             notes.append(Note("samples_unavailable", bucket_prefix,
