@@ -60,7 +60,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         state_path, notify_on = None, False
     try:
         settings = runner.select(config.load(config_path), node, region)
-        for path in [*paths.values(), *([state_path] if state_path else [])]:
+        for path in [*map(str, paths.values()), *([state_path] if state_path else [])]:
             check_output(path)
         run = runner.probe(settings, **runner.scope(node, region))
         if state_path:
