@@ -149,6 +149,10 @@ def test_object_deleted_but_still_cached_at_the_edges(lab):
     obj = next(o for o in run["objects"] if o["key"] == key)
     assert {r["verdict"] for r in obj["results"].values()} == {"cached"}
     assert_healthy_not_blamed(run, set())
+    (finding,) = [f for f in run["findings"] if f["kind"] == "origin_object_missing"]
+    assert finding["summary"] == (f"{key} was deleted from the bucket; still served from cache "
+                                  "by 6 edges (until their cache expires: proxy_cache_valid); "
+                                  "not blamed")
 
 
 @pytest.mark.parametrize(("origin", "error_kind"), [("unreachable", "unreachable"),
@@ -221,3 +225,49 @@ def test_a_wrong_url_prefix_is_a_clear_error_not_a_fleet_wide_failure(lab):
     path.write_text(text)
     proc = edgeprobe("probe", "all", "-c", str(path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tmp_path):
+    """Before: an edge with a certificate for another name came out HEALTHY, unmentioned."""
+    from edgeprobe.report import reporter
+
+    lab.fault(FREMONT, "wrong_cert")
+    run = lab.probe(probe="timeout_s = 5.0", extra="")
+    assert blamed(run) == {("node_tls_error", FREMONT, "critical")}  # on: a finding
+    text = lab.probe_file().read_text().replace("[site]\n", "[site]\nverify_tls = false\n")
+    path = tmp_path / "off.toml"
+    path.write_text(text)
+    from edgeprobe import config, runner
+
+    run = runner.probe(config.load(path))
+    assert blamed(run) == set()
+    assert run["site"]["verify_tls"] is False
+    node = next(n for n in run["nodes"] if n["name"] == FREMONT)
+    assert "certificate rejected" in node["tls_verification"]
+    assert all(n["tls_verification"] is None for n in run["nodes"] if n["name"] != FREMONT)
+    (info,) = [f for f in run["findings"] if f["kind"] == "node_tls_unverified"]
+    assert (info["target"], info["severity"]) == (FREMONT, "info")
+    banner = "TLS verification is OFF ([site] verify_tls = false)"
+    assert banner in reporter("html").render(run)
+    assert banner in reporter("markdown").render(run)
+    assert banner in reporter("terminal").render(run)
+
+
+def test_wrong_bytes_come_with_a_command_that_shows_them(lab):
+    """A HEAD cannot show a content mismatch: the evidence fetches the body and prints its
+    size and MD5 beside the bucket's."""
+    import shutil
+    import subprocess
+
+    lab.fault(FREMONT, "stale")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    example = finding["evidence"]["examples"][0]
+    command = example["curl_body"]
+    assert command.endswith(f" | md5sum  # expected: {example['expected_size']} bytes, md5 "
+                            f"{example['expected_md5']}")
+    if shutil.which("curl") and shutil.which("md5sum"):
+        out = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                             timeout=20)
+        assert out.stdout.split()[0] == example["md5"] != example["expected_md5"]
+        assert out.stderr.strip() == f"{example['expected_size']} bytes"  # same size, other bytes

@@ -7,9 +7,9 @@ import json
 import re
 import shlex
 
-from edgeprobe.fetch import curl_command
 from edgeprobe.report import reporter
 from edgeprobe.report.markdown import fence
+from edgeprobe.repro import curl_command
 from edgeprobe.settings import SiteSettings
 from tests.conftest import edgeprobe
 

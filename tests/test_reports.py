@@ -108,6 +108,31 @@ def test_markdown_of_a_100_node_fleet_stays_under_64k_and_keeps_every_finding(ru
     jsonschema.validate(run, SCHEMA)
 
 
+def test_markdown_of_1000_nodes_with_500_failing_stays_under_githubs_limit(runs):
+    """GitHub refuses issue bodies over 65,536 characters: 500 findings are grouped by kind,
+    and what does not fit is counted, never dropped unsaid."""
+    run = _fleet_of(runs["broken"], 1000, failing=500)
+    md = reporter("markdown").render(run)
+    assert len(md) < 65_536 and len(md.encode()) <= LIMIT
+    (line,) = [x for x in md.splitlines() if "`node_media_missing` × 500:" in x]
+    assert line.startswith("- 🔴 **critical** `node_media_missing` × 500: cdn-edge-000, ")
+    assert line.endswith(", cdn-edge-499")  # every target still named, one line for all
+    assert "**Affected:**" in md and "(all of them in the report)" in md
+
+
+def test_findings_that_cannot_all_be_named_are_counted():
+    from edgeprobe.report.markdown import findings_block
+
+    findings = [{"severity": "critical", "kind": f"kind_{k}", "target": f"node-{i:04d}",
+                 "summary": "x" * 300, "state": None} for k in range(3) for i in range(400)]
+    lines = findings_block(findings, 4000)
+    assert len("\n".join(lines).encode()) < 4000
+    assert [x.split("`")[1] for x in lines] == ["kind_0", "kind_1", "kind_2"]
+    assert all(x.endswith(" more in the report") for x in lines)
+    assert sum(int(x.rsplit(" and ", 1)[1].split()[0]) + x.count("node-") for x in lines) \
+        == 1200
+
+
 def test_verdict_word():
     assert verdict({"findings": []}) == "healthy"
     assert verdict({"findings": [{"severity": "info"}]}) == "healthy"

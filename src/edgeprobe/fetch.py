@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import secrets
-import shlex
 import socket
 import ssl
 from collections.abc import Callable, Sequence
@@ -26,6 +25,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from edgeprobe import __version__, defaults
 from edgeprobe.errors import FetchError
 from edgeprobe.model import FetchResult, Resolution, SampleObject, Timing
+from edgeprobe.repro import curl_command
 from edgeprobe.settings import Settings, SiteSettings
 
 CHUNK = 64 * 1024
@@ -74,22 +74,30 @@ def make_ssl_context(site: SiteSettings) -> ssl.SSLContext | bool:
     return ctx
 
 
+async def tls_verification(site: SiteSettings, address: str, port: int,
+                           timeout_s: float) -> str | None:
+    """What certificate verification would say of one address, for runs with verify_tls =
+    false (so a wrong or expired certificate is still on record): None when it passes or
+    when no handshake could be made at all (the fetch reports that)."""
+    ctx = ssl.create_default_context()
+    if site.ca_file:
+        ctx.load_verify_locations(cafile=site.ca_file)
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(
+            address, port, ssl=ctx, server_hostname=site.media_host), timeout_s)
+    except ssl.SSLCertVerificationError as exc:
+        return f"certificate rejected: {exc.verify_message}"[:300]
+    except (OSError, TimeoutError):
+        return None
+    writer.close()
+    return None
+
+
 def node_base_url(site: SiteSettings, port: int) -> str:
     default = 443 if site.scheme == "https" else 80
     host = site.media_host
     host = f"[{host}]" if ":" in host else host
     return f"{site.scheme}://{host}" + ("" if port == default else f":{port}")
-
-
-def curl_command(site: SiteSettings, port: int, address: str | None, url: str) -> str:
-    """A shell command that reproduces one check from anywhere (what `--resolve` pins)."""
-    addr = f"[{address}]" if address and ":" in address else (address or "ADDRESS")
-    parts = ["curl", "--resolve", f"{site.media_host}:{port}:{addr}", url, "-sSI"]
-    if site.ca_file:
-        parts += ["--cacert", site.ca_file]
-    if not site.verify_tls:
-        parts.append("-k")
-    return shlex.join(parts)
 
 
 def _trace_config() -> aiohttp.TraceConfig:

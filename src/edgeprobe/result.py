@@ -45,6 +45,8 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
         if hits else None,
         "headers": {h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS},
     }
+    if inp.tls_unverified is not None:
+        out["tls_verification"] = inp.tls_unverified.get(name)
     if res.error:
         out["error"] = res.error
     return out

@@ -71,21 +71,38 @@ async def probe_async(settings: Settings, *, scope: str = "all", scope_name: str
         if progress:
             progress(done, total, result)
 
-    origin, fetches = await asyncio.gather(
+    origin, fetches, unverified = await asyncio.gather(
         check_origin(settings.origin, [o.key for o in sample.objects], settings.probe.timeout_s,
                      settings.probe.concurrency),
-        fetch_all(settings, resolutions, sample.objects, on_result))
+        fetch_all(settings, resolutions, sample.objects, on_result),
+        _unverified_tls(settings, resolutions))
     inp = AnalysisInput(
         site_name=settings.site.name, media_host=settings.site.media_host,
         nodes=tuple(NodeInfo(n.name, n.region) for n in settings.nodes),
         resolutions=tuple(resolutions), objects=sample.objects, origin=origin,
         fetches=tuple(fetches), slow_ms=settings.probe.slow_ms,
         timeout_s=settings.probe.timeout_s, max_body_bytes=settings.probe.max_body_bytes,
-        scope=scope, notes=sample.notes)
+        scope=scope, notes=sample.notes, tls_unverified=unverified)
     analysis = analyze(inp)
     await _check_url_prefix(settings, resolutions, inp, analysis)
     return build(settings, inp, analysis, started_at, time.monotonic() - t0,
                  {"kind": scope, "name": scope_name})
+
+
+async def _unverified_tls(settings: Settings, resolutions: Any) -> dict[str, str | None] | None:
+    """With verify_tls = false, what verification would have said per node (first
+    address); None when verification is on."""
+    from edgeprobe.fetch import tls_verification
+
+    site = settings.site
+    if site.verify_tls or site.scheme != "https":
+        return None
+    nodes = {n.name: n for n in settings.nodes}
+    checked = [r for r in resolutions if r.addresses]
+    said = await asyncio.gather(*(tls_verification(
+        site, r.addresses[0], settings.node_port(nodes[r.node]), settings.probe.timeout_s)
+        for r in checked))
+    return {r.node: message for r, message in zip(checked, said, strict=True)}
 
 
 async def _check_url_prefix(settings: Settings, resolutions: Any, inp: AnalysisInput,

@@ -81,6 +81,10 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(origin_findings(inp, refs, by_path))
     findings.extend(Finding(n.kind, "samples", n.target, "info", n.summary, n.evidence)
                     for n in inp.notes)
+    findings.extend(Finding("node_tls_unverified", "node", node, "info",
+                            f"{node}: TLS verification is off (verify_tls = false); it would "
+                            f"have failed: {message}", {"would_fail": message})
+                    for node, message in (inp.tls_unverified or {}).items() if message)
     node_status = node_statuses(inp, findings, by_node)
     region_status, region_found = region_findings(inp, node_status, findings)
     findings.extend(region_found)

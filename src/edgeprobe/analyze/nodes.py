@@ -10,6 +10,7 @@ from edgeprobe import defaults
 from edgeprobe.analyze.stats import latency_summary, median
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
 from edgeprobe.model import Resolution
+from edgeprobe.repro import body_command
 
 _WHAT = {
     "node_media_missing": "answered {codes} for {n} of {m} objects that exist in the bucket",
@@ -46,6 +47,8 @@ def example(check: Check, ref: Reference | None) -> dict[str, Any]:
         out["body_excerpt"] = f.body_excerpt
     if check.verdict == "mismatch" and ref is not None:
         out.update(expected_size=ref.size, size=f.size, expected_md5=ref.md5, md5=f.md5)
+        if f.curl:
+            out["curl_body"] = body_command(f.curl, ref.size, ref.md5)
     if f.headers.get("Location"):
         out["location"] = f.headers["Location"]
     return out

@@ -49,14 +49,22 @@ def origin_findings(inp: AnalysisInput, refs: dict[str, Reference],
     for obj in inp.objects:
         if refs[obj.path].exists is not False:
             continue
-        answers = {c.fetch.node: c.fetch.status_code or c.verdict
-                   for c in by_path.get(obj.path, [])}
+        checks = by_path.get(obj.path, [])
+        answers = {c.fetch.node: c.fetch.status_code or c.verdict for c in checks}
+        cached = sum(1 for c in checks if c.verdict == "cached")
         # an explicit path that is gone is worth a look; a sampled one was just deleted
         severity = "warning" if obj.source == "paths" else "info"
-        out.append(Finding("origin_object_missing", "object", obj.path, severity,
-                           f"{obj.key} is not in the bucket; nodes that answer 404 for it are "
-                           "right and are not blamed",
-                           {"key": obj.key, "source": obj.source, "results": answers}))
+        if cached:
+            of = "" if cached == len(checks) else f" of {len(checks)}"
+            summary = (f"{obj.key} was deleted from the bucket; still served from cache by "
+                       f"{cached}{of} edge{'s' if cached != 1 else ''} (until their cache "
+                       "expires: proxy_cache_valid); not blamed")
+        else:
+            summary = (f"{obj.key} is not in the bucket; nodes that answer 404 for it are "
+                       "right and are not blamed")
+        out.append(Finding("origin_object_missing", "object", obj.path, severity, summary,
+                           {"key": obj.key, "source": obj.source, "results": answers,
+                            "cached_by": cached}))
     return out
 
 

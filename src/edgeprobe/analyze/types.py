@@ -44,6 +44,8 @@ class AnalysisInput:
     max_body_bytes: int
     scope: str = "all"  # all, node, region
     notes: tuple[Note, ...] = ()
+    # verify_tls = false only: node → what certificate verification would have said
+    tls_unverified: dict[str, str | None] | None = None
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def findings_block(findings: list[dict[str, Any]], budget: int) -> list[str]:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for f in findings:
         groups.setdefault((f["severity"], f["kind"]), []).append(f)
-    share = max(200, budget // max(1, len(groups)))
+    share = max(200, (budget - 100) // max(1, len(groups)) - 2)
     out: list[str] = []
     for (severity, kind), group in groups.items():
         head = f"- {ICON.get(severity, '')} **{severity}** `{kind}` × {len(group)}: "
@@ -94,9 +94,9 @@ class MarkdownReporter:
             if len(affected) > AFFECTED_MAX:
                 affected = affected[:AFFECTED_MAX] + " … (all of them in the report)"
             head += [f"**Affected:** {affected}", ""]
-        for line in (v["incident"], v["tls_off"]):
+        for line in (v["incident"], v["tls_off"]):  # edgeprobe's own words: no escaping
             if line:
-                head += [f"**{md(line)}**", ""]
+                head += [f"**{line}**", ""]
         head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
                  f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
                  f"{md(v['site']['media_url'])}_", ""]

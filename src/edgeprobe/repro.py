@@ -1,0 +1,34 @@
+"""The commands a responder pastes to see what the probe saw: ``curl`` pinned like it.
+
+Every argument goes through ``shlex.join`` and nothing alters the result afterwards
+(reporters show it verbatim, in code blocks), so a path with quotes, backticks or ``;``
+from an API answer is one argument to curl, never shell syntax.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from edgeprobe.settings import SiteSettings
+
+
+def curl_command(site: SiteSettings, port: int, address: str | None, url: str) -> str:
+    """``curl --resolve HOST:PORT:ADDR URL -sSI …``: the check's status and headers, from
+    anywhere, through the same node."""
+    addr = f"[{address}]" if address and ":" in address else (address or "ADDRESS")
+    parts = ["curl", "--resolve", f"{site.media_host}:{port}:{addr}", url, "-sSI"]
+    if site.ca_file:
+        parts += ["--cacert", site.ca_file]
+    if not site.verify_tls:
+        parts.append("-k")
+    return shlex.join(parts)
+
+
+def body_command(head_command: str, expected_size: int | None, expected_md5: str | None) -> str:
+    """For wrong bytes: the same request fetching the body, printing its size (stderr) and
+    MD5 (stdout) beside what the bucket holds — a HEAD cannot show a content mismatch."""
+    argv = ["-sS" if a == "-sSI" else a for a in shlex.split(head_command)]
+    argv += ["-w", "%{stderr}%{size_download} bytes\\n"]  # curl turns \\n into a newline
+    size = "?" if expected_size is None else str(int(expected_size))
+    md5 = expected_md5 if expected_md5 and expected_md5.isalnum() else "?"
+    return f"{shlex.join(argv)} | md5sum  # expected: {size} bytes, md5 {md5}"
