@@ -192,7 +192,8 @@ def test_probe_region(lab):
 
 
 def test_a_warm_cache_hides_a_broken_origin_path_until_cache_bust(lab):
-    """nginx keys its cache with the query string; $uri upstream drops it (DOMAIN.md)."""
+    """The lab edges key their cache with the query string (a static proxy_pass); $uri
+    upstream drops it (docs/lab.md)."""
     lab.probe()  # warms every edge's cache
     lab.fault(FREMONT, "bucket_misspelt")
     run = lab.probe()

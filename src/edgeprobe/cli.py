@@ -1,4 +1,4 @@
-"""The command line (CONTRACT §1). Thin: parse, call one library function, map to an exit.
+"""The command line (docs/cli.md). Thin: parse, call the library, map the result to an exit.
 
 Exit status: 0 nothing at or above --fail-on; 1 findings at or above it; 2 bad usage, bad
 probe file, or the probe could not run. Heavy modules are imported inside the commands so
@@ -17,11 +17,11 @@ from typing import Any, TypeVar
 
 import click
 
-from edgeprobe import __version__, defaults
+from edgeprobe import __version__, defaults, vocabulary
 from edgeprobe.errors import EdgeprobeError
 
 F = TypeVar("F", bound=Callable[..., Any])
-FAIL_ON = ("critical", "warning", "never")
+FAIL_ON = vocabulary.FAIL_ON
 
 
 def _fail(message: str) -> None:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from edgeprobe.errors import EdgeprobeError
+from edgeprobe.vocabulary import BLAMING, CRITICAL, INFO, WARNING
 
-LEVEL = {"critical": "error", "warning": "warning", "info": "notice"}
+LEVEL = {CRITICAL: "error", WARNING: "warning", INFO: "notice"}  # severity → workflow command
 
 
 def escape_data(text: str) -> str:
@@ -80,7 +81,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
     for line in workflow_commands(run):
         stdout.write(line + "\n")
     code = exit_status(run, fail_on)
-    blaming = sum(1 for f in run["findings"] if f["severity"] in ("warning", "critical"))
+    blaming = sum(1 for f in run["findings"] if f["severity"] in BLAMING)
     _append(env.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in {
         "ok": str(run["ok"]).lower(), "findings": blaming, "report": paths["html"],
         "json": paths["json"], "markdown": paths["markdown"],

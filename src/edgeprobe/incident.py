@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from edgeprobe.fileio import atomic_write
+from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
-BLAMING = ("warning", "critical")
 
 
 def fresh_state(site: str) -> dict[str, Any]:

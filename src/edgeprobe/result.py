@@ -1,4 +1,5 @@
-"""The run-result JSON (CONTRACT §3): built from the stages' data, read back for `report`."""
+"""The run-result JSON (docs/run-result.md): built from the stages' data, read back for
+`report` and `notify`."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ from typing import Any
 from edgeprobe import __version__
 from edgeprobe.analyze import Analysis, AnalysisInput
 from edgeprobe.analyze.stats import latency_summary
-from edgeprobe.analyze.types import FAILURE_KINDS
 from edgeprobe.errors import RunFileError
 from edgeprobe.sanitize import clean_tree
 from edgeprobe.settings import Settings
+from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
 SCHEMA = "edgeprobe/run@1"
 SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
@@ -100,7 +101,8 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
     # the boundary: from here on, nothing a server sent carries a control character
     return clean_tree({
         "schema": SCHEMA,
-        "ok": not any(f["severity"] in ("warning", "critical") for f in findings),
+        "ok": not any(f["severity"] in BLAMING for f in findings),
+        "health": health(f["severity"] for f in findings),
         "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(duration_s, 3),
         "site": {"name": settings.site.name, "media_url": settings.site.media_url,
@@ -121,11 +123,8 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
 
 
 def exit_status(run: dict[str, Any], fail_on: str) -> int:
-    """CONTRACT §1: 1 when a finding is at or above ``fail_on`` (critical|warning|never)."""
-    if fail_on == "never":
-        return 0
-    levels = {"critical": ("critical",), "warning": ("critical", "warning")}[fail_on]
-    return 1 if any(f["severity"] in levels for f in run["findings"]) else 0
+    """1 when a finding is at or above ``fail_on`` (critical|warning|never), else 0."""
+    return 1 if any(fails(f["severity"], fail_on) for f in run["findings"]) else 0
 
 
 def load(path: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from edgeprobe.settings import Settings
 
 PLACEHOLDER = "/avatars/original/missing.png"  # served by the app, never by the bucket
 
-# Public, token-free endpoints that reveal media URLs (DOMAIN.md).
+# Public, token-free endpoints of Mastodon's API that reveal media URLs (docs/probe-file.md).
 API_ENDPOINTS = (
     "/api/v1/timelines/public?local=true&only_media=true&limit=40",
     "/api/v1/directory?local=true&order=new&limit=80",

@@ -30,10 +30,11 @@ from edgeprobe.analyze.types import (
     Reference,
 )
 from edgeprobe.analyze.verdicts import reference, verdict
+from edgeprobe.vocabulary import SCOPES
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
 
-_SCOPE_RANK = {"fleet": 0, "region": 1, "node": 2, "origin": 3, "object": 4, "samples": 5}
+_SCOPE_RANK = {s: i for i, s in enumerate(SCOPES)}
 
 
 def _checks(inp: AnalysisInput) -> tuple[dict[str, Reference], dict[str, list[Check]]]:

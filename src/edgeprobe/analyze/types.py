@@ -6,22 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprobe.model import FetchResult, Note, OriginReport, Resolution, SampleObject
+from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
 
-SEVERITIES = ("critical", "warning", "info")
-SEVERITY_RANK = {s: i for i, s in enumerate(SEVERITIES)}
-
-# verdict of one check → the node finding it feeds (verdicts not listed here are not failures)
-FAILURE_KINDS = {
-    "missing": "node_media_missing",
-    "server_error": "node_server_error",
-    "mismatch": "node_content_mismatch",
-    "unreachable": "node_unreachable",
-    "tls_error": "node_tls_error",
-    "timeout": "node_slow",
-    "redirect": "node_redirect",
-    "protocol_error": "node_protocol_error",
-}
-VERDICTS = ("ok", *FAILURE_KINDS, "gone", "cached", "unverified")
+__all__ = ["FAILURE_KINDS", "SEVERITY_RANK", "VERDICTS"]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Mastodon-like objects for the lab: real PNG bytes under real key shapes (DOMAIN.md)."""
+"""Mastodon-like objects for the lab: real PNG bytes under real key shapes (docs/lab.md)."""
 
 from __future__ import annotations
 

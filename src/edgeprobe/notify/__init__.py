@@ -20,6 +20,7 @@ from typing import Any
 
 from edgeprobe.errors import EnvError
 from edgeprobe.report import verdict
+from edgeprobe.vocabulary import BLAMING
 
 ISSUE_BODY_MAX = 60_000  # GitHub refuses bodies over 65,536 characters
 CHAT_MAX = 1_900  # Discord's content limit is 2,000
@@ -98,7 +99,7 @@ def chat_text(run: dict[str, Any], change: str, run_url: str | None) -> str:
     lines = [head]
     if change != "resolved":
         lines += [f"• {f['severity']}: {f['summary']}" for f in run["findings"]
-                  if f["severity"] in ("critical", "warning")][:8]
+                  if f["severity"] in BLAMING][:8]
     if run_url:
         lines.append(run_url)
     text = "\n".join(lines)

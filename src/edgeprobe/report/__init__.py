@@ -1,4 +1,4 @@
-"""Reporters: each turns one run-result dict (the JSON of CONTRACT §3) into text.
+"""Reporters: each turns one run-result dict (docs/run-result.md) into text.
 
 They share one interface, ``render(run) -> str``, so a saved run re-renders exactly as the
 live one did (``edgeprobe report RUN.json``).
@@ -18,13 +18,15 @@ class Reporter(Protocol):
 
 
 def verdict(run: Run) -> str:
-    """healthy / degraded / failing: the worst finding's word, for banners and titles."""
-    severities = {f.get("severity") for f in run.get("findings", [])}
-    if "critical" in severities:
-        return "failing"
-    if "warning" in severities:
-        return "degraded"
-    return "healthy"
+    """The run's health word (healthy / degraded / failing), for banners and titles: the
+    analysis wrote it as ``health``; a run saved before that field existed gets the same
+    word from its findings by the vocabulary's one rule."""
+    from edgeprobe.vocabulary import HEALTH, health
+
+    word = run.get("health")
+    if word in HEALTH:
+        return str(word)
+    return health(f.get("severity", "") for f in run.get("findings", []))
 
 
 def reporter(name: str, **options: Any) -> Reporter:

@@ -1,4 +1,4 @@
-"""The run result as JSON (CONTRACT §3; schema in docs/run-result.schema.json)."""
+"""The run result as JSON (docs/run-result.md; schema in docs/run-result.schema.json)."""
 
 from __future__ import annotations
 

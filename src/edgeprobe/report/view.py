@@ -11,12 +11,11 @@ from collections import Counter
 from typing import Any
 
 from edgeprobe.report import Run, verdict
+from edgeprobe.vocabulary import CONNECTION_VERDICTS, SEVERITY_RANK
 
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 DIFF_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "Content-Type")
 CELL_LABEL = {"unreachable": "DOWN", "tls_error": "TLS", "timeout": "SLOW",
               "protocol_error": "BAD", "dns_failure": "DNS"}
-ERROR_VERDICTS = ("unreachable", "tls_error", "timeout", "protocol_error")
 TLS_OFF = ("TLS verification is OFF ([site] verify_tls = false): certificates were not "
            "checked; see each node's tls_verification")
 
@@ -113,7 +112,7 @@ def _fleet_headers(run: Run) -> dict[str, str | None]:
 def _node(n: dict[str, Any], fleet: dict[str, str | None]) -> dict[str, Any]:
     headers = _dict(n.get("headers"))
     codes = {str(k): v for k, v in _dict(n.get("status_codes")).items()}
-    errors = {v: c for v, c in _dict(n.get("verdicts")).items() if v in ERROR_VERDICTS}
+    errors = {v: c for v, c in _dict(n.get("verdicts")).items() if v in CONNECTION_VERDICTS}
     answers = [f"{c}×{k}" for c, k in sorted(codes.items(), key=lambda kv: -kv[1])]
     answers += [f"{v}×{k}" for v, k in errors.items()]
     share = _num(n.get("cache_hit_share"))
@@ -191,7 +190,7 @@ def build(run: Run) -> dict[str, Any]:
     counts = _dict(run.get("counts")) or {
         "nodes": len(run["nodes"]), "objects": len(run["objects"]),
         "checks": sum(n["checks"] for n in run["nodes"])}
-    raw = sorted(run["findings"], key=lambda f: SEVERITY_ORDER[f["severity"]])
+    raw = sorted(run["findings"], key=lambda f: SEVERITY_RANK[f["severity"]])
     findings = [_finding(f) for f in raw]
     status = {n["name"]: n["status"] for n in run["nodes"]}
     fleet = _fleet_headers(run)
