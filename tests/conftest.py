@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from edgeprobe import config, runner
+from edgeprobe import config, pipeline
 from edgeprobe.lab.fleet import LabThread, running_lab
+from edgeprobe.pipeline import Scope
 
 ROOT = Path(__file__).resolve().parent.parent
 BLAMING = ("warning", "critical")
@@ -49,8 +50,7 @@ class LabHandle:
 
     def probe(self, *, node: str | None = None, region: str | None = None,
               **toml: Any) -> dict[str, Any]:
-        settings = runner.select(config.load(self.probe_file(**toml)), node, region)
-        return runner.probe(settings, **runner.scope(node, region))
+        return pipeline.probe(config.load(self.probe_file(**toml)), Scope.of(node, region))
 
 
 @pytest.fixture

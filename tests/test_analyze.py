@@ -8,16 +8,16 @@ import random
 import pytest
 
 from edgeprobe.analyze import AnalysisInput, analyze
-from edgeprobe.analyze.types import NodeInfo
 from edgeprobe.analyze.verdicts import etag_md5
-from edgeprobe.model import (
+from edgeprobe.observations import (
     FetchResult,
+    OriginFacts,
     OriginObject,
-    OriginReport,
     Resolution,
     SampleObject,
     Timing,
 )
+from edgeprobe.settings import NodeSettings
 
 CC = "public, max-age=315576000, immutable"
 
@@ -45,7 +45,7 @@ def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
             origin_objects[o.key] = OriginObject(o.key, True, size, etag)
         else:
             origin_objects[o.key] = OriginObject(o.key, False)
-    report = OriginReport("media", origin == "ok", None if origin == "ok" else "unreachable",
+    report = OriginFacts("media", origin == "ok", None if origin == "ok" else "unreachable",
                           None if origin == "ok" else "cannot reach the S3 endpoint",
                           origin_objects if origin == "ok" else {})
     fetches = []
@@ -68,8 +68,8 @@ def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
             else:
                 fetches.append(FetchResult(**common, error_kind=answer, error=answer))
     regions = regions or {}
-    nodes = tuple(NodeInfo(n, regions.get(n, "r")) for n in matrix)
-    inp = AnalysisInput("site", "m", nodes,
+    nodes = tuple(NodeSettings(n, regions.get(n, "r"), host=f"{n}.test") for n in matrix)
+    inp = AnalysisInput("m", nodes,
                         tuple(Resolution(n, f"{n}.test", ("127.0.0.1",)) for n in matrix),
                         objects, report, tuple(fetches), slow_ms=1500, timeout_s=10,
                         max_body_bytes=10**6, scope=scope)

@@ -150,11 +150,11 @@ def test_a_non_ascii_media_host_is_used_in_its_idna_form():
 def test_a_non_ascii_media_host_is_probed_not_refused(lab, tmp_path):
     """Before: the pinned resolver compared 'bücher…' with 'xn--bcher…' and refused every
     connection (a critical fleet_wide_failure on a healthy fleet)."""
-    from edgeprobe import runner
+    from edgeprobe import pipeline
 
     text = lab.probe_file().read_text().replace("media.lab.test", "bücher.lab.test")
     text = text.replace("[site]\n", "[site]\nverify_tls = false\n")
     (tmp_path / "p.toml").write_text(text)
-    run = runner.probe(config.load(tmp_path / "p.toml"))
+    run = pipeline.probe(config.load(tmp_path / "p.toml"))
     assert not [f for f in run["findings"] if f["severity"] != "info"], run["findings"]
     assert {n["status"] for n in run["nodes"]} == {"healthy"}

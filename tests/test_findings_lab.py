@@ -238,9 +238,9 @@ def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tm
     text = lab.probe_file().read_text().replace("[site]\n", "[site]\nverify_tls = false\n")
     path = tmp_path / "off.toml"
     path.write_text(text)
-    from edgeprobe import config, runner
+    from edgeprobe import config, pipeline
 
-    run = runner.probe(config.load(path))
+    run = pipeline.probe(config.load(path))
     assert blamed(run) == set()
     assert run["site"]["verify_tls"] is False
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)

@@ -14,7 +14,7 @@ from hypothesis_jsonschema import from_schema
 
 from edgeprobe.gha import workflow_commands
 from edgeprobe.report import reporter
-from edgeprobe.result import run_schema
+from edgeprobe.run_result import run_schema
 from tests.conftest import edgeprobe
 
 

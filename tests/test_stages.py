@@ -12,7 +12,7 @@ import pytest
 
 from edgeprobe import config
 from edgeprobe.lab.dns_server import start_dns
-from edgeprobe.model import SampleObject
+from edgeprobe.observations import SampleObject
 from edgeprobe.resolve import resolve_all
 from edgeprobe.sample import build_sample, media_urls, sample_from_listing
 from edgeprobe.settings import DnsSettings, NameserverSettings, NodeSettings
@@ -51,6 +51,11 @@ def test_resolve_a_aaaa_and_failures():
     assert results["literal"].addresses == ("127.0.0.8",)
 
 
+def _sample(path):
+    s = config.load(path)
+    return asyncio.run(build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s))
+
+
 def test_sampling_from_a_listing_is_deterministic():
     keys = [f"accounts/avatars/000/000/{i:03d}/original/{i:016x}.png" for i in range(100)]
     keys += ["accounts/avatars/", "accounts/avatars/original/missing.png"]
@@ -63,18 +68,18 @@ def test_sampling_from_a_listing_is_deterministic():
 def test_bucket_prefix_sampling_against_lab_s3(lab):
     path = lab.probe_file(samples='bucket_prefixes = ["media_attachments/", "cache/", "nope/"]'
                           '\nper_prefix = 2\nseed = 3')
-    sample = asyncio.run(build_sample(config.load(path)))
+    sample = _sample(path)
     keys = [o.key for o in sample.objects]
     assert [o.source for o in sample.objects] == ["bucket"] * 4
     assert sum(k.startswith("media_attachments/") for k in keys) == 2
     assert sum(k.startswith("cache/") for k in keys) == 2
-    assert keys == [o.key for o in asyncio.run(build_sample(config.load(path))).objects]
+    assert keys == [o.key for o in _sample(path).objects]
 
 
 def test_listing_failure_is_a_note_not_a_crash(lab):
     path = lab.probe_file(origin="no_such_bucket", samples='paths = ["/system/x.png"]\n'
                           'bucket_prefixes = ["accounts/"]')
-    sample = asyncio.run(build_sample(config.load(path)))
+    sample = _sample(path)
     assert [o.path for o in sample.objects] == ["/system/x.png"]
     assert sample.notes[0].kind == "samples_unavailable"
     assert "no_such_bucket" in str(sample.notes[0].evidence)
@@ -82,7 +87,7 @@ def test_listing_failure_is_a_note_not_a_crash(lab):
 
 def test_samples_max_bounds_the_sample(lab):
     path = lab.probe_file(samples=f'paths = {lab.lab.paths!r}\nmax = 3'.replace("'", '"'))
-    sample = asyncio.run(build_sample(config.load(path)))
+    sample = _sample(path)
     assert [o.path for o in sample.objects] == lab.lab.paths[:3]
     assert sample.notes[0].kind == "samples_truncated"
 

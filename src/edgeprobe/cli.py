@@ -114,7 +114,8 @@ def probe_options(fn: F) -> F:
         click.option("-q", "--quiet", is_flag=True, help="No summary and no progress line."),
         click.option("--state", "state_path", metavar="FILE",
                      help="Incident state across runs: marks findings new/ongoing/resolved "
-                          "and declares an incident after [incident].confirm_runs runs."),
+                          "and declares an incident after [incident].confirm_runs runs (left "
+                          "unchanged by `probe node|region`)."),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -125,28 +126,24 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
                       markdown_path: str | None, fail_on: str, quiet: bool,
                       state_path: str | None, node: str | None = None,
                       region: str | None = None) -> None:
-    from edgeprobe import config, incident, report, runner
+    from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import check_output
     from edgeprobe.progress import ProgressLine
-    from edgeprobe.result import exit_status
+    from edgeprobe.run_result import exit_status
 
-    if state_path and (node or region):
-        raise click.UsageError("--state tracks incidents of the whole fleet: use it with "
-                               "`probe all` (a partial run would resolve the other nodes)")
-    settings = runner.select(config.load(config_path or config.default_path()), node, region)
-    for path in (json_path, html_path, markdown_path, state_path):  # before, not after, probing
+    settings = config.load(config_path or config.default_path())
+    scope = pipeline.Scope.of(node, region)
+    for path in (json_path, html_path, markdown_path):  # before, not after, probing
         if path and path != "-":
             check_output(path)
-    progress = ProgressLine(len(settings.nodes))
+    progress = ProgressLine(len(scope.select(settings).nodes))
     progress.enabled = progress.enabled and not quiet
     try:
-        run = runner.probe(settings, **runner.scope(node, region), progress=progress)
+        run = pipeline.probe(settings, scope, state=state_path, progress=progress)
     finally:
         progress.clear()
-    if state_path:
-        run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)
-        if warning:
-            click.echo(f"edgeprobe: warning: {warning}", err=True)
+    for warning in run.get("warnings", []):
+        click.echo(f"edgeprobe: warning: {warning}", err=True)
     report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
     if not quiet:
         print_summary(run, to_stderr=json_path == "-")
@@ -193,9 +190,9 @@ def probe_region(region: str, **options: Any) -> None:
 def report(run_file: str, html_path: str | None, markdown_path: str | None) -> None:
     """Re-render a saved run result (prints the summary when no file is asked for)."""
     from edgeprobe import report as reports
-    from edgeprobe import result
+    from edgeprobe import run_result
 
-    run = result.load(run_file)
+    run = run_result.load(run_file)
     written = reports.write(run, {"html": html_path, "markdown": markdown_path})
     if not written:
         print_summary(run, to_stderr=False)
@@ -275,7 +272,7 @@ def action(config_path: str | None, fail_on: str, state_path: str | None, notify
 def demo(out: str) -> None:
     """Start the lab fleet with cdn-fremont-1 broken, probe it, write reports (exits 1)."""
     from edgeprobe.demo import run_demo
-    from edgeprobe.result import exit_status
+    from edgeprobe.run_result import exit_status
 
     run, written = run_demo(Path(out))
     print_summary(run, to_stderr=False)

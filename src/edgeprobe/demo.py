@@ -30,7 +30,7 @@ def _parse_faults(items: tuple[str, ...]) -> dict[str, set[str]]:
 
 def run_demo(out: Path) -> tuple[dict[str, Any], list[str]]:
     """Start the lab with cdn-fremont-1's S3 disabled, probe it, write the reports."""
-    from edgeprobe import config, report, runner
+    from edgeprobe import config, pipeline, report
     from edgeprobe.lab import require_extra
 
     require_extra()
@@ -41,7 +41,7 @@ def run_demo(out: Path) -> tuple[dict[str, Any], list[str]]:
         settings = config.load(lab.lab.write_probe("demo.toml"))
         progress = ProgressLine(len(settings.nodes))
         try:
-            run = runner.probe(settings, progress=progress)
+            run = pipeline.probe(settings, progress=progress)
         finally:
             progress.clear()
     written = report.write(run, {"json": str(out / "demo.json"), "html": str(out / "demo.html"),

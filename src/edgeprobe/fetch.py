@@ -24,9 +24,9 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from edgeprobe import __version__, defaults
 from edgeprobe.errors import FetchError
-from edgeprobe.model import FetchResult, Resolution, SampleObject, Timing
+from edgeprobe.observations import FetchResult, SampleObject, Target, Timing
 from edgeprobe.repro import curl_command
-from edgeprobe.settings import Settings, SiteSettings
+from edgeprobe.settings import ProbeSettings, SiteSettings
 
 CHUNK = 64 * 1024
 OFFLOAD = 256 * 1024  # hash in a worker thread past this many bytes of one body
@@ -220,17 +220,17 @@ class _NodeClient:
     addresses: tuple[str, ...]
 
 
-async def _get(client: _NodeClient, url: str, settings: Settings,
+async def _get(client: _NodeClient, url: str, probe: ProbeSettings,
                ctx: dict[str, float]) -> tuple[int, dict[str, str], str | None, _Body]:
     try:
-        async with asyncio.timeout(settings.probe.timeout_s), client.session.get(
+        async with asyncio.timeout(probe.timeout_s), client.session.get(
                 url, allow_redirects=False,
                 trace_request_ctx=ctx) as resp:
             ctx["headers"] = asyncio.get_running_loop().time()
             peer = _peer(resp)
             headers = _pick_headers(resp)
             if 200 <= resp.status < 300:
-                body = await _read_body(resp, settings.probe.max_body_bytes)
+                body = await _read_body(resp, probe.max_body_bytes)
             else:
                 body = await _read_error_body(resp)
             return resp.status, headers, peer, body
@@ -238,7 +238,8 @@ async def _get(client: _NodeClient, url: str, settings: Settings,
         raise map_exception(exc, ctx) from exc
 
 
-async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
+async def fetch_one(client: _NodeClient, obj: SampleObject, site: SiteSettings,
+                    probe: ProbeSettings,
                     global_sem: asyncio.Semaphore, query: str = "") -> FetchResult:
     """One check; never raises for anything the remote side does."""
     loop = asyncio.get_running_loop()
@@ -247,7 +248,7 @@ async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
         start = loop.time()
         ctx: dict[str, float] = {}
         try:
-            status, headers, peer, body = await _get(client, url, settings, ctx)
+            status, headers, peer, body = await _get(client, url, probe, ctx)
         except FetchError as exc:
             end = loop.time()
             address = client.addresses[0] if len(client.addresses) == 1 else None
@@ -255,7 +256,7 @@ async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
                 node=client.name, path=obj.path, url=url, address=address,
                 error_kind=exc.kind, error=str(exc),
                 timing=_timing(ctx, start, end),
-                curl=curl_command(settings.site, client.port, address or client.addresses[0],
+                curl=curl_command(site, client.port, address or client.addresses[0],
                                   url))
         end = loop.time()
     if peer is None and len(client.addresses) == 1:  # released early (small body): no doubt
@@ -264,7 +265,7 @@ async def fetch_one(client: _NodeClient, obj: SampleObject, settings: Settings,
         node=client.name, path=obj.path, url=url, address=peer, status_code=status,
         size=body.size, md5=body.md5, truncated=body.truncated, headers=headers,
         body_excerpt=body.excerpt, timing=_timing(ctx, start, end),
-        curl=curl_command(settings.site, client.port, peer or client.addresses[0], url))
+        curl=curl_command(site, client.port, peer or client.addresses[0], url))
 
 
 def _timing(ctx: dict[str, float], start: float, end: float) -> Timing:
@@ -275,46 +276,43 @@ def _timing(ctx: dict[str, float], start: float, end: float) -> Timing:
                   total_ms=ms(end))
 
 
-def connections_per_node(settings: Settings, nodes: int) -> int:
+def connections_per_node(probe: ProbeSettings, nodes: int) -> int:
     """per_node_concurrency, but no more than each node's share of the global concurrency:
     a pooled TLS connection holds ~256-512 KiB in Python 3.11's asyncio, so open
     connections (nodes × this) must stay near ``concurrency``, not grow with the fleet."""
-    share = settings.probe.concurrency // max(1, nodes)
-    return max(1, min(settings.probe.per_node_concurrency, share))
+    share = probe.concurrency // max(1, nodes)
+    return max(1, min(probe.per_node_concurrency, share))
 
 
-async def fetch_all(settings: Settings, resolutions: Sequence[Resolution],
+async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
                     objects: Sequence[SampleObject],
                     on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
-    """Every object from every node with an address; bounded globally and per node."""
-    ssl_ctx = make_ssl_context(settings.site)
-    per_node = connections_per_node(settings, sum(1 for r in resolutions if r.addresses))
-    global_sem = asyncio.Semaphore(settings.probe.concurrency)
+    """Every object from every target; bounded globally and per node."""
+    ssl_ctx = make_ssl_context(site)
+    per_node = connections_per_node(probe, len(targets))
+    global_sem = asyncio.Semaphore(probe.concurrency)
     trace = _trace_config()
-    nodes = {n.name: n for n in settings.nodes}
     async with AsyncExitStack() as stack:
         clients = []
-        for res in resolutions:
-            if not res.addresses:
-                continue
-            port = settings.node_port(nodes[res.node])
+        for target in targets:
+            port = target.port
             connector = aiohttp.TCPConnector(
-                resolver=PinnedResolver(settings.site.media_host, res.addresses),
+                resolver=PinnedResolver(site.media_host, target.addresses),
                 use_dns_cache=False, limit=per_node, ssl=ssl_ctx)
             session = await stack.enter_async_context(aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, trace_configs=[trace],
                 timeout=aiohttp.ClientTimeout(total=None),
                 headers={"User-Agent": f"edgeprobe/{__version__}"}))
-            clients.append(_NodeClient(res.node, session, asyncio.Semaphore(per_node),
-                                       node_base_url(settings.site, port), port, res.addresses))
+            clients.append(_NodeClient(target.node, session, asyncio.Semaphore(per_node),
+                                       node_base_url(site, port), port, target.addresses))
 
         # nginx keys its cache on the request URI *with* the query string but sends $uri
         # upstream without it: a fresh query makes every edge go to the bucket this run
         query = (f"?{defaults.CACHE_BUST_PARAM}={secrets.token_hex(6)}"
-                 if settings.probe.cache_bust else "")
+                 if probe.cache_bust else "")
 
         async def run(client: _NodeClient, obj: SampleObject) -> FetchResult:
-            result = await fetch_one(client, obj, settings, global_sem, query)
+            result = await fetch_one(client, obj, site, probe, global_sem, query)
             if on_result:
                 on_result(result)
             return result

@@ -49,35 +49,31 @@ def _append(path: str | None, text: str) -> None:
 def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout) -> int:
-    from edgeprobe import config, incident, report, runner
+    from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import check_output
-    from edgeprobe.result import exit_status
+    from edgeprobe.notify import Channels, notify_run
+    from edgeprobe.run_result import exit_status
 
     out = Path(out_dir)
-    paths = {"json": out / "run.json", "html": out / "report.html",
-             "markdown": out / "summary.md"}
-    if state_path and (node or region):  # a partial run would "resolve" the other nodes
-        stdout.write("::notice title=state::partial run: incident state left unchanged\n")
-        state_path, notify_on = None, False
+    paths = {"json": str(out / "run.json"), "html": str(out / "report.html"),
+             "markdown": str(out / "summary.md")}
     try:
-        settings = runner.select(config.load(config_path), node, region)
-        for path in [*map(str, paths.values()), *([state_path] if state_path else [])]:
+        settings = config.load(config_path)
+        channels = Channels.from_env(env) if notify_on else None
+        for path in paths.values():
             check_output(path)
-        run = runner.probe(settings, **runner.scope(node, region))
-        if state_path:
-            run, warning = incident.apply(run, state_path, settings.incident.confirm_runs)
-            if warning:
-                stdout.write(f"::warning title=state::{escape_data(warning)}\n")
-        report.write(run, {k: str(v) for k, v in paths.items()})
-        if notify_on and state_path:
-            from edgeprobe.notify import notify
-
-            run, _ = notify(str(paths["json"]), state_path, str(paths["html"]), env)
+        run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path)
+        for warning in run.get("warnings", []):
+            stdout.write(f"::warning title=state::{escape_data(warning)}\n")
+        if channels is not None and state_path and "incident" in run:
+            html = report.reporter("html").render(run).encode()
+            run, _ = notify_run(run, state_path, channels, ("report.html", html))
+        report.write(run, paths)
     except EdgeprobeError as exc:
         stdout.write(f"::error title=edgeprobe::{escape_data(str(exc))}\n")
         _append(env.get("GITHUB_OUTPUT"), "ok=false\nexit-code=2\n")
         return 2
-    _append(env.get("GITHUB_STEP_SUMMARY"), paths["markdown"].read_text(encoding="utf-8"))
+    _append(env.get("GITHUB_STEP_SUMMARY"), Path(paths["markdown"]).read_text(encoding="utf-8"))
     for line in workflow_commands(run):
         stdout.write(line + "\n")
     code = exit_status(run, fail_on)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from edgeprobe import s3
 from edgeprobe.errors import OriginError
-from edgeprobe.model import OriginObject, OriginReport
+from edgeprobe.observations import OriginFacts, OriginObject
 from edgeprobe.s3 import S3Client, make_client, map_error
 from edgeprobe.settings import OriginSettings
 
@@ -45,7 +45,7 @@ def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
 
 
 async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,
-                       concurrency: int = MAX_THREADS) -> OriginReport:
+                       concurrency: int = MAX_THREADS) -> OriginFacts:
     """HEAD the bucket, then every key; never raises: an unusable bucket is a report. Each
     call has a total deadline of ``timeout_s`` (see s3.call), so a dripping endpoint costs
     one deadline per call, not forever."""
@@ -54,11 +54,11 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
         client = await s3.call(make_client, settings, timeout_s, deadline=timeout_s)
         await s3.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
     except OriginError as exc:
-        return OriginReport(settings.bucket, available=False, error_kind=exc.kind,
+        return OriginFacts(settings.bucket, available=False, error_kind=exc.kind,
                             error=str(exc))
     except Exception as exc:  # botocore config errors (bad region name…), deadlines
         err = map_error(exc, settings.bucket)
-        return OriginReport(settings.bucket, available=False, error_kind=err.kind,
+        return OriginFacts(settings.bucket, available=False, error_kind=err.kind,
                             error=str(err))
     limit = asyncio.Semaphore(max(1, min(concurrency, MAX_THREADS)))
 
@@ -73,7 +73,7 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
     heads = await asyncio.gather(*(head(k) for k in keys))
     objects = {o.key: o for o in heads}
     if keys and all(o.exists is None for o in heads):  # e.g. every key 403: cannot tell anything
-        return OriginReport(settings.bucket, available=False, error_kind="access_denied"
+        return OriginFacts(settings.bucket, available=False, error_kind="access_denied"
                             if all("403" in (o.error or "") for o in heads) else "error",
                             error=heads[0].error, objects=objects)
-    return OriginReport(settings.bucket, available=True, objects=objects)
+    return OriginFacts(settings.bucket, available=True, objects=objects)

@@ -12,7 +12,7 @@ import dns.rdatatype
 import dns.resolver
 
 from edgeprobe.errors import DnsError
-from edgeprobe.model import Resolution
+from edgeprobe.observations import Resolution
 from edgeprobe.settings import DnsSettings, NodeSettings
 
 

@@ -16,10 +16,10 @@ from urllib.parse import quote, unquote, urlsplit
 from edgeprobe import s3
 from edgeprobe.bounded import read_capped
 from edgeprobe.errors import ProbeError
-from edgeprobe.model import Note, Sample, SampleObject
+from edgeprobe.observations import Note, Sample, SampleObject
 from edgeprobe.s3 import make_client, map_error
 from edgeprobe.sanitize import clean
-from edgeprobe.settings import Settings
+from edgeprobe.settings import OriginSettings, SampleSettings
 
 PLACEHOLDER = "/avatars/original/missing.png"  # served by the app, never by the bucket
 
@@ -55,11 +55,11 @@ def sample_from_listing(keys: Iterable[str], per_prefix: int, seed: int, prefix:
     return sorted(rng.sample(usable, min(per_prefix, len(usable))))
 
 
-def _list_prefix(client: Any, settings: Settings, prefix: str) -> list[str]:
+def _list_prefix(client: Any, bucket: str, prefix: str, limit: int) -> list[str]:
     keys: list[str] = []
     paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=settings.origin.bucket, Prefix=prefix,
-                                   PaginationConfig={"MaxItems": settings.samples.list_limit}):
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix,
+                                   PaginationConfig={"MaxItems": limit}):
         keys.extend(obj["Key"] for obj in page.get("Contents", []))
     return keys
 
@@ -165,24 +165,24 @@ async def discover_api(api: str, media_host: str, prefix: str,
     return list(dict.fromkeys(paths)), notes
 
 
-async def build_sample(settings: Settings) -> Sample:
+async def build_sample(samples: SampleSettings, origin: OriginSettings, media_host: str,
+                       timeout_s: float) -> Sample:
     """Never raises for a remote failure: a listing or API that fails becomes a Note."""
-    s = settings.samples
-    prefix = settings.origin.url_prefix
+    s = samples
+    prefix = origin.url_prefix
     objects = [SampleObject(p, path_to_key(p, prefix), "paths") for p in s.paths]
     notes: list[Note] = []
     client = None
     for bucket_prefix in s.bucket_prefixes:
         try:
             if client is None:
-                client = await s3.call(make_client, settings.origin, settings.probe.timeout_s,
-                                       deadline=settings.probe.timeout_s)
+                client = await s3.call(make_client, origin, timeout_s, deadline=timeout_s)
             # a listing is one call per 1,000 keys: its deadline grows with list_limit
             pages = 1 + s.list_limit // 1000
-            listed = await s3.call(_list_prefix, client, settings, bucket_prefix,
-                                   deadline=settings.probe.timeout_s * pages)
+            listed = await s3.call(_list_prefix, client, origin.bucket, bucket_prefix,
+                                   s.list_limit, deadline=timeout_s * pages)
         except Exception as exc:
-            err = map_error(exc, settings.origin.bucket)
+            err = map_error(exc, origin.bucket)
             notes.append(Note("samples_unavailable", bucket_prefix,
                               f"cannot list bucket prefix {bucket_prefix!r}: {err}",
                               {"prefix": bucket_prefix, "error_kind": err.kind}))
@@ -190,8 +190,7 @@ async def build_sample(settings: Settings) -> Sample:
         for key in sample_from_listing(listed, s.per_prefix, s.seed, bucket_prefix):
             objects.append(SampleObject(key_to_path(key, prefix), key, "bucket"))
     if s.mastodon_api:
-        found, api_notes = await discover_api(s.mastodon_api, settings.site.media_host, prefix,
-                                              settings.probe.timeout_s)
+        found, api_notes = await discover_api(s.mastodon_api, media_host, prefix, timeout_s)
         notes.extend(api_notes)
         objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
     unique: list[SampleObject] = []

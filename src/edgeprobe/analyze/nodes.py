@@ -9,7 +9,7 @@ from typing import Any
 from edgeprobe import defaults
 from edgeprobe.analyze.stats import latency_summary, median
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
-from edgeprobe.model import Resolution
+from edgeprobe.observations import Resolution
 from edgeprobe.repro import body_command
 
 _WHAT = {

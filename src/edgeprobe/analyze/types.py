@@ -5,26 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeprobe.model import FetchResult, Note, OriginReport, Resolution, SampleObject
+from edgeprobe.observations import FetchResult, Note, OriginFacts, Resolution, SampleObject
+from edgeprobe.settings import NodeSettings
 from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
 
 __all__ = ["FAILURE_KINDS", "SEVERITY_RANK", "VERDICTS"]
 
 
 @dataclass(frozen=True)
-class NodeInfo:
-    name: str
-    region: str
-
-
-@dataclass(frozen=True)
 class AnalysisInput:
-    site_name: str
     media_host: str
-    nodes: tuple[NodeInfo, ...]  # the nodes in scope, probe-file order
+    nodes: tuple[NodeSettings, ...]  # the nodes in scope, probe-file order
     resolutions: tuple[Resolution, ...]
     objects: tuple[SampleObject, ...]
-    origin: OriginReport
+    origin: OriginFacts
     fetches: tuple[FetchResult, ...]
     slow_ms: float
     timeout_s: float

@@ -174,9 +174,10 @@ async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: s
 
 
 async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
-                  report: Path | None = None) -> list[Delivery]:
+                  report: tuple[str, bytes] | None = None) -> list[Delivery]:
     """Send what the run's incident calls for; ``state['incident']`` is updated in place
-    (issue number, outbox, what was sent). Never raises for a remote failure."""
+    (issue number, outbox, what was sent). ``report`` (file name, bytes) is attached to this
+    change's Discord message. Never raises for a remote failure."""
     import aiohttp
 
     from edgeprobe.notify.github import Issues, sync
@@ -185,9 +186,7 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
     change = inc.get("change")
     change_id = f"{run['started_at']}:{change}" if change else ""
     deliveries = _enqueue(state, run, ch, change, change_id) if change else []
-    attachment = None
-    if change and ch.discord and report is not None and report.exists():
-        attachment = (report.name, await asyncio.to_thread(report.read_bytes))
+    attachment = report if change and ch.discord else None
     timeout = aiohttp.ClientTimeout(total=ch.timeout_s)
     async with aiohttp.ClientSession(timeout=timeout) as session:
         if ch.github_token and ch.github_repo:
@@ -203,23 +202,39 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
     return deliveries
 
 
+def notify_run(run: dict[str, Any], state_path: str | Path, channels: Channels,
+               report: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list[Delivery]]:
+    """Deliver for a run probed with a state file; returns the run with ``notifications``
+    and the issue number recorded (the caller writes it), and saves the state file."""
+    from edgeprobe import incident
+
+    state, _ = incident.load_state(state_path, run["site"]["name"])
+    deliveries = asyncio.run(deliver(run, state, channels, report))
+    run = {**run, "notifications": [d.as_dict() for d in deliveries],
+           "incident": {**run["incident"], "issue": state["incident"].get("issue")}}
+    incident.save_state(state_path, state)
+    return run, deliveries
+
+
 def notify(run_path: str, state_path: str, report: str | None = None,
            env: Mapping[str, str] = os.environ) -> tuple[dict[str, Any], list[Delivery]]:
-    """`edgeprobe notify`: deliver, then record the outcome in the run file and the state."""
-    from edgeprobe import incident, result
-    from edgeprobe.errors import RunFileError
+    """`edgeprobe notify`: a saved run's notifications, recorded back into its file."""
+    from edgeprobe import run_result
+    from edgeprobe.errors import OutputError, RunFileError
     from edgeprobe.fileio import atomic_write
     from edgeprobe.report import reporter
 
     channels = Channels.from_env(env)
-    run = result.load(run_path)
+    run = run_result.load(run_path)
     if "incident" not in run:
         raise RunFileError(f"{run_path}: has no incident block; run `edgeprobe probe … --state "
                            f"{state_path}` first")
-    state, _ = incident.load_state(state_path, run["site"]["name"])
-    deliveries = asyncio.run(deliver(run, state, channels, Path(report) if report else None))
-    run["notifications"] = [d.as_dict() for d in deliveries]
-    run["incident"]["issue"] = state["incident"].get("issue")
+    attachment = None
+    if report:
+        try:
+            attachment = (Path(report).name, Path(report).read_bytes())
+        except OSError as exc:
+            raise OutputError(f"cannot read the report {report}: {exc.strerror}") from None
+    run, deliveries = notify_run(run, state_path, channels, attachment)
     atomic_write(run_path, reporter("json").render(run))
-    incident.save_state(state_path, state)
     return run, deliveries

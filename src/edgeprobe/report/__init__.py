@@ -6,6 +6,7 @@ live one did (``edgeprobe report RUN.json``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 Run = dict[str, Any]
@@ -46,7 +47,7 @@ def reporter(name: str, **options: Any) -> Reporter:
     raise ValueError(f"no reporter named {name!r}")
 
 
-def write(run: Run, outputs: dict[str, str | None]) -> list[str]:
+def write(run: Run, outputs: Mapping[str, str | None]) -> list[str]:
     """Render and atomically write each requested file (``{"html": path, …}``); ``-`` for the
     JSON means stdout. Returns the paths written."""
     import sys

@@ -1,4 +1,6 @@
-"""Small frozen dataclasses that the stages pass along. A failed check is data, not an exception."""
+"""What the stages observe, as small frozen dataclasses passed along the pipeline: a node's
+addresses, the objects to fetch, what the bucket says, each fetch. A failed check is data
+(a value carrying its error), never an exception."""
 
 from __future__ import annotations
 
@@ -17,6 +19,15 @@ class Resolution:
     error_kind: str | None = None  # nxdomain, no_address, servfail, timeout, error
     error: str | None = None
     nameservers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A node to fetch from: its addresses and the port it listens on."""
+
+    node: str
+    addresses: tuple[str, ...]
+    port: int
 
 
 @dataclass(frozen=True)
@@ -56,7 +67,9 @@ class OriginObject:
 
 
 @dataclass(frozen=True)
-class OriginReport:
+class OriginFacts:
+    """What the bucket said of itself and of each sampled key."""
+
     bucket: str
     available: bool
     error_kind: str | None = None

@@ -14,7 +14,7 @@ from edgeprobe.analyze import Analysis, AnalysisInput
 from edgeprobe.analyze.stats import latency_summary
 from edgeprobe.errors import RunFileError
 from edgeprobe.sanitize import clean_tree
-from edgeprobe.settings import Settings
+from edgeprobe.settings import SiteSettings
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
 SCHEMA = "edgeprobe/run@1"
@@ -77,7 +77,8 @@ def _check(c: Any) -> dict[str, Any]:
     return out
 
 
-def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at: datetime,
+def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Analysis,
+          started_at: datetime,
           duration_s: float, scope: dict[str, str | None]) -> dict[str, Any]:
     findings = [f.as_dict() for f in analysis.findings]
     nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
@@ -105,11 +106,10 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
         "health": health(f["severity"] for f in findings),
         "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(duration_s, 3),
-        "site": {"name": settings.site.name, "media_url": settings.site.media_url,
-                 "verify_tls": settings.site.verify_tls},
+        "site": {"name": site.name, "media_url": site.media_url, "verify_tls": site.verify_tls},
         "scope": scope,
         "edgeprobe": {"version": __version__, "host": platform.node(),
-                      "probe_file": settings.source},
+                      "probe_file": probe_file},
         "origin": {"bucket": inp.origin.bucket, "available": inp.origin.available,
                    "error": inp.origin.error},
         "counts": {"nodes": len(nodes), "objects": len(objects),

@@ -1,0 +1,200 @@
+"""The pipeline API: the one way in for every caller (CLI, action, demo, tests).
+
+    probe(settings, Scope.all() | Scope.node(name) | Scope.region(name),
+          state=PATH, progress=FN) -> run result
+
+config → resolve → sample → origin ∥ fetch → analyze → run result, plus the incident state
+when ``state`` is given. The rules that callers used to decide each on their own live here:
+the scope narrows the fleet (a ProbeError names what exists), and a partial run never
+touches the incident state (it would resolve every node it did not probe) — the run says
+so in ``warnings`` instead. Remote failures are findings, never exceptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from edgeprobe.analyze import Analysis, AnalysisInput, analyze
+from edgeprobe.errors import ProbeError
+from edgeprobe.observations import FetchResult, Resolution, Target
+from edgeprobe.settings import Settings
+
+ProgressFn = Callable[[int, int, FetchResult | None], None]
+PARTIAL_STATE = "partial run: incident state left unchanged (it tracks the whole fleet)"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What part of the fleet a run probes: ``all``, one ``node`` or one ``region``."""
+
+    kind: str = "all"
+    name: str | None = None
+
+    @classmethod
+    def all(cls) -> Scope:
+        return cls()
+
+    @classmethod
+    def node(cls, name: str) -> Scope:
+        return cls("node", name)
+
+    @classmethod
+    def region(cls, name: str) -> Scope:
+        return cls("region", name)
+
+    @classmethod
+    def of(cls, node: str | None = None, region: str | None = None) -> Scope:
+        """From the CLI's and the action's optional --node / --region."""
+        return cls.node(node) if node else cls.region(region) if region else cls.all()
+
+    @property
+    def partial(self) -> bool:
+        return self.kind != "all"
+
+    def select(self, settings: Settings) -> Settings:
+        """The settings narrowed to this scope (a ProbeError names what exists)."""
+        if self.kind == "node":
+            chosen = tuple(n for n in settings.nodes if n.name == self.name)
+            if not chosen:
+                names = ", ".join(n.name for n in settings.nodes)
+                raise ProbeError(f"no node named {self.name!r} in {settings.source} "
+                                 f"(nodes: {names})")
+            return replace(settings, nodes=chosen)
+        if self.kind == "region":
+            chosen = tuple(n for n in settings.nodes if n.region == self.name)
+            if not chosen:
+                regions = ", ".join(settings.regions())
+                raise ProbeError(f"no region named {self.name!r} in {settings.source} "
+                                 f"(regions: {regions})")
+            return replace(settings, nodes=chosen)
+        return settings
+
+
+def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path | None = None,
+          progress: ProgressFn | None = None) -> dict[str, Any]:
+    """Run the pipeline (blocking) and return the run result; see the module docstring."""
+    return asyncio.run(probe_async(settings, scope, state=state, progress=progress))
+
+
+async def probe_async(settings: Settings, scope: Scope | None = None, *,
+                      state: str | Path | None = None,
+                      progress: ProgressFn | None = None) -> dict[str, Any]:
+    """``probe`` for callers that have an event loop."""
+    from edgeprobe import incident
+    from edgeprobe.fileio import check_output
+
+    scope = scope or Scope.all()
+    chosen = scope.select(settings)
+    if state is not None and not scope.partial:
+        check_output(state)  # before probing: a run must not be lost to a bad state path
+    run = await _run(chosen, scope, progress)
+    if state is not None:
+        if scope.partial:
+            run["warnings"] = [*run.get("warnings", []), PARTIAL_STATE]
+        else:
+            run, warning = incident.apply(run, state, settings.incident.confirm_runs)
+            if warning:
+                run["warnings"] = [*run.get("warnings", []), warning]
+    return run
+
+
+async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) -> dict[str, Any]:
+    from edgeprobe.fetch import fetch_all
+    from edgeprobe.origin import check_origin
+    from edgeprobe.resolve import resolve_all
+    from edgeprobe.run_result import build
+    from edgeprobe.sample import build_sample
+
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    s = settings
+    resolutions, sample = await asyncio.gather(
+        resolve_all(s.dns, s.nodes),
+        build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s))
+    if not sample.objects:
+        notes = "; ".join(n.summary for n in sample.notes)
+        raise ProbeError("nothing to probe: no sample paths, and no object found through "
+                         "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
+                                                                        else ""))
+    targets = _targets(s, resolutions)
+    total = len(sample.objects) * len(targets)
+    done = 0
+    if progress:
+        progress(0, total, None)
+
+    def on_result(result: FetchResult) -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total, result)
+
+    origin, fetches, unverified = await asyncio.gather(
+        check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
+                     s.probe.concurrency),
+        fetch_all(s.site, s.probe, targets, sample.objects, on_result),
+        _unverified_tls(s, targets))
+    inp = AnalysisInput(
+        media_host=s.site.media_host, nodes=s.nodes, resolutions=tuple(resolutions),
+        objects=sample.objects, origin=origin, fetches=tuple(fetches), slow_ms=s.probe.slow_ms,
+        timeout_s=s.probe.timeout_s, max_body_bytes=s.probe.max_body_bytes, scope=scope.kind,
+        notes=sample.notes, tls_unverified=unverified)
+    analysis = analyze(inp)
+    await _check_url_prefix(s, targets, inp, analysis)
+    return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,
+                 {"kind": scope.kind, "name": scope.name})
+
+
+def _targets(settings: Settings, resolutions: Sequence[Resolution]) -> list[Target]:
+    """Each node that has an address, with the port it listens on."""
+    nodes = {n.name: n for n in settings.nodes}
+    return [Target(r.node, r.addresses, settings.node_port(nodes[r.node]))
+            for r in resolutions if r.addresses]
+
+
+async def _unverified_tls(settings: Settings,
+                          targets: Sequence[Target]) -> dict[str, str | None] | None:
+    """With verify_tls = false, what verification would have said per node (first
+    address); None when verification is on."""
+    from edgeprobe.fetch import tls_verification
+
+    site = settings.site
+    if site.verify_tls or site.scheme != "https":
+        return None
+    said = await asyncio.gather(*(tls_verification(site, t.addresses[0], t.port,
+                                                   settings.probe.timeout_s) for t in targets))
+    return {t.node: message for t, message in zip(targets, said, strict=True)}
+
+
+async def _check_url_prefix(settings: Settings, targets: Sequence[Target], inp: AnalysisInput,
+                            analysis: Analysis) -> None:
+    """Every node answering 404 for every object the bucket has is most often a wrong
+    [origin] url_prefix, not a fleet-wide outage: one request for a known key under the
+    other usual prefix tells, and a ProbeError then names both (no false alarm)."""
+    from edgeprobe.fetch import fetch_all
+    from edgeprobe.observations import SampleObject
+    from edgeprobe.sample import key_to_path
+
+    fleet = next((f for f in analysis.findings if f.kind == "fleet_wide_failure"), None)
+    if fleet is None or set(fleet.evidence.get("verdicts", {})) != {"missing"} or not targets:
+        return
+    known = [o for o in inp.objects if analysis.references[o.path].source == "bucket"
+             and analysis.references[o.path].exists]
+    if not known:
+        return
+    prefix = settings.origin.url_prefix
+    obj, ref = known[0], analysis.references[known[0].path]
+    for other in ("/",) if prefix != "/" else ("/system/",):
+        trial = SampleObject(key_to_path(obj.key, other), obj.key, "paths")
+        (result,) = await fetch_all(settings.site, settings.probe, targets[:1], [trial])
+        if result.status_code == 200 and result.size == ref.size:
+            raise ProbeError(
+                f"every node answers 404 under [origin] url_prefix {prefix!r}, but "
+                f"{targets[0].node} serves the bucket's objects under {other!r} (200 and the "
+                f"bucket's {ref.size} bytes for {trial.path}): set url_prefix = {other!r} in "
+                f"{settings.source}")
