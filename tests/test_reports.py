@@ -167,3 +167,25 @@ def _fleet_of(run, n, failing, copies=1):
     run["counts"] = {"nodes": n, "objects": len(run["objects"]),
                      "checks": n * len(run["objects"])}
     return run
+
+
+def test_reports_only_read_what_the_analysis_decided(runs):
+    """The report view formats the run's fields; it never re-judges them: give it a run
+    whose stored judgements disagree with its raw numbers, and it shows the stored ones."""
+    import ast
+
+    run = copy.deepcopy(runs["healthy"])
+    run["health"] = "degraded"  # though no finding says so
+    node = run["nodes"][0]
+    node["header_diffs"] = {"Server": "edgeprobe-test"}
+    cell = run["objects"][0]["results"][node["name"]]
+    cell["size_matches"], cell["md5_matches"] = False, False  # though the bytes are right
+    page = html(run)
+    assert 'data-verdict="degraded"' in page
+    assert "Server: edgeprobe-test" in page
+    assert "DIFFER)" in page and "md5: " in page
+    for path in (ROOT / "src" / "edgeprobe" / "report").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):  # words yes, judges no
+                assert not (node.module or "").startswith("edgeprobe.analyze"), path
+                assert not {a.name for a in node.names} & {"health", "fails", "verdict_of"}

@@ -5,46 +5,31 @@ from __future__ import annotations
 
 import json
 import platform
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from edgeprobe import __version__
 from edgeprobe.analyze import Analysis, AnalysisInput
-from edgeprobe.analyze.stats import latency_summary
+from edgeprobe.analyze.summary import check_matches, fleet_headers, header_diffs, matches
+from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.errors import RunFileError
 from edgeprobe.sanitize import clean_tree
 from edgeprobe.settings import SiteSettings
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
 SCHEMA = "edgeprobe/run@1"
-SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
-
-
-def _dominant(values: list[str | None]) -> str | None:
-    present = [v for v in values if v is not None]
-    return Counter(present).most_common(1)[0][0] if present else None
 
 
 def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dict[str, Any]:
     res = next(r for r in inp.resolutions if r.node == name)
-    checks = [c for (node, _), c in analysis.checks.items() if node == name]
-    done = [c.fetch for c in checks if c.fetch.status_code]
-    cache = [f.headers.get("X-Cache-Status") or f.headers.get("X-Cache") or
-             f.headers.get("X-Cached") for f in done]
-    hits = [v for v in cache if v]
+    summary = analysis.nodes[name]
     out: dict[str, Any] = {
         "name": name, "region": region, "host": res.host, "addresses": list(res.addresses),
-        "status": analysis.node_status[name],
-        "checks": len(checks),
-        "failures": sum(1 for c in checks if c.verdict in FAILURE_KINDS),
-        "latency_ms": latency_summary([f.timing.total_ms for f in done
-                                       if f.timing.total_ms is not None]),
-        "status_codes": dict(Counter(str(f.status_code) for f in done)),
-        "verdicts": dict(Counter(c.verdict for c in checks)),
-        "cache_hit_share": round(sum(1 for v in hits if "HIT" in v.upper()) / len(hits), 3)
-        if hits else None,
-        "headers": {h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS},
+        "status": analysis.node_status[name], "checks": summary.checks,
+        "failures": summary.failures, "latency_ms": summary.latency_ms,
+        "status_codes": summary.status_codes, "verdicts": summary.verdicts,
+        "cache_hit_share": summary.cache_hit_share, "headers": summary.headers,
+        "header_diffs": summary.header_diffs,
     }
     if inp.tls_unverified is not None:
         out["tls_verification"] = inp.tls_unverified.get(name)
@@ -53,10 +38,12 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
     return out
 
 
-def _check(c: Any) -> dict[str, Any]:
+def _check(c: Check, ref: Reference) -> dict[str, Any]:
     f = c.fetch
+    size_ok, md5_ok = check_matches(c, ref)
     out: dict[str, Any] = {"status_code": f.status_code, "verdict": c.verdict,
                            "latency_ms": f.timing.total_ms, "size": f.size, "md5": f.md5,
+                           "size_matches": size_ok, "md5_matches": md5_ok,
                            "address": f.address,
                            # connect includes the TLS handshake (one span in aiohttp); null
                            # when a pooled connection was reused
@@ -95,7 +82,7 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
                        "etag": o.etag if o else None,
                        **({"error": o.error} if o and o.error else {})},
             "reference": {"source": ref.source, "size": ref.size, "md5": ref.md5},
-            "results": {node: _check(analysis.checks[(node, obj.path)])
+            "results": {node: _check(analysis.checks[(node, obj.path)], ref)
                         for node in (n.name for n in inp.nodes)
                         if (node, obj.path) in analysis.checks},
         })
@@ -103,7 +90,7 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
     return clean_tree({
         "schema": SCHEMA,
         "ok": not any(f["severity"] in BLAMING for f in findings),
-        "health": health(f["severity"] for f in findings),
+        "health": analysis.health,
         "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(duration_s, 3),
         "site": {"name": site.name, "media_url": site.media_url, "verify_tls": site.verify_tls},
@@ -115,6 +102,7 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
         "counts": {"nodes": len(nodes), "objects": len(objects),
                    "checks": sum(n["checks"] for n in nodes)},
         "findings": findings,
+        "fleet_headers": analysis.fleet_headers,
         "nodes": nodes,
         "regions": [{"name": r, "status": analysis.region_status[r], "nodes": names}
                     for r, names in regions.items()],
@@ -148,6 +136,27 @@ def load(path: str) -> dict[str, Any]:
     problem = schema_problem(run)
     if problem:
         raise RunFileError(f"{path}: {problem}")
+    return upgrade(run)
+
+
+def upgrade(run: dict[str, Any]) -> dict[str, Any]:
+    """Fill in the fields a run saved by an older edgeprobe lacks (health, the fleet's
+    headers, each node's differences from them, each check's size/MD5 match), by the
+    analysis' own rules, so reports read them and never derive them."""
+    run.setdefault("health", health(f["severity"] for f in run.get("findings", [])))
+    nodes, objects = run.get("nodes", []), run.get("objects", [])
+    checked = {n["name"]: n.get("headers") or {} for n in nodes if n["checks"]}
+    usual = run.setdefault("fleet_headers", fleet_headers(checked))
+    for node in nodes:
+        node.setdefault("header_diffs", header_diffs(node.get("headers") or {}, usual)
+                        if node["checks"] else {})
+    for obj in objects:
+        ref = obj.get("reference") or {}
+        for r in obj["results"].values():
+            if "size_matches" not in r:
+                r["size_matches"], r["md5_matches"] = matches(
+                    r.get("status_code"), r.get("size"), r.get("md5"), ref.get("size"),
+                    ref.get("md5"))
     return run
 
 

@@ -8,6 +8,8 @@ and a fleet-wide failure is fleet_wide_failure, not one finding per node.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from edgeprobe.analyze.nodes import (
     cache_findings,
     dns_finding,
@@ -21,6 +23,7 @@ from edgeprobe.analyze.rollup import (
     region_findings,
 )
 from edgeprobe.analyze.stats import median
+from edgeprobe.analyze.summary import fleet_headers, header_diffs, summarise
 from edgeprobe.analyze.types import (
     SEVERITY_RANK,
     Analysis,
@@ -30,7 +33,7 @@ from edgeprobe.analyze.types import (
     Reference,
 )
 from edgeprobe.analyze.verdicts import reference, verdict
-from edgeprobe.vocabulary import SCOPES
+from edgeprobe.vocabulary import SCOPES, health
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
 
@@ -91,5 +94,11 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(region_found)
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
                                  f.target, f.kind))
+    summaries = {n: summarise(cs) for n, cs in by_node.items()}
+    usual = fleet_headers({n: s.headers for n, s in summaries.items() if s.checks})
+    summaries = {n: replace(s, header_diffs=header_diffs(s.headers, usual) if s.checks else {})
+                 for n, s in summaries.items()}
     return Analysis(tuple(findings), node_status, region_status, refs,
-                    {(c.fetch.node, p): c for p, cs in by_path.items() for c in cs})
+                    {(c.fetch.node, p): c for p, cs in by_path.items() for c in cs},
+                    health=health(f.severity for f in findings), nodes=summaries,
+                    fleet_headers=usual)

@@ -67,3 +67,6 @@ class Analysis:
     region_status: dict[str, str]
     references: dict[str, Reference]  # by path
     checks: dict[tuple[str, str], Check]  # (node, path) → check
+    health: str = "healthy"  # the run's one word (vocabulary.health)
+    nodes: dict[str, Any] = field(default_factory=dict)  # name → summary.NodeSummary
+    fleet_headers: dict[str, str | None] = field(default_factory=dict)

@@ -6,6 +6,7 @@ live one did (``edgeprobe report RUN.json``).
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -19,15 +20,13 @@ class Reporter(Protocol):
 
 
 def verdict(run: Run) -> str:
-    """The run's health word (healthy / degraded / failing), for banners and titles: the
-    analysis wrote it as ``health``; a run saved before that field existed gets the same
-    word from its findings by the vocabulary's one rule."""
-    from edgeprobe.vocabulary import HEALTH, health
+    """The run's health word (healthy / degraded / failing), for banners and titles, as the
+    analysis wrote it (``health``; see run_result.upgrade for runs saved without it)."""
+    if "health" not in run:
+        from edgeprobe.run_result import upgrade
 
-    word = run.get("health")
-    if word in HEALTH:
-        return str(word)
-    return health(f.get("severity", "") for f in run.get("findings", []))
+        run = upgrade(copy.deepcopy(run))
+    return str(run["health"])
 
 
 def reporter(name: str, **options: Any) -> Reporter:

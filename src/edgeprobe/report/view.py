@@ -7,13 +7,13 @@ placeholder where the run lacks it: a reporter never meets a missing key.
 
 from __future__ import annotations
 
+import copy
 from collections import Counter
 from typing import Any
 
 from edgeprobe.report import Run, verdict
 from edgeprobe.vocabulary import CONNECTION_VERDICTS, SEVERITY_RANK
 
-DIFF_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "Content-Type")
 CELL_LABEL = {"unreachable": "DOWN", "tls_error": "TLS", "timeout": "SLOW",
               "protocol_error": "BAD", "dns_failure": "DNS"}
 TLS_OFF = ("TLS verification is OFF ([site] verify_tls = false): certificates were not "
@@ -100,17 +100,7 @@ def _affected(run: Run, status: dict[str, str]) -> list[str]:
     return out
 
 
-def _fleet_headers(run: Run) -> dict[str, str | None]:
-    out = {}
-    for h in DIFF_HEADERS:
-        values = [_dict(n.get("headers")).get(h) for n in run["nodes"] if n.get("checks")]
-        common = Counter(v for v in values).most_common(1)
-        out[h] = common[0][0] if common else None
-    return out
-
-
-def _node(n: dict[str, Any], fleet: dict[str, str | None]) -> dict[str, Any]:
-    headers = _dict(n.get("headers"))
+def _node(n: dict[str, Any]) -> dict[str, Any]:
     codes = {str(k): v for k, v in _dict(n.get("status_codes")).items()}
     errors = {v: c for v, c in _dict(n.get("verdicts")).items() if v in CONNECTION_VERDICTS}
     answers = [f"{c}×{k}" for c, k in sorted(codes.items(), key=lambda kv: -kv[1])]
@@ -125,8 +115,7 @@ def _node(n: dict[str, Any], fleet: dict[str, str | None]) -> dict[str, Any]:
         "answers": "no address" if n.get("error") else (" ".join(answers) or "-"),
         "p50": lat["p50"], "p95": lat["p95"], "max": lat["max"],
         "cache_hits": "-" if share is None else f"{share * 100:.0f}%",
-        "header_diffs": [(h, headers.get(h)) for h in DIFF_HEADERS
-                         if n.get("checks") and headers.get(h) != fleet.get(h)],
+        "header_diffs": list(_dict(n.get("header_diffs")).items()),
         "tls_verification": n.get("tls_verification"),
     }
 
@@ -138,8 +127,7 @@ def _cell(node: str, obj: dict[str, Any]) -> dict[str, Any]:
     v = r["verdict"]
     label = str(r["status_code"]) if r.get("status_code") else CELL_LABEL.get(v, v[:4].upper())
     ref = _dict(obj.get("reference"))
-    size_ok = r.get("size") == ref.get("size") if r.get("status_code") == 200 else None
-    hash_ok = (r.get("md5") == ref.get("md5")) if ref.get("md5") and r.get("md5") else None
+    size_ok, hash_ok = r.get("size_matches"), r.get("md5_matches")
     detail = [f"{node} · {obj['path']}", f"verdict: {v}",
               f"status: {r.get('status_code') or '-'}", f"latency: {r.get('latency_ms')} ms",
               f"bytes: {r.get('size')} (bucket {ref.get('size')}"
@@ -187,14 +175,19 @@ def _facts(run: Run, counts: dict[str, int]) -> list[tuple[str, str]]:
 
 
 def build(run: Run) -> dict[str, Any]:
+    """What every reporter shows. The run is first completed by ``run_result.upgrade`` (a
+    run saved by an older edgeprobe, or written by hand, may lack derived fields): nothing
+    below judges or compares, it only reads and formats."""
+    from edgeprobe.run_result import upgrade
+
+    run = upgrade(copy.deepcopy(run))
     counts = _dict(run.get("counts")) or {
         "nodes": len(run["nodes"]), "objects": len(run["objects"]),
         "checks": sum(n["checks"] for n in run["nodes"])}
     raw = sorted(run["findings"], key=lambda f: SEVERITY_RANK[f["severity"]])
     findings = [_finding(f) for f in raw]
     status = {n["name"]: n["status"] for n in run["nodes"]}
-    fleet = _fleet_headers(run)
-    nodes = [_node(n, fleet) for n in run["nodes"]]
+    nodes = [_node(n) for n in run["nodes"]]
     objects = run["objects"]
     matrix = [{"node": n["name"], "status": n["status"],
                "cells": [_cell(n["name"], o) for o in objects]} for n in run["nodes"]]
@@ -209,7 +202,7 @@ def build(run: Run) -> dict[str, Any]:
         "regions": [{"name": r["name"], "status": r["status"],
                      "members": [{"name": m, "status": status.get(m, "unknown")}
                                  for m in r["nodes"]]} for r in run["regions"]],
-        "nodes": nodes, "fleet_headers": list(fleet.items()),
+        "nodes": nodes, "fleet_headers": list(_dict(run.get("fleet_headers")).items()),
         "objects": [{"path": o["path"],
                      "size": "?" if o["origin"].get("size") is None else o["origin"]["size"],
                      "missing": o["origin"].get("exists") is False} for o in objects],

@@ -1,0 +1,86 @@
+"""Per-node summaries and comparisons: the numbers the reports show, decided here once.
+
+Reports only read these (status, latency, cache-hit share, the headers in which a node
+differs from the fleet, whether a check's size and MD5 matched); saved runs from before a
+field existed get it from the same functions when they are loaded (run_result.load).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgeprobe.analyze.stats import latency_summary
+from edgeprobe.analyze.types import Check, Reference
+from edgeprobe.vocabulary import FAILURE_KINDS
+
+# The response headers recorded per node (its most common value), and compared with the
+# fleet's: what tells one misconfigured edge from the others.
+SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
+CACHE_HEADERS = ("X-Cache-Status", "X-Cache", "X-Cached")
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    checks: int
+    failures: int
+    latency_ms: dict[str, float | None]
+    status_codes: dict[str, int]
+    verdicts: dict[str, int]
+    cache_hit_share: float | None
+    headers: dict[str, str | None]
+    header_diffs: dict[str, str | None] = field(default_factory=dict)
+
+
+def _dominant(values: Sequence[str | None]) -> str | None:
+    present = [v for v in values if v is not None]
+    return Counter(present).most_common(1)[0][0] if present else None
+
+
+def summarise(checks: Sequence[Check]) -> NodeSummary:
+    """One node's numbers from its checks (answers only where a status came back)."""
+    done = [c.fetch for c in checks if c.fetch.status_code]
+    cache = [next((f.headers[h] for h in CACHE_HEADERS if f.headers.get(h)), None)
+             for f in done]
+    hits = [v for v in cache if v]
+    return NodeSummary(
+        checks=len(checks),
+        failures=sum(1 for c in checks if c.verdict in FAILURE_KINDS),
+        latency_ms=latency_summary([f.timing.total_ms for f in done
+                                    if f.timing.total_ms is not None]),
+        status_codes=dict(Counter(str(f.status_code) for f in done)),
+        verdicts=dict(Counter(c.verdict for c in checks)),
+        cache_hit_share=round(sum(1 for v in hits if "HIT" in v.upper()) / len(hits), 3)
+        if hits else None,
+        headers={h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS})
+
+
+def fleet_headers(headers_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+    """The fleet's usual value of each shown header: the most common among the nodes that
+    were checked (absent counts as a value: most nodes sending none is the usual)."""
+    out: dict[str, str | None] = {}
+    for h in SHOWN_HEADERS:
+        common = Counter(headers.get(h) for headers in headers_by_node.values()).most_common(1)
+        out[h] = common[0][0] if common else None
+    return out
+
+
+def header_diffs(headers: Mapping[str, Any], fleet: Mapping[str, Any]) -> dict[str, Any]:
+    """The shown headers in which one node differs from the fleet."""
+    return {h: headers.get(h) for h in SHOWN_HEADERS if headers.get(h) != fleet.get(h)}
+
+
+def matches(status_code: int | None, size: int | None, md5: str | None, ref_size: int | None,
+            ref_md5: str | None) -> tuple[bool | None, bool | None]:
+    """(size matches the reference, MD5 matches it) for one check; None: nothing to compare
+    (not a 200, or no reference value)."""
+    size_ok = size == ref_size if status_code == 200 else None
+    md5_ok = md5 == ref_md5 if ref_md5 and md5 else None
+    return size_ok, md5_ok
+
+
+def check_matches(check: Check, ref: Reference) -> tuple[bool | None, bool | None]:
+    f = check.fetch
+    return matches(f.status_code, f.size, f.md5, ref.size, ref.md5)
