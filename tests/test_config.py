@@ -158,3 +158,16 @@ def test_a_non_ascii_media_host_is_probed_not_refused(lab, tmp_path):
     run = pipeline.probe(config.load(tmp_path / "p.toml"))
     assert not [f for f in run["findings"] if f["severity"] != "info"], run["findings"]
     assert {n["status"] for n in run["nodes"]} == {"healthy"}
+
+
+def test_every_key_is_documented_and_every_table_known():
+    """The settings fields are the keys: each one has its row in docs/probe-file.md."""
+    from dataclasses import fields
+
+    from edgeprobe.settings import SECTIONS
+
+    docs = (ROOT / "docs" / "probe-file.md").read_text()
+    for section, cls in SECTIONS.items():
+        assert f"`[{section}]`" in docs or f"`[[{section}]]`" in docs, section
+        for f in fields(cls):
+            assert f"| `{f.name}` |" in docs, f"docs/probe-file.md lacks {section}.{f.name}"

@@ -24,6 +24,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from edgeprobe import __version__, defaults
 from edgeprobe.errors import FetchError
+from edgeprobe.fetch_errors import map_exception
 from edgeprobe.observations import FetchResult, SampleObject, Target, Timing
 from edgeprobe.repro import curl_command
 from edgeprobe.settings import ProbeSettings, SiteSettings
@@ -132,32 +133,6 @@ def _pick_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
             value = ", ".join(resp.headers.getall(name))
             out[name] = value[: defaults.HEADER_VALUE_MAX]
     return out
-
-
-def map_exception(exc: BaseException, ctx: dict[str, float]) -> FetchError:
-    """aiohttp/ssl/timeout errors → FetchError kinds (order matters: subclasses first)."""
-    if isinstance(exc, TimeoutError):
-        if "conn_end" in ctx or "conn_start" not in ctx:  # connected, or on a reused one
-            stage = "the body" if "headers" in ctx else "the response headers"
-            return FetchError("timeout", f"timed out waiting for {stage}")
-        return FetchError("unreachable", "connection timed out")
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return FetchError("tls_error", f"certificate rejected: {exc.certificate_error}")
-    if isinstance(exc, aiohttp.ClientSSLError | ssl.SSLError):
-        return FetchError("tls_error", f"TLS failed: {exc}")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return FetchError("unreachable", f"cannot connect: {exc.os_error.strerror or exc}")
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return FetchError("truncated", "the body ended before Content-Length was reached")
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
-        return FetchError("unreachable", "the server closed the connection without answering")
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return FetchError("protocol_error", f"invalid HTTP response: {exc.message}"[:300])
-    if isinstance(exc, aiohttp.ClientOSError | ConnectionError):
-        return FetchError("unreachable", f"connection failed: {exc}"[:300])
-    if isinstance(exc, aiohttp.ClientError | ValueError | OSError):
-        return FetchError("protocol_error", f"{type(exc).__name__}: {exc}"[:300])
-    raise exc  # anything else is a bug and must surface
 
 
 @dataclass

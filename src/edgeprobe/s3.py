@@ -44,11 +44,9 @@ def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
         verify=settings.ca_file)
 
 
-def _error_kinds() -> list[tuple[type[BaseException], str, str]]:
-    """botocore exception → (kind, message): a table, looked up by isinstance in order."""
-    from botocore.exceptions import (
-        ConnectionError as BotoConnectionError,
-    )
+def _error_table() -> dict[type[BaseException], tuple[str, str]]:
+    """botocore exception class → (kind, message), looked up along the MRO (see map_error)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
     from botocore.exceptions import (
         EndpointConnectionError,
         NoCredentialsError,
@@ -58,12 +56,12 @@ def _error_kinds() -> list[tuple[type[BaseException], str, str]]:
 
     no_credentials = ("no S3 credentials in the standard boto3 chain (environment, profile, "
                       "role); set them, or anonymous = true for a public bucket")
-    return [(NoCredentialsError, "no_credentials", no_credentials),
-            (PartialCredentialsError, "no_credentials", no_credentials),
-            (ReadTimeoutError, "timeout", "the S3 endpoint timed out"),
-            (EndpointConnectionError, "unreachable", "cannot reach the S3 endpoint"),
-            (BotoConnectionError, "unreachable", "cannot reach the S3 endpoint"),
-            (TimeoutError, "timeout", "the S3 endpoint did not answer in time")]
+    unreachable = ("unreachable", "cannot reach the S3 endpoint")
+    return {NoCredentialsError: ("no_credentials", no_credentials),
+            PartialCredentialsError: ("no_credentials", no_credentials),
+            ReadTimeoutError: ("timeout", "the S3 endpoint timed out"),
+            EndpointConnectionError: unreachable, BotoConnectionError: unreachable,
+            TimeoutError: ("timeout", "the S3 endpoint did not answer in time")}
 
 
 _CODES = {"NoSuchBucket": "no_such_bucket", "AccessDenied": "access_denied",
@@ -87,8 +85,10 @@ def map_error(exc: BaseException, bucket: str) -> OriginError:
             return OriginError(kind, f"access to bucket {bucket!r} denied (403)")
         return OriginError("error", f"bucket {bucket!r}: {code or status} "
                            f"{err.get('Message', '')}".strip()[:300])
-    for cls, kind, message in _error_kinds():
-        if isinstance(exc, cls):
+    table = _error_table()
+    for cls in type(exc).__mro__:  # the most specific class first: row order does not matter
+        if cls in table:
+            kind, message = table[cls]
             return OriginError(kind, f"{message} ({type(exc).__name__})")
     return OriginError("error", f"bucket {bucket!r}: {type(exc).__name__}")
 

@@ -1,19 +1,48 @@
-"""Typed, validated settings: what the probe file means once it has been checked."""
+"""Typed settings: what the probe file means once it has been checked, key by key.
+
+Each field of a ``*Settings`` class *is* a probe-file key: its name, its default and its
+rule (``key(...)``: TOML type, required, a positive number and its maximum, a named check)
+live on the field, and ``config.py`` walks these fields. A new key is one line here (and
+one row in docs/probe-file.md); unknown keys are errors because they are not fields.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from edgeprobe import defaults
 
 
 @dataclass(frozen=True)
+class Key:
+    """How one probe-file key is read. ``kind``: str, int, float (an int is accepted and
+    made a float), bool or list (of non-empty strings). ``most``: the largest value a
+    positive number may take. ``check``: the name of a ``config._Reader`` method applied to
+    the value (it may return a converted value)."""
+
+    kind: type
+    required: bool = False
+    positive: bool = False
+    most: float | None = None
+    check: str | None = None
+
+
+def key(default: Any = MISSING, **rule: Any) -> Any:
+    """A settings field that is also a probe-file key (see Key)."""
+    meta = {"key": Key(**rule)}
+    if default is MISSING:
+        return field(metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
 class SiteSettings:
-    name: str
-    media_url: str
-    ca_file: str | None = None
-    verify_tls: bool = defaults.VERIFY_TLS
+    name: str = key(kind=str, required=True)
+    media_url: str = key(kind=str, required=True, check="media_url")
+    ca_file: str | None = key(None, kind=str, check="ca_file")
+    verify_tls: bool = key(defaults.VERIFY_TLS, kind=bool)
 
     @property
     def scheme(self) -> str:
@@ -31,12 +60,13 @@ class SiteSettings:
 
 @dataclass(frozen=True)
 class OriginSettings:
-    bucket: str
-    endpoint_url: str | None = None
-    region: str | None = None
-    url_prefix: str = defaults.URL_PREFIX
-    anonymous: bool = defaults.ANONYMOUS
-    ca_file: str | None = None  # a private CA for the bucket's endpoint (else AWS_CA_BUNDLE)
+    bucket: str = key(kind=str, required=True)
+    endpoint_url: str | None = key(None, kind=str, check="url")
+    region: str | None = key(None, kind=str)
+    url_prefix: str = key(defaults.URL_PREFIX, kind=str, check="url_prefix")
+    anonymous: bool = key(defaults.ANONYMOUS, kind=bool)
+    # a private CA for the bucket's endpoint (else AWS_CA_BUNDLE)
+    ca_file: str | None = key(None, kind=str, check="ca_file")
 
 
 @dataclass(frozen=True)
@@ -50,43 +80,53 @@ class NameserverSettings:
 
 @dataclass(frozen=True)
 class DnsSettings:
-    nameservers: tuple[NameserverSettings, ...] = ()  # empty: the system resolver
-    timeout_s: float = defaults.DNS_TIMEOUT_S
+    # empty: the system resolver
+    nameservers: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
+    timeout_s: float = key(defaults.DNS_TIMEOUT_S, kind=float, positive=True, most=60)
 
 
 @dataclass(frozen=True)
 class SampleSettings:
-    paths: tuple[str, ...] = ()
-    bucket_prefixes: tuple[str, ...] = ()
-    per_prefix: int = defaults.PER_PREFIX
-    mastodon_api: str | None = None
-    max: int = defaults.SAMPLES_MAX
-    seed: int = defaults.SAMPLE_SEED
-    list_limit: int = defaults.LIST_LIMIT
+    paths: tuple[str, ...] = key((), kind=list, check="sample_paths")
+    bucket_prefixes: tuple[str, ...] = key((), kind=list)
+    per_prefix: int = key(defaults.PER_PREFIX, kind=int, positive=True, most=10_000)
+    mastodon_api: str | None = key(None, kind=str, check="api_url")
+    max: int = key(defaults.SAMPLES_MAX, kind=int, positive=True, most=100_000)
+    seed: int = key(defaults.SAMPLE_SEED, kind=int)
+    list_limit: int = key(defaults.LIST_LIMIT, kind=int, positive=True, most=1_000_000)
 
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    timeout_s: float = defaults.PROBE_TIMEOUT_S
-    concurrency: int = defaults.CONCURRENCY
-    per_node_concurrency: int = defaults.PER_NODE_CONCURRENCY
-    slow_ms: float = defaults.SLOW_MS
-    max_body_bytes: int = defaults.MAX_BODY_BYTES
-    cache_bust: bool = defaults.CACHE_BUST
+    timeout_s: float = key(defaults.PROBE_TIMEOUT_S, kind=float, positive=True, most=600)
+    concurrency: int = key(defaults.CONCURRENCY, kind=int, positive=True, most=10_000)
+    per_node_concurrency: int = key(defaults.PER_NODE_CONCURRENCY, kind=int, positive=True,
+                                    most=1_000)
+    slow_ms: float = key(defaults.SLOW_MS, kind=float, positive=True, most=600_000)
+    max_body_bytes: int = key(defaults.MAX_BODY_BYTES, kind=int, positive=True,
+                              most=16 * 1024**3)
+    cache_bust: bool = key(defaults.CACHE_BUST, kind=bool)
 
 
 @dataclass(frozen=True)
 class IncidentSettings:
-    confirm_runs: int = defaults.CONFIRM_RUNS
+    confirm_runs: int = key(defaults.CONFIRM_RUNS, kind=int, positive=True, most=1_000)
 
 
 @dataclass(frozen=True)
 class NodeSettings:
-    name: str
-    region: str
-    host: str | None = None
-    addresses: tuple[str, ...] = ()
-    port: int | None = None
+    name: str = key(kind=str, required=True, check="node_name")
+    region: str = key(kind=str, required=True)
+    host: str | None = key(None, kind=str, check="host")
+    addresses: tuple[str, ...] = key((), kind=list, check="addresses")
+    port: int | None = key(None, kind=int, check="port")
+
+
+# The probe file's tables, in the order "known: …" lists them.
+SECTIONS: dict[str, type] = {"site": SiteSettings, "origin": OriginSettings,
+                             "dns": DnsSettings, "samples": SampleSettings,
+                             "probe": ProbeSettings, "incident": IncidentSettings,
+                             "nodes": NodeSettings}
 
 
 @dataclass(frozen=True)
