@@ -197,3 +197,27 @@ def test_lab_commands_without_the_lab_extra_say_how_to_install(tmp_path, command
     assert proc.stderr == ("edgeprobe: error: the lab needs the optional extra: "
                            "pip install 'edgeprobe[lab]' (moto is not installed)\n")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_every_option_of_every_command_is_in_docs_cli():
+    """docs/cli.md is the contract: each command's section names every option --help lists."""
+    docs = (ROOT / "docs" / "cli.md").read_text()
+    for path, cmd in _commands(main):
+        if hasattr(cmd, "commands"):
+            continue
+        for param in cmd.params:
+            for opt in getattr(param, "opts", []):
+                if opt.startswith("--") and opt != "--help":
+                    assert opt in docs, f"docs/cli.md lacks {opt} of edgeprobe {' '.join(path)}"
+
+
+def test_the_library_surface():
+    import edgeprobe
+
+    assert set(edgeprobe.__all__) >= {"probe", "Scope", "load_config", "load_run", "render"}
+    for name in edgeprobe.__all__:
+        assert getattr(edgeprobe, name) is not None
+    code = ("import sys, edgeprobe; print(sorted(m for m in ('aiohttp', 'boto3', 'jinja2') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
