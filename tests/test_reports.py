@@ -189,3 +189,29 @@ def test_reports_only_read_what_the_analysis_decided(runs):
             if isinstance(node, ast.ImportFrom):  # words yes, judges no
                 assert not (node.module or "").startswith("edgeprobe.analyze"), path
                 assert not {a.name for a in node.names} & {"health", "fails", "verdict_of"}
+
+
+def test_a_run_saved_before_the_derived_fields_renders_like_a_new_one(runs, tmp_path):
+    """Runs saved by an older edgeprobe lack health, fleet_headers, header_diffs and the
+    per-check matches: `report` completes them by the analysis' rules, so every format
+    renders byte for byte as it does for the same run written now."""
+    import json
+
+    from tests.conftest import edgeprobe
+
+    new = runs["broken"]
+    old = copy.deepcopy(new)
+    for key in ("health", "fleet_headers"):
+        del old[key]
+    for node in old["nodes"]:
+        del node["header_diffs"]
+    for obj in old["objects"]:
+        for result in obj["results"].values():
+            del result["size_matches"], result["md5_matches"]
+    for name, run in (("new", new), ("old", old)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(run))
+        proc = edgeprobe("report", f"{name}.json", "--html", f"{name}.html", "--markdown",
+                         f"{name}.md", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+    for ext in ("html", "md"):
+        assert (tmp_path / f"old.{ext}").read_text() == (tmp_path / f"new.{ext}").read_text()
