@@ -14,6 +14,8 @@ import pytest
 from edgeprobe import config, pipeline
 from edgeprobe.lab.fleet import LabThread, running_lab
 from edgeprobe.pipeline import Scope
+from edgeprobe.report import reporter
+from edgeprobe.run_result import dump, parse
 
 ROOT = Path(__file__).resolve().parent.parent
 BLAMING = ("warning", "critical")
@@ -50,7 +52,8 @@ class LabHandle:
 
     def probe(self, *, node: str | None = None, region: str | None = None,
               **toml: Any) -> dict[str, Any]:
-        return pipeline.probe(config.load(self.probe_file(**toml)), Scope.of(node, region))
+        """The run result as its JSON object (what tests assert on)."""
+        return dump(pipeline.probe(config.load(self.probe_file(**toml)), Scope.of(node, region)))
 
 
 @pytest.fixture
@@ -58,6 +61,11 @@ def lab(lab_thread):
     handle = LabHandle(lab_thread)
     yield handle
     lab_thread.call(lab_thread.lab.reset())
+
+
+def render(fmt: str, run: dict[str, Any], **options: Any) -> str:
+    """A run's JSON object rendered as ``fmt`` (reporters take the typed RunResult)."""
+    return reporter(fmt, **options).render(parse(run))
 
 
 def blamed(run: dict[str, Any]) -> set[tuple[str, str, str]]:

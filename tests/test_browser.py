@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from edgeprobe import report
+from edgeprobe.run_result import parse
 from tests.conftest import ROOT
 
 pytestmark = pytest.mark.browser
@@ -60,7 +61,7 @@ def _render(lab, tmp_path, name):
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(lab.probe).result()
     path = tmp_path / f"{name}.html"
-    report.write(run, {"html": str(path)})
+    report.write(parse(run), {"html": str(path)})
     return run, path
 
 

@@ -151,11 +151,12 @@ def test_a_non_ascii_media_host_is_probed_not_refused(lab, tmp_path):
     """Before: the pinned resolver compared 'bücher…' with 'xn--bcher…' and refused every
     connection (a critical fleet_wide_failure on a healthy fleet)."""
     from edgeprobe import pipeline
+    from edgeprobe.run_result import dump
 
     text = lab.probe_file().read_text().replace("media.lab.test", "bücher.lab.test")
     text = text.replace("[site]\n", "[site]\nverify_tls = false\n")
     (tmp_path / "p.toml").write_text(text)
-    run = pipeline.probe(config.load(tmp_path / "p.toml"))
+    run = dump(pipeline.probe(config.load(tmp_path / "p.toml")))
     assert not [f for f in run["findings"] if f["severity"] != "info"], run["findings"]
     assert {n["status"] for n in run["nodes"]} == {"healthy"}
 

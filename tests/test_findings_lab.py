@@ -230,7 +230,8 @@ def test_a_wrong_url_prefix_is_a_clear_error_not_a_fleet_wide_failure(lab):
 
 def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tmp_path):
     """Before: an edge with a certificate for another name came out HEALTHY, unmentioned."""
-    from edgeprobe.report import reporter
+    from edgeprobe.run_result import dump
+    from tests.conftest import render
 
     lab.fault(FREMONT, "wrong_cert")
     run = lab.probe(probe="timeout_s = 5.0", extra="")
@@ -240,7 +241,7 @@ def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tm
     path.write_text(text)
     from edgeprobe import config, pipeline
 
-    run = pipeline.probe(config.load(path))
+    run = dump(pipeline.probe(config.load(path)))
     assert blamed(run) == set()
     assert run["site"]["verify_tls"] is False
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
@@ -249,9 +250,8 @@ def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tm
     (info,) = [f for f in run["findings"] if f["kind"] == "node_tls_unverified"]
     assert (info["target"], info["severity"]) == (FREMONT, "info")
     banner = "TLS verification is OFF ([site] verify_tls = false)"
-    assert banner in reporter("html").render(run)
-    assert banner in reporter("markdown").render(run)
-    assert banner in reporter("terminal").render(run)
+    for fmt in ("html", "markdown", "terminal"):
+        assert banner in render(fmt, run)
 
 
 def test_wrong_bytes_come_with_a_command_that_shows_them(lab):

@@ -7,11 +7,10 @@ import json
 import re
 import shlex
 
-from edgeprobe.report import reporter
 from edgeprobe.report.markdown import fence
 from edgeprobe.repro import curl_command
 from edgeprobe.settings import SiteSettings
-from tests.conftest import edgeprobe
+from tests.conftest import edgeprobe, render
 
 FREMONT = "cdn-fremont-1"
 EVIL_PATH = "/system/x`;id>PWNED;`.png"
@@ -34,7 +33,7 @@ def test_markdown_repro_command_pastes_as_exactly_the_quoted_argv():
     command = curl_command(site, 443, "127.0.1.1", url)
     argv = shlex.split(command)
     assert argv[3] == url  # shlex.join quoted the backticks and the semicolons
-    md = reporter("markdown").render(_run_with_command(command))
+    md = render("markdown", _run_with_command(command))
     (line,) = [x for x in md.splitlines() if x.startswith("curl ")]
     assert line == command  # never altered after shlex.join
     assert shlex.split(line) == argv

@@ -93,11 +93,10 @@ def test_a_directory_as_state_fails_before_probing(lab, tmp_path):
 def test_outputs_write_through_fifos_and_dev_stdout(tmp_path):
     import threading
 
-    from edgeprobe.report import reporter
-    from tests.conftest import edgeprobe
+    from tests.conftest import edgeprobe, render
     from tests.test_run_files import _minimal_run
 
-    (tmp_path / "run.json").write_text(reporter("json").render(_minimal_run()))
+    (tmp_path / "run.json").write_text(render("json", _minimal_run()))
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     got = []

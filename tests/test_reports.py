@@ -9,9 +9,9 @@ import re
 import jsonschema
 import pytest
 
-from edgeprobe.report import reporter, verdict
 from edgeprobe.report.markdown import LIMIT
-from tests.conftest import ROOT
+from edgeprobe.vocabulary import health
+from tests.conftest import ROOT, render
 
 SCHEMA = json.loads((ROOT / "docs" / "run-result.schema.json").read_text())
 
@@ -36,7 +36,7 @@ def runs(lab_thread):
 
 
 def html(run):
-    return reporter("html").render(run)
+    return render("html", run)
 
 
 def test_healthy(runs):
@@ -44,7 +44,7 @@ def test_healthy(runs):
     assert 'data-verdict="healthy"' in page
     assert "Every node serves what is in the bucket." in page
     assert page.count('data-status="healthy"') >= 6 + 3  # nodes and regions
-    md = reporter("markdown").render(runs["healthy"])
+    md = render("markdown", runs["healthy"])
     assert md.startswith("## 🟢 edgeprobe: HEALTHY — lab")
     assert "No findings" in md
 
@@ -61,7 +61,7 @@ def test_one_node_broken(runs):
     # the node table shows how the broken node's headers differ from the fleet's
     assert "Cache-Control: (none)" in page and "Content-Type: text/html" in page
     assert page.count('class="cell missing"') == len(run["objects"])
-    md = reporter("markdown").render(run)
+    md = render("markdown", run)
     assert "- 🔴 **critical** `node_media_missing` → **cdn-fremont-1**" in md
     assert "| cdn-fremont-1 | us-west | 🔴 failing | 13/13 | 404×13 |" in md
     assert "curl --resolve media.lab.test:" in md
@@ -73,7 +73,7 @@ def test_region_down(runs):
     assert re.search(r'class="region region-failing" data-region="us-west" '
                      r'data-status="failing"', page)
     assert "every node of us-west is failing" in page
-    md = reporter("markdown").render(run)
+    md = render("markdown", run)
     assert "`region_degraded` → **us-west**" in md
     assert "| us-west | 🔴 failing |" in md
 
@@ -85,13 +85,13 @@ def test_origin_object_missing(runs):
     assert "is not in the bucket; nodes that answer 404 for it are right" in page
     assert page.count('class="cell gone"') == 6
     assert "not in the bucket)" in page  # the object list says so
-    terminal = reporter("terminal").render(run)
+    terminal = render("terminal", run)
     assert "WARNING origin_object_missing →\n    /system/accounts/" in terminal
 
 
 def test_terminal_fits_80_columns(runs):
     for run in runs.values():
-        text = reporter("terminal", width=80).render(run)
+        text = render("terminal", run, width=80)
         for line in text.splitlines():
             # only what cannot be folded may be longer: a command, or one path
             if not line.lstrip().startswith("$ curl") and " " in line.strip():
@@ -100,7 +100,7 @@ def test_terminal_fits_80_columns(runs):
 
 def test_markdown_of_a_100_node_fleet_stays_under_64k_and_keeps_every_finding(runs):
     run = _fleet_of(runs["broken"], 100, failing=40, copies=10)  # 100 nodes, 130 objects
-    md = reporter("markdown").render(run)
+    md = render("markdown", run)
     assert len(md.encode()) < 64 * 1024 and len(md.encode()) <= LIMIT + 512
     for f in run["findings"]:
         assert f"→ **{f['target']}**" in md
@@ -112,7 +112,7 @@ def test_markdown_of_1000_nodes_with_500_failing_stays_under_githubs_limit(runs)
     """GitHub refuses issue bodies over 65,536 characters: 500 findings are grouped by kind,
     and what does not fit is counted, never dropped unsaid."""
     run = _fleet_of(runs["broken"], 1000, failing=500)
-    md = reporter("markdown").render(run)
+    md = render("markdown", run)
     assert len(md) < 65_536 and len(md.encode()) <= LIMIT
     (line,) = [x for x in md.splitlines() if "`node_media_missing` × 500:" in x]
     assert line.startswith("- 🔴 **critical** `node_media_missing` × 500: cdn-edge-000, ")
@@ -133,11 +133,11 @@ def test_findings_that_cannot_all_be_named_are_counted():
         == 1200
 
 
-def test_verdict_word():
-    assert verdict({"findings": []}) == "healthy"
-    assert verdict({"findings": [{"severity": "info"}]}) == "healthy"
-    assert verdict({"findings": [{"severity": "warning"}]}) == "degraded"
-    assert verdict({"findings": [{"severity": "warning"}, {"severity": "critical"}]}) == "failing"
+def test_health_word():
+    assert health([]) == "healthy"
+    assert health(["info"]) == "healthy"
+    assert health(["warning", "info"]) == "degraded"
+    assert health(["warning", "critical"]) == "failing"
 
 
 def _fleet_of(run, n, failing, copies=1):

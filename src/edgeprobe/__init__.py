@@ -25,6 +25,9 @@ _EXPORTS = {
     "load_config": ("edgeprobe.config", "load"),
     "Settings": ("edgeprobe.settings", "Settings"),
     "load_run": ("edgeprobe.run_result", "load"),
+    "parse_run": ("edgeprobe.run_result", "parse"),
+    "run_json": ("edgeprobe.run_result", "dump"),
+    "RunResult": ("edgeprobe.run_types", "RunResult"),
     "exit_status": ("edgeprobe.run_result", "exit_status"),
     "EdgeprobeError": ("edgeprobe.errors", "EdgeprobeError"),
     "ConfigError": ("edgeprobe.errors", "ConfigError"),
@@ -34,8 +37,8 @@ _EXPORTS = {
 __all__ = ["__version__", "render", *_EXPORTS]
 
 
-def render(run: dict[str, Any], fmt: str, **options: Any) -> str:
-    """A run result as ``json``, ``html``, ``markdown`` or ``terminal`` text."""
+def render(run: Any, fmt: str, **options: Any) -> str:
+    """A run result (a RunResult) as ``json``, ``html``, ``markdown`` or ``terminal`` text."""
     from edgeprobe.report import reporter
 
     return reporter(fmt, **options).render(run)

@@ -13,12 +13,15 @@ import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from edgeprobe import __version__, defaults, vocabulary
 from edgeprobe.errors import EdgeprobeError
+
+if TYPE_CHECKING:
+    from edgeprobe.run_types import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON = vocabulary.FAIL_ON
@@ -62,7 +65,7 @@ def _use_colour(stream: Any) -> bool:
     return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
 
 
-def print_summary(run: dict[str, Any], to_stderr: bool) -> None:
+def print_summary(run: RunResult, to_stderr: bool) -> None:
     from edgeprobe.report import reporter
 
     stream = sys.stderr if to_stderr else sys.stdout
@@ -142,7 +145,7 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
         run = pipeline.probe(settings, scope, state=state_path, progress=progress)
     finally:
         progress.clear()
-    for warning in run.get("warnings", []):
+    for warning in run.warnings or ():
         click.echo(f"edgeprobe: warning: {warning}", err=True)
     report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
     if not quiet:

@@ -6,11 +6,14 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from edgeprobe.errors import LabError
+
+if TYPE_CHECKING:
+    from edgeprobe.run_types import RunResult
 
 DEMO_FAULTS = {"cdn-fremont-1": {"s3_disabled"}}  # the December 2022 incident
 
@@ -28,7 +31,7 @@ def _parse_faults(items: tuple[str, ...]) -> dict[str, set[str]]:
     return faults
 
 
-def run_demo(out: Path) -> tuple[dict[str, Any], list[str]]:
+def run_demo(out: Path) -> tuple[RunResult, list[str]]:
     """Start the lab with cdn-fremont-1's S3 disabled, probe it, write the reports."""
     from edgeprobe import config, pipeline, report
     from edgeprobe.lab import require_extra

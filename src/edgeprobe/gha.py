@@ -11,9 +11,10 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from edgeprobe.errors import EdgeprobeError
+from edgeprobe.run_types import RunResult
 from edgeprobe.vocabulary import BLAMING, CRITICAL, INFO, WARNING
 
 LEVEL = {CRITICAL: "error", WARNING: "warning", INFO: "notice"}  # severity → workflow command
@@ -27,16 +28,16 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_commands(run: dict[str, Any]) -> list[str]:
+def workflow_commands(run: RunResult) -> list[str]:
     """One workflow command per finding, titled with its target (the node, region, …)."""
     out = []
-    for f in run["findings"]:
-        state = f" [{f['state']}]" if f.get("state") else ""
-        out.append(f"::{LEVEL[f['severity']]} title={escape_property(f['target'])}::"
-                   f"{escape_data(f['kind'] + state + ': ' + f['summary'])}")
-    for d in run.get("notifications") or []:
-        if not d["ok"]:
-            out.append(f"::warning title=notify::{escape_data(d['error'] or d['channel'])}")
+    for f in run.findings:
+        state = f" [{f.state}]" if f.state else ""
+        out.append(f"::{LEVEL[f.severity]} title={escape_property(f.target)}::"
+                   f"{escape_data(f.kind + state + ': ' + f.summary)}")
+    for d in run.notifications or ():
+        if not d.ok:
+            out.append(f"::warning title=notify::{escape_data(d.error or d.channel)}")
     return out
 
 
@@ -63,9 +64,9 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         for path in paths.values():
             check_output(path)
         run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path)
-        for warning in run.get("warnings", []):
+        for warning in run.warnings or ():
             stdout.write(f"::warning title=state::{escape_data(warning)}\n")
-        if channels is not None and state_path and "incident" in run:
+        if channels is not None and state_path and run.incident:
             html = report.reporter("html").render(run).encode()
             run, _ = notify_run(run, state_path, channels, ("report.html", html))
         report.write(run, paths)
@@ -77,10 +78,10 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
     for line in workflow_commands(run):
         stdout.write(line + "\n")
     code = exit_status(run, fail_on)
-    blaming = sum(1 for f in run["findings"] if f["severity"] in BLAMING)
+    blaming = sum(1 for f in run.findings if f.severity in BLAMING)
     _append(env.get("GITHUB_OUTPUT"), "".join(f"{k}={v}\n" for k, v in {
-        "ok": str(run["ok"]).lower(), "findings": blaming, "report": paths["html"],
+        "ok": str(run.ok).lower(), "findings": blaming, "report": paths["html"],
         "json": paths["json"], "markdown": paths["markdown"],
-        "incident": (run.get("incident") or {}).get("state", "none"), "exit-code": code,
+        "incident": (run.incident.state if run.incident else "") or "none", "exit-code": code,
     }.items()))
     return code

@@ -12,10 +12,12 @@ import copy
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from edgeprobe.fileio import atomic_write
+from edgeprobe.run_types import IncidentInfo, RunFinding, RunResult
 from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
@@ -27,29 +29,31 @@ def fresh_state(site: str) -> dict[str, Any]:
                          "issue": None}}
 
 
-def _key(finding: dict[str, Any]) -> str:
-    return f"{finding['kind']}|{finding['target']}"
+def _key(finding: RunFinding) -> str:
+    return f"{finding.kind}|{finding.target}"
 
 
-def advance(state: dict[str, Any], run: dict[str, Any],
-            confirm_runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(new state, run annotated with per-finding state and an ``incident`` block)."""
-    state, run = copy.deepcopy(state), copy.deepcopy(run)
-    now = run["started_at"]
+def advance(state: dict[str, Any], run: RunResult,
+            confirm_runs: int) -> tuple[dict[str, Any], RunResult]:
+    """(new state, the run with per-finding state and an ``incident`` block)."""
+    state = copy.deepcopy(state)
+    now = run.started_at
     before = state["findings"]
     after: dict[str, dict[str, Any]] = {}
-    for f in run["findings"]:
-        if f["severity"] not in BLAMING:
+    findings = []
+    for f in run.findings:
+        if f.severity not in BLAMING:
+            findings.append(f)
             continue
         prev = before.get(_key(f))
         runs = prev["runs"] + 1 if prev else 1
-        entry = {"kind": f["kind"], "target": f["target"], "severity": f["severity"],
-                 "summary": f["summary"], "first_seen": prev["first_seen"] if prev else now,
-                 "last_seen": now, "runs": runs,
-                 "confirmed": runs >= confirm_runs or bool(prev and prev["confirmed"])}
-        after[_key(f)] = entry
-        f.update(state="new" if prev is None else "ongoing", first_seen=entry["first_seen"],
-                 runs=runs)
+        first_seen: str = prev["first_seen"] if prev else now
+        after[_key(f)] = {"kind": f.kind, "target": f.target, "severity": f.severity,
+                          "summary": f.summary, "first_seen": first_seen, "last_seen": now,
+                          "runs": runs,
+                          "confirmed": runs >= confirm_runs or bool(prev and prev["confirmed"])}
+        findings.append(replace(f, state="new" if prev is None else "ongoing",
+                                first_seen=first_seen, runs=runs))
     resolved = [{**v, "state": "resolved"} for k, v in before.items() if k not in after]
     confirmed = sorted(k for k, v in after.items() if v["confirmed"])
     inc = state["incident"]
@@ -68,13 +72,12 @@ def advance(state: dict[str, Any], run: dict[str, Any],
         inc["since"] = None
     inc.update(open=bool(confirmed), confirmed=confirmed)
     state["findings"] = after
-    run["incident"] = {
-        "state": word, "change": change, "since": inc["since"],
-        "runs": max((after[k]["runs"] for k in confirmed), default=0),
-        "confirm_runs": confirm_runs, "confirmed": [after[k] for k in confirmed],
-        "resolved": resolved, "issue": _positive(inc.get("issue")),
-    }
-    return state, run
+    block = IncidentInfo(
+        state=word, change=change, since=inc["since"],
+        runs=max((after[k]["runs"] for k in confirmed), default=0), confirm_runs=confirm_runs,
+        confirmed=tuple(after[k] for k in confirmed), resolved=tuple(resolved),
+        issue=_positive(inc.get("issue")))
+    return state, replace(run, findings=tuple(findings), incident=block)
 
 
 _TRACKED = {"type": "object", "required": ["kind", "target", "severity", "summary",
@@ -157,12 +160,11 @@ def save_state(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write(path, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def apply(run: dict[str, Any], path: str | Path,
-          confirm_runs: int) -> tuple[dict[str, Any], str | None]:
+def apply(run: RunResult, path: str | Path, confirm_runs: int) -> tuple[RunResult, str | None]:
     """Load, advance and save the state file; return the annotated run and any warning."""
-    state, warning = load_state(path, run["site"]["name"])
+    state, warning = load_state(path, run.site.name)
     state, run = advance(state, run, confirm_runs)
     save_state(path, state)
-    if warning:
-        run["incident"]["state_warning"] = warning
+    if warning and run.incident:
+        run = replace(run, incident=replace(run.incident, state_warning=warning))
     return run, warning

@@ -18,11 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from edgeprobe.analyze import Analysis, AnalysisInput, analyze
 from edgeprobe.errors import ProbeError
 from edgeprobe.observations import FetchResult, Resolution, Target
+from edgeprobe.run_types import RunResult
 from edgeprobe.settings import Settings
 
 ProgressFn = Callable[[int, int, FetchResult | None], None]
@@ -77,14 +77,14 @@ class Scope:
 
 
 def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path | None = None,
-          progress: ProgressFn | None = None) -> dict[str, Any]:
+          progress: ProgressFn | None = None) -> RunResult:
     """Run the pipeline (blocking) and return the run result; see the module docstring."""
     return asyncio.run(probe_async(settings, scope, state=state, progress=progress))
 
 
 async def probe_async(settings: Settings, scope: Scope | None = None, *,
                       state: str | Path | None = None,
-                      progress: ProgressFn | None = None) -> dict[str, Any]:
+                      progress: ProgressFn | None = None) -> RunResult:
     """``probe`` for callers that have an event loop."""
     from edgeprobe import incident
     from edgeprobe.fileio import check_output
@@ -95,16 +95,15 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
         check_output(state)  # before probing: a run must not be lost to a bad state path
     run = await _run(chosen, scope, progress)
     if state is not None:
-        if scope.partial:
-            run["warnings"] = [*run.get("warnings", []), PARTIAL_STATE]
-        else:
+        warning: str | None = PARTIAL_STATE
+        if not scope.partial:
             run, warning = incident.apply(run, state, settings.incident.confirm_runs)
-            if warning:
-                run["warnings"] = [*run.get("warnings", []), warning]
+        if warning:
+            run = replace(run, warnings=(*(run.warnings or ()), warning))
     return run
 
 
-async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) -> dict[str, Any]:
+async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) -> RunResult:
     from edgeprobe.fetch import fetch_all
     from edgeprobe.origin import check_origin
     from edgeprobe.resolve import resolve_all

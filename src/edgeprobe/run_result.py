@@ -1,8 +1,9 @@
-"""The run-result JSON (docs/run-result.md): built from the stages' data, read back for
-`report` and `notify`."""
+"""The run result (docs/run-result.md): built from the analysis as a typed RunResult
+(run_types.py), turned into JSON and back, loaded from files (validated, completed)."""
 
 from __future__ import annotations
 
+import copy
 import json
 import platform
 from datetime import UTC, datetime
@@ -13,6 +14,7 @@ from edgeprobe.analyze import Analysis, AnalysisInput
 from edgeprobe.analyze.summary import check_matches, fleet_headers, header_diffs, matches
 from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.errors import RunFileError
+from edgeprobe.run_types import RunResult, from_json, to_json
 from edgeprobe.sanitize import clean_tree
 from edgeprobe.settings import SiteSettings
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
@@ -65,8 +67,7 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
 
 
 def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Analysis,
-          started_at: datetime,
-          duration_s: float, scope: dict[str, str | None]) -> dict[str, Any]:
+          started_at: datetime, duration_s: float, scope: dict[str, str | None]) -> RunResult:
     findings = [f.as_dict() for f in analysis.findings]
     nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
     regions: dict[str, list[str]] = {}
@@ -87,7 +88,7 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
                         if (node, obj.path) in analysis.checks},
         })
     # the boundary: from here on, nothing a server sent carries a control character
-    return clean_tree({
+    return from_json(RunResult, clean_tree({
         "schema": SCHEMA,
         "ok": not any(f["severity"] in BLAMING for f in findings),
         "health": analysis.health,
@@ -107,15 +108,27 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
         "regions": [{"name": r, "status": analysis.region_status[r], "nodes": names}
                     for r, names in regions.items()],
         "objects": objects,
-    })
+    }))
 
 
-def exit_status(run: dict[str, Any], fail_on: str) -> int:
+def exit_status(run: RunResult, fail_on: str) -> int:
     """1 when a finding is at or above ``fail_on`` (critical|warning|never), else 0."""
-    return 1 if any(fails(f["severity"], fail_on) for f in run["findings"]) else 0
+    return 1 if any(fails(f.severity, fail_on) for f in run.findings) else 0
 
 
-def load(path: str) -> dict[str, Any]:
+def parse(data: dict[str, Any]) -> RunResult:
+    """A run-result dict that is valid against the schema (a file's, or one made by hand or
+    by a test) as a complete RunResult (see ``upgrade``)."""
+    return from_json(RunResult, upgrade(copy.deepcopy(data)))
+
+
+def dump(run: RunResult) -> dict[str, Any]:
+    """The run result as its JSON object."""
+    data: dict[str, Any] = to_json(run)
+    return data
+
+
+def load(path: str) -> RunResult:
     """Read a saved run result; anything malformed, foreign or not valid against the
     published JSON Schema is a RunFileError naming the file and the JSON path."""
     try:
@@ -136,7 +149,7 @@ def load(path: str) -> dict[str, Any]:
     problem = schema_problem(run)
     if problem:
         raise RunFileError(f"{path}: {problem}")
-    return upgrade(run)
+    return from_json(RunResult, upgrade(run))
 
 
 def upgrade(run: dict[str, Any]) -> dict[str, Any]:

@@ -13,13 +13,14 @@ import asyncio
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from edgeprobe.errors import EnvError
 from edgeprobe.report import verdict
+from edgeprobe.run_types import DeliveryInfo, IncidentInfo, RunResult
 from edgeprobe.vocabulary import BLAMING
 
 ISSUE_BODY_MAX = 60_000  # GitHub refuses bodies over 65,536 characters
@@ -79,41 +80,41 @@ class Delivery:
                 "error": self.error}
 
 
-def failing_targets(run: dict[str, Any]) -> list[str]:
-    confirmed = (run.get("incident") or {}).get("confirmed") or []
+def failing_targets(run: RunResult) -> list[str]:
+    confirmed = (run.incident.confirmed if run.incident else ()) or ()
     return list(dict.fromkeys(f["target"] for f in confirmed)) or \
-        [f["target"] for f in run["findings"] if f["severity"] == "critical"]
+        [f.target for f in run.findings if f.severity == "critical"]
 
 
-def issue_title(run: dict[str, Any]) -> str:
+def issue_title(run: RunResult) -> str:
     targets = failing_targets(run)
     shown = ", ".join(targets[:4]) + (f" and {len(targets) - 4} more" if len(targets) > 4 else "")
-    return f"edgeprobe: {run['site']['name']} — {shown or 'edges'} {verdict(run)}"[:200]
+    return f"edgeprobe: {run.site.name} — {shown or 'edges'} {verdict(run)}"[:200]
 
 
-def chat_text(run: dict[str, Any], change: str, run_url: str | None) -> str:
-    site = run["site"]["name"]
+def chat_text(run: RunResult, change: str, run_url: str | None) -> str:
+    site = run.site.name
     head = {"declared": f"🔴 {site}: incident declared — {', '.join(failing_targets(run))}",
             "updated": f"🟠 {site}: incident updated — {', '.join(failing_targets(run))}",
             "resolved": f"🟢 {site}: resolved — every node serves what is in the bucket"}[change]
     lines = [head]
     if change != "resolved":
-        lines += [f"• {f['severity']}: {f['summary']}" for f in run["findings"]
-                  if f["severity"] in BLAMING][:8]
+        lines += [f"• {f.severity}: {f.summary}" for f in run.findings
+                  if f.severity in BLAMING][:8]
     if run_url:
         lines.append(run_url)
     text = "\n".join(lines)
     return text if len(text) <= CHAT_MAX else text[: CHAT_MAX - 1] + "…"
 
 
-def _issue_body(run: dict[str, Any], run_url: str | None) -> str:
+def _issue_body(run: RunResult, run_url: str | None) -> str:
     from edgeprobe.report.markdown import MarkdownReporter
 
     body = MarkdownReporter(limit=ISSUE_BODY_MAX - 500).render(run)
     return body + (f"\n[Workflow run]({run_url})\n" if run_url else "")
 
 
-def _enqueue(state: dict[str, Any], run: dict[str, Any], ch: Channels, change: str,
+def _enqueue(state: dict[str, Any], run: RunResult, ch: Channels, change: str,
              change_id: str) -> list[Delivery]:
     """Queue this change's message for each chat channel that has not had it yet."""
     inc = state["incident"]
@@ -173,7 +174,7 @@ async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: s
     return out
 
 
-async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
+async def deliver(run: RunResult, state: dict[str, Any], ch: Channels,
                   report: tuple[str, bytes] | None = None) -> list[Delivery]:
     """Send what the run's incident calls for; ``state['incident']`` is updated in place
     (issue number, outbox, what was sent). ``report`` (file name, bytes) is attached to this
@@ -182,9 +183,9 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
 
     from edgeprobe.notify.github import Issues, sync
 
-    inc = run.get("incident") or {}
-    change = inc.get("change")
-    change_id = f"{run['started_at']}:{change}" if change else ""
+    inc = run.incident or IncidentInfo()
+    change = inc.change or None
+    change_id = f"{run.started_at}:{change}" if change else ""
     deliveries = _enqueue(state, run, ch, change, change_id) if change else []
     attachment = report if change and ch.discord else None
     timeout = aiohttp.ClientTimeout(total=ch.timeout_s)
@@ -193,7 +194,7 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
             issues = Issues(session, ch.github_api, ch.github_repo, ch.github_token)
             resolved = "**Resolved**: every node serves what is in the bucket again." + (
                 f"\n\n[Workflow run]({ch.run_url})" if ch.run_url else "")
-            done = await sync(issues, run["site"]["name"], inc.get("state") == "open", change,
+            done = await sync(issues, run.site.name, inc.state == "open", change,
                               change_id, issue_title(run), _issue_body(run, ch.run_url),
                               resolved, state["incident"])
             deliveries += [Delivery("github", a, ok, err) for a, ok, err in done]
@@ -202,22 +203,23 @@ async def deliver(run: dict[str, Any], state: dict[str, Any], ch: Channels,
     return deliveries
 
 
-def notify_run(run: dict[str, Any], state_path: str | Path, channels: Channels,
-               report: tuple[str, bytes] | None = None) -> tuple[dict[str, Any], list[Delivery]]:
+def notify_run(run: RunResult, state_path: str | Path, channels: Channels,
+               report: tuple[str, bytes] | None = None) -> tuple[RunResult, list[Delivery]]:
     """Deliver for a run probed with a state file; returns the run with ``notifications``
     and the issue number recorded (the caller writes it), and saves the state file."""
     from edgeprobe import incident
 
-    state, _ = incident.load_state(state_path, run["site"]["name"])
+    state, _ = incident.load_state(state_path, run.site.name)
     deliveries = asyncio.run(deliver(run, state, channels, report))
-    run = {**run, "notifications": [d.as_dict() for d in deliveries],
-           "incident": {**run["incident"], "issue": state["incident"].get("issue")}}
+    inc = replace(run.incident or IncidentInfo(), issue=state["incident"].get("issue"))
+    run = replace(run, incident=inc, notifications=tuple(
+        DeliveryInfo(d.channel, d.action, d.ok, d.error) for d in deliveries))
     incident.save_state(state_path, state)
     return run, deliveries
 
 
 def notify(run_path: str, state_path: str, report: str | None = None,
-           env: Mapping[str, str] = os.environ) -> tuple[dict[str, Any], list[Delivery]]:
+           env: Mapping[str, str] = os.environ) -> tuple[RunResult, list[Delivery]]:
     """`edgeprobe notify`: a saved run's notifications, recorded back into its file."""
     from edgeprobe import run_result
     from edgeprobe.errors import OutputError, RunFileError
@@ -226,7 +228,7 @@ def notify(run_path: str, state_path: str, report: str | None = None,
 
     channels = Channels.from_env(env)
     run = run_result.load(run_path)
-    if "incident" not in run:
+    if not run.incident:
         raise RunFileError(f"{run_path}: has no incident block; run `edgeprobe probe … --state "
                            f"{state_path}` first")
     attachment = None

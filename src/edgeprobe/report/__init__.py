@@ -6,11 +6,12 @@ live one did (``edgeprobe report RUN.json``).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-Run = dict[str, Any]
+from edgeprobe.run_types import RunResult
+
+Run = RunResult
 
 
 class Reporter(Protocol):
@@ -21,12 +22,8 @@ class Reporter(Protocol):
 
 def verdict(run: Run) -> str:
     """The run's health word (healthy / degraded / failing), for banners and titles, as the
-    analysis wrote it (``health``; see run_result.upgrade for runs saved without it)."""
-    if "health" not in run:
-        from edgeprobe.run_result import upgrade
-
-        run = upgrade(copy.deepcopy(run))
-    return str(run["health"])
+    analysis wrote it (run_result.build, load and parse always set it)."""
+    return str(run.health)
 
 
 def reporter(name: str, **options: Any) -> Reporter:

@@ -11,4 +11,6 @@ class JsonReporter:
     name = "json"
 
     def render(self, run: Run) -> str:
-        return json.dumps(run, indent=2, ensure_ascii=False) + "\n"
+        from edgeprobe.run_types import to_json
+
+        return json.dumps(to_json(run), indent=2, ensure_ascii=False) + "\n"
