@@ -71,3 +71,14 @@ def test_hostile_headers_reach_no_terminal_and_no_actions_log(lab, tmp_path):
 def test_outside_actions_there_is_no_stop_commands_wrapper(lab):
     proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), env={"GITHUB_ACTIONS": ""})
     assert proc.returncode == 0 and "stop-commands" not in proc.stdout
+
+
+def test_clean_escapes_control_characters_and_keeps_body_lines():
+    from edgeprobe.sanitize import clean, clean_tree
+
+    assert clean("a\x1b[2Jb\x07\u202ec") == "a\\x1b[2Jb\\x07\\u202ec"
+    assert clean("x\ny") == "x\\x0ay"  # a header or key never starts a new line
+    assert clean("<html>\r\n<p>\rtext\t</p>", keep_newlines=True) == \
+        "<html>\n<p>\\x0dtext\t</p>"  # CRLF is a line end; a lone CR overwrites: escaped
+    tree = clean_tree({"k\x1b": ["v\x07"], "body_excerpt": "a\r\nb"})
+    assert tree == {"k\\x1b": ["v\\x07"], "body_excerpt": "a\nb"}

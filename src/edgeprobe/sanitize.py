@@ -25,8 +25,12 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def clean(text: str, keep_newlines: bool = False) -> str:
-    """``text`` with every control character made a visible escape."""
-    return (_KEEP_LINES if keep_newlines else _ALL).sub(_escape, text)
+    """``text`` with every control character made a visible escape. Where newlines are
+    kept, a CRLF line end becomes LF first (a lone CR, which can overwrite a terminal
+    line, stays an escape)."""
+    if keep_newlines:
+        return _KEEP_LINES.sub(_escape, text.replace("\r\n", "\n"))
+    return _ALL.sub(_escape, text)
 
 
 def clean_tree(value: Any, field: str | None = None) -> Any:
