@@ -8,6 +8,7 @@ null. ``to_json`` and ``from_json`` are the only conversions; run_result.py uses
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from dataclasses import dataclass, fields, is_dataclass
@@ -238,10 +239,16 @@ def to_json(value: Any) -> Any:
 
 def from_json(cls: type[T], data: Any) -> T:
     """JSON-shaped data (valid against the schema) as a value of ``cls``."""
-    hints = typing.get_type_hints(cls)
-    kwargs = {f.name: _convert(hints[f.name], data[f.name])
-              for f in fields(cls) if f.name in data}  # type: ignore[arg-type]
+    kwargs = {name: _convert(hint, data[name])
+              for name, hint in _hints(cls) if name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
+
+
+@functools.cache
+def _hints(cls: type) -> tuple[tuple[str, Any], ...]:
+    """(field name, resolved type) of a class, once: resolving hints is slow, runs are big."""
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, hints[f.name]) for f in fields(cls))
 
 
 def _convert(tp: Any, value: Any) -> Any:
