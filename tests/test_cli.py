@@ -221,3 +221,13 @@ def test_the_library_surface():
             "if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == "[]"
+
+
+def test_the_readme_python_example_runs(lab, tmp_path, monkeypatch, capsys):
+    readme = (ROOT / "README.md").read_text()
+    code = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace("probes/edgeprobe.toml", str(lab.probe_file()))
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code, "README.md", "exec"), {})  # the project's own README
+    assert capsys.readouterr().out.startswith("healthy []")
+    assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
