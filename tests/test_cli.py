@@ -231,3 +231,21 @@ def test_the_readme_python_example_runs(lab, tmp_path, monkeypatch, capsys):
     exec(compile(code, "README.md", "exec"), {})  # the project's own README
     assert capsys.readouterr().out.startswith("healthy []")
     assert (tmp_path / "report.html").read_text().startswith("<!DOCTYPE html>")
+
+
+def test_callers_go_through_the_pipeline_only():
+    """cli, the action, the demo and the test fixtures are thin callers: no stage, no
+    analysis, no incident logic of their own (one call into edgeprobe.pipeline)."""
+    import ast
+
+    stages = ("edgeprobe.resolve", "edgeprobe.sample", "edgeprobe.origin", "edgeprobe.fetch",
+              "edgeprobe.analyze", "edgeprobe.incident")
+    callers = [ROOT / "src" / "edgeprobe" / f for f in ("cli.py", "gha.py", "demo.py")]
+    for path in [*callers, ROOT / "tests" / "conftest.py"]:
+        tree = ast.parse(path.read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+        imported |= {f"edgeprobe.{a.name}" for n in ast.walk(tree)
+                     if isinstance(n, ast.ImportFrom) and n.module == "edgeprobe"
+                     for a in n.names}
+        assert not {m for m in imported if m and m.startswith(stages)}, path.name
+        assert "edgeprobe.pipeline" in imported, path.name
