@@ -56,7 +56,8 @@ def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
             headers = {"Cache-Control": (cache or {}).get(node, CC)}
             headers = {k: v for k, v in headers.items() if v is not None}
             common = {"node": node, "path": o.path, "url": "https://m" + o.path,
-                      "address": "127.0.0.1", "timing": Timing(1, 2, total), "curl": "curl …"}
+                      "address": "127.0.0.1", "curl": "curl …",
+                      "timing": Timing(connect_ms=1, first_byte_ms=2, total_ms=total)}
             if answer == 200:
                 fetches.append(FetchResult(**common, status_code=200, size=size, md5=md5,
                                            headers=headers))

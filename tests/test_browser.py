@@ -88,7 +88,7 @@ def test_failing_node_report(browser, lab, tmp_path):
         assert page.js("document.documentElement.scrollWidth") <= width  # no sideways scroll
         page.page.click("#matrix tr[data-node='cdn-fremont-1'] td.cell >> nth=0")
         detail = page.page.inner_text("#cell-detail")
-        assert "verdict: missing" in detail and "curl --resolve" in detail
+        assert "verdict: missing" in detail and "curl --connect-to" in detail
         page.page.screenshot(path=str(shots / f"demo-{name}.png"), full_page=True)
         page.page.close()
 

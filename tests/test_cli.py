@@ -29,7 +29,7 @@ def test_broken_node_exits_1_and_names_it(lab, tmp_path):
     proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", str(out))
     assert proc.returncode == 1
     assert "node_media_missing → cdn-fremont-1" in proc.stdout
-    assert "curl --resolve media.lab.test:" in proc.stdout
+    assert "curl --connect-to media.lab.test:" in proc.stdout
     run = json.loads(out.read_text())
     jsonschema.validate(run, SCHEMA)
     assert run["ok"] is False

@@ -71,8 +71,9 @@ def test_fremont_incident_evidence(lab):
     assert "NoSuchBucket" in example["body_excerpt"]
     address = lab.lab.addresses[FREMONT]
     assert example["address"] == address
-    assert example["curl"].startswith(f"curl --resolve media.lab.test:{lab.lab.ports[FREMONT]}:"
-                                      f"{address} https://media.lab.test:")
+    port = lab.lab.ports[FREMONT]
+    assert example["curl"].startswith(f"curl --connect-to media.lab.test:{port}:{address}:{port}"
+                                      " https://media.lab.test:")
     obj = run["objects"][0]["results"][FREMONT]
     assert (obj["status_code"], obj["verdict"]) == (404, "missing")
 

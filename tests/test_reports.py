@@ -56,15 +56,15 @@ def test_one_node_broken(runs):
     assert "users routed to us-west (cdn-fremont-1: failing)" in page
     assert '<tr class="row-failing" data-node="cdn-fremont-1" data-status="failing">' in page
     assert "13 of 13 objects: 404 here; the bucket has them; 5 peers serve them" in page
-    assert re.search(r'<button type="button" data-copy="curl --resolve media\.lab\.test:\d+:'
-                     r'127\.0\.1\.1 https://media\.lab\.test', page)
+    assert re.search(r'<button type="button" data-copy="curl --connect-to media\.lab\.test:\d+:'
+                     r'127\.0\.1\.1:\d+ https://media\.lab\.test', page)
     # the node table shows how the broken node's headers differ from the fleet's
     assert "Cache-Control: (none)" in page and "Content-Type: text/html" in page
     assert page.count('class="cell missing"') == len(run["objects"])
     md = render("markdown", run)
     assert "- 🔴 **critical** `node_media_missing` → **cdn-fremont-1**" in md
     assert "| cdn-fremont-1 | us-west | 🔴 failing | 13/13 | 404×13 |" in md
-    assert "curl --resolve media.lab.test:" in md
+    assert "curl --connect-to media.lab.test:" in md
 
 
 def test_region_down(runs):

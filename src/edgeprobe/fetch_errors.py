@@ -1,61 +1,43 @@
-"""aiohttp, ssl and socket errors of one fetch → FetchError kinds, by a table.
+"""libcurl's error codes → FetchError kinds, by a table.
 
-The table is looked up along the exception's class hierarchy (its MRO), most specific class
-first, so the order of its rows does not matter. A timeout needs to know how far the
-request got (connected? headers?), so it is decided before the table.
+A timeout needs to know how far the request got (connected? an answer begun?), so it is
+decided outside the table; everything libcurl reports is a finding on the node, never an
+exception: a code the table does not name is a protocol error with libcurl's own words.
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Callable
-
-import aiohttp
+import pycurl
 
 from edgeprobe.errors import FetchError
 
-Rule = Callable[[BaseException], FetchError]
-
-
-def _cut(text: str) -> str:
-    return text[:300]
-
-
-def _strerror(exc: BaseException) -> str:
-    return getattr(getattr(exc, "os_error", None), "strerror", None) or str(exc)
-
-
-_TABLE: dict[type[BaseException], Rule] = {
-    aiohttp.ClientConnectorCertificateError: lambda e: FetchError(
-        "tls_error", f"certificate rejected: {getattr(e, 'certificate_error', e)}"),
-    aiohttp.ClientSSLError: lambda e: FetchError("tls_error", f"TLS failed: {e}"),
-    ssl.SSLError: lambda e: FetchError("tls_error", f"TLS failed: {e}"),
-    aiohttp.ClientConnectorError: lambda e: FetchError("unreachable",
-                                                       f"cannot connect: {_strerror(e)}"),
-    aiohttp.ClientPayloadError: lambda _: FetchError(
-        "truncated", "the body ended before Content-Length was reached"),
-    aiohttp.ServerDisconnectedError: lambda _: FetchError(
-        "unreachable", "the server closed the connection without answering"),
-    aiohttp.ClientResponseError: lambda e: FetchError(
-        "protocol_error", _cut(f"invalid HTTP response: {getattr(e, 'message', e)}")),
-    aiohttp.ClientOSError: lambda e: FetchError("unreachable", _cut(f"connection failed: {e}")),
-    ConnectionError: lambda e: FetchError("unreachable", _cut(f"connection failed: {e}")),
-    aiohttp.ClientError: lambda e: FetchError("protocol_error",
-                                              _cut(f"{type(e).__name__}: {e}")),
-    ValueError: lambda e: FetchError("protocol_error", _cut(f"{type(e).__name__}: {e}")),
-    OSError: lambda e: FetchError("protocol_error", _cut(f"{type(e).__name__}: {e}")),
+# code → (kind, what to say before libcurl's own message)
+_TABLE: dict[int, tuple[str, str]] = {
+    pycurl.E_COULDNT_CONNECT: ("unreachable", "cannot connect"),
+    pycurl.E_COULDNT_RESOLVE_HOST: ("unreachable", "cannot resolve"),
+    pycurl.E_GOT_NOTHING: ("unreachable",
+                           "the server closed the connection without answering"),
+    pycurl.E_RECV_ERROR: ("unreachable", "connection failed"),
+    pycurl.E_SEND_ERROR: ("unreachable", "connection failed"),
+    pycurl.E_SSL_CONNECT_ERROR: ("tls_error", "TLS failed"),
+    pycurl.E_PEER_FAILED_VERIFICATION: ("tls_error", "certificate rejected"),
+    pycurl.E_SSL_CACERT_BADFILE: ("tls_error", "TLS failed"),
+    pycurl.E_PARTIAL_FILE: ("truncated", "the body ended before Content-Length was reached"),
+    pycurl.E_FTP_WEIRD_SERVER_REPLY: ("protocol_error", "invalid HTTP response"),  # 8: any
+    # protocol's CURLE_WEIRD_SERVER_REPLY, under its old name in pycurl
+    pycurl.E_HTTP2: ("protocol_error", "invalid HTTP/2"),
+    pycurl.E_BAD_CONTENT_ENCODING: ("protocol_error", "invalid content encoding"),
 }
 
 
-def map_exception(exc: BaseException, ctx: dict[str, float]) -> FetchError:
-    """The FetchError for ``exc``; anything the table does not know is a bug: re-raised."""
-    if isinstance(exc, TimeoutError):
-        if "conn_end" in ctx or "conn_start" not in ctx:  # connected, or on a reused one
-            stage = "the body" if "headers" in ctx else "the response headers"
-            return FetchError("timeout", f"timed out waiting for {stage}")
-        return FetchError("unreachable", "connection timed out")
-    for cls in type(exc).__mro__:
-        rule = _TABLE.get(cls)
-        if rule is not None:
-            return rule(exc)
-    raise exc
+def map_curl_error(code: int, message: str, *, connected: bool, answered: bool) -> FetchError:
+    """The FetchError for a transfer that libcurl ended with ``code``."""
+    if code == pycurl.E_OPERATION_TIMEDOUT:
+        if not connected:
+            return FetchError("unreachable", "connection timed out")
+        stage = "the body" if answered else "the response headers"
+        return FetchError("timeout", f"timed out waiting for {stage}")
+    kind, what = _TABLE.get(code, ("protocol_error", f"libcurl error {code}"))
+    if kind == "truncated":
+        return FetchError(kind, what)
+    return FetchError(kind, f"{what}: {message}"[:300] if message else what)

@@ -79,10 +79,12 @@ class OriginFacts:
 
 @dataclass(frozen=True)
 class Timing:
-    """Milliseconds from the request start. connect includes the TLS handshake (aiohttp
-    reports connection creation as one span); None when a pooled connection was reused."""
+    """Milliseconds from the request's start, as libcurl measures them: TCP connected, TLS
+    done, first byte of the answer, all done. None for a phase that did not happen (a
+    reused connection has no connect or TLS phase)."""
 
     connect_ms: float | None = None
+    tls_ms: float | None = None
     first_byte_ms: float | None = None
     total_ms: float | None = None
 

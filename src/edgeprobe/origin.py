@@ -1,6 +1,6 @@
 """Stage 3: what the bucket holds for each sampled key (exists, size, ETag), via boto3.
 
-Every call goes through ``s3.call`` (a daemon thread, a total deadline); at most
+Every call goes through ``threads.call`` (a daemon thread, a total deadline); at most
 MAX_THREADS are in flight. Nothing secret is ever put into an error message.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 
-from edgeprobe import s3
+from edgeprobe import threads
 from edgeprobe.errors import OriginError
 from edgeprobe.observations import OriginFacts, OriginObject
 from edgeprobe.s3 import S3Client, make_client, map_error
@@ -47,12 +47,12 @@ def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
 async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,
                        concurrency: int = MAX_THREADS) -> OriginFacts:
     """HEAD the bucket, then every key; never raises: an unusable bucket is a report. Each
-    call has a total deadline of ``timeout_s`` (see s3.call), so a dripping endpoint costs
+    call has a total deadline of ``timeout_s`` (see threads.call), so a dripping endpoint costs
     one deadline per call, not forever."""
     keys = list(dict.fromkeys(keys))
     try:
-        client = await s3.call(make_client, settings, timeout_s, deadline=timeout_s)
-        await s3.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
+        client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
+        await threads.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
     except OriginError as exc:
         return OriginFacts(settings.bucket, available=False, error_kind=exc.kind,
                             error=str(exc))
@@ -65,7 +65,7 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
     async def head(key: str) -> OriginObject:
         async with limit:
             try:
-                return await s3.call(_head_object, client, settings.bucket, key,
+                return await threads.call(_head_object, client, settings.bucket, key,
                                      deadline=timeout_s)
             except TimeoutError as exc:
                 return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))

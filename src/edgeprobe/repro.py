@@ -12,11 +12,16 @@ import shlex
 from edgeprobe.settings import SiteSettings
 
 
-def curl_command(site: SiteSettings, port: int, address: str | None, url: str) -> str:
-    """``curl --resolve HOST:PORT:ADDR URL -sSI …``: the check's status and headers, from
-    anywhere, through the same node."""
+def curl_command(site: SiteSettings, port: int, address: str | None, url: str,
+                 max_bytes: int | None = None) -> str:
+    """``curl --connect-to HOST:PORT:ADDR:PORT URL -sSI --http1.1 …``: the check's status
+    and headers, from anywhere, through the same node, with the options the probe's own
+    libcurl used (HTTP version, body cap, CA file)."""
     addr = f"[{address}]" if address and ":" in address else (address or "ADDRESS")
-    parts = ["curl", "--resolve", f"{site.media_host}:{port}:{addr}", url, "-sSI"]
+    parts = ["curl", "--connect-to", f"{site.media_host}:{port}:{addr}:{port}", url, "-sSI",
+             "--http1.1"]
+    if max_bytes:
+        parts += ["--max-filesize", str(max_bytes)]
     if site.ca_file:
         parts += ["--cacert", site.ca_file]
     if not site.verify_tls:

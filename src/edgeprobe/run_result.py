@@ -47,10 +47,10 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
                            "latency_ms": f.timing.total_ms, "size": f.size, "md5": f.md5,
                            "size_matches": size_ok, "md5_matches": md5_ok,
                            "address": f.address,
-                           # connect includes the TLS handshake (one span in aiohttp); null
-                           # when a pooled connection was reused
+                           # from the request's start; null for a phase that did not happen
                            "timing": {"connect_ms": f.timing.connect_ms,
-                                      "first_byte_ms": f.timing.first_byte_ms},
+                                      "first_byte_ms": f.timing.first_byte_ms,
+                                      "tls_ms": f.timing.tls_ms},
                            "headers": f.headers}
     if f.headers.get("ETag"):
         out["etag"] = f.headers["ETag"]

@@ -137,6 +137,7 @@ class ReferenceInfo:
 class CheckTiming:
     connect_ms: float | Unset | None = UNSET
     first_byte_ms: float | Unset | None = UNSET
+    tls_ms: float | Unset | None = UNSET
 
 
 @dataclass(frozen=True)

@@ -1,18 +1,14 @@
-"""The S3 client, its error mapping, and calls that cannot outlive their deadline.
+"""The S3 client and its error mapping (a table).
 
 boto3 blocks, and its timeouts are per socket read: an endpoint that sends one byte every
-half second never trips them. So every call runs in its own daemon thread and the event
-loop waits for it at most ``deadline`` seconds; a call past it is abandoned (its thread
-dies with the process: a daemon thread never holds up exit, or a Ctrl-C). Credentials come
-only from the standard boto3 chain; no message ever carries a secret.
+half second never trips them. So every call goes through ``threads.call`` with a total
+deadline. Credentials come only from the standard boto3 chain; no message ever carries a
+secret.
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from edgeprobe.errors import OriginError
 from edgeprobe.settings import OriginSettings
@@ -22,7 +18,6 @@ if TYPE_CHECKING:
 else:
     S3Client = Any
 
-T = TypeVar("T")
 MAX_POOL = 16
 
 
@@ -91,27 +86,3 @@ def map_error(exc: BaseException, bucket: str) -> OriginError:
             kind, message = table[cls]
             return OriginError(kind, f"{message} ({type(exc).__name__})")
     return OriginError("error", f"bucket {bucket!r}: {type(exc).__name__}")
-
-
-async def call(fn: Callable[..., T], *args: Any, deadline: float) -> T:
-    """``fn(*args)`` in a daemon thread; TimeoutError after ``deadline`` seconds."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(ok: bool, value: Any) -> None:
-        if not future.done():
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
-
-    def work() -> None:
-        try:
-            result = fn(*args)
-        except BaseException as exc:  # handed to the waiting coroutine, not lost
-            loop.call_soon_threadsafe(settle, False, exc)
-        else:
-            loop.call_soon_threadsafe(settle, True, result)
-
-    threading.Thread(target=work, name="edgeprobe-s3", daemon=True).start()
-    return await asyncio.wait_for(future, deadline)

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from edgeprobe import s3
+from edgeprobe import threads
 from edgeprobe.bounded import read_capped
 from edgeprobe.errors import ProbeError
 from edgeprobe.observations import Note, Sample, SampleObject
@@ -176,10 +176,10 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
     for bucket_prefix in s.bucket_prefixes:
         try:
             if client is None:
-                client = await s3.call(make_client, origin, timeout_s, deadline=timeout_s)
+                client = await threads.call(make_client, origin, timeout_s, deadline=timeout_s)
             # a listing is one call per 1,000 keys: its deadline grows with list_limit
             pages = 1 + s.list_limit // 1000
-            listed = await s3.call(_list_prefix, client, origin.bucket, bucket_prefix,
+            listed = await threads.call(_list_prefix, client, origin.bucket, bucket_prefix,
                                    s.list_limit, deadline=timeout_s * pages)
         except Exception as exc:
             err = map_error(exc, origin.bucket)
