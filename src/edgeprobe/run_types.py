@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import types
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass, fields, is_dataclass
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
@@ -225,44 +226,66 @@ _ORDER = {
 }
 
 
+_SCALARS = (str, int, float, bool, type(None))
+
+
 def to_json(value: Any) -> Any:
     """A value of these classes as JSON-shaped data (UNSET fields left out)."""
-    if is_dataclass(value) and not isinstance(value, type):
-        names = _ORDER.get(type(value)) or [f.name for f in fields(value)]
-        return {n: to_json(getattr(value, n)) for n in names
-                if getattr(value, n) is not UNSET}
+    if isinstance(value, _SCALARS):
+        return value
     if isinstance(value, list | tuple):
         return [to_json(v) for v in value]
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
-    return value
+    out = {}
+    for name in _json_names(type(value)):  # type: ignore[arg-type]
+        v = getattr(value, name)
+        if v is not UNSET:
+            out[name] = to_json(v)
+    return out
 
 
 def from_json(cls: type[T], data: Any) -> T:
     """JSON-shaped data (valid against the schema) as a value of ``cls``."""
-    kwargs = {name: _convert(hint, data[name])
-              for name, hint in _hints(cls) if name in data}  # type: ignore[arg-type]
+    kwargs = {name: convert(data[name])
+              for name, convert in _converters(cls) if name in data}  # type: ignore[arg-type]
     return cls(**kwargs)
 
 
+# Runs hold thousands of checks: the per-class work (resolving hints, choosing a converter
+# per field) is done once per class, not once per value.
+
 @functools.cache
-def _hints(cls: type) -> tuple[tuple[str, Any], ...]:
-    """(field name, resolved type) of a class, once: resolving hints is slow, runs are big."""
+def _json_names(cls: type) -> tuple[str, ...]:
+    return _ORDER.get(cls) or tuple(f.name for f in fields(cls))
+
+
+@functools.cache
+def _converters(cls: type) -> tuple[tuple[str, Callable[[Any], Any]], ...]:
     hints = typing.get_type_hints(cls)
-    return tuple((f.name, hints[f.name]) for f in fields(cls))
+    return tuple((f.name, _converter(hints[f.name])) for f in fields(cls))
 
 
-def _convert(tp: Any, value: Any) -> Any:
+def _same(value: Any) -> Any:
+    return value
+
+
+@functools.cache
+def _converter(tp: Any) -> Callable[[Any], Any]:
+    """How JSON data becomes a value of type ``tp``."""
     origin, args = get_origin(tp), get_args(tp)
     if origin in (Union, types.UnionType):
-        if value is None:
-            return None
         concrete = [a for a in args if a not in (type(None), Unset)]
-        return _convert(concrete[0], value) if len(concrete) == 1 else value
+        if len(concrete) != 1:
+            return _same
+        inner = _converter(concrete[0])
+        return _same if inner is _same else (lambda v: None if v is None else inner(v))
     if is_dataclass(tp) and isinstance(tp, type):
-        return from_json(tp, value)
+        return lambda v: from_json(tp, v)
     if origin is tuple:
-        return tuple(_convert(args[0], v) for v in value)
+        item = _converter(args[0])
+        return tuple if item is _same else (lambda v: tuple(item(x) for x in v))
     if origin is dict:
-        return {k: _convert(args[1], v) for k, v in value.items()}
-    return value
+        value = _converter(args[1])
+        return _same if value is _same else (lambda v: {k: value(x) for k, x in v.items()})
+    return _same
