@@ -210,3 +210,32 @@ def test_api_media_under_another_prefix_is_a_clear_error(lab):
     assert proc.stderr == (f"edgeprobe: error: the site's media URLs (from {lab.lab.api_url}) "
                            "are under '/', not under [origin] url_prefix '/system/': set "
                            "url_prefix = '/'\n")
+
+
+def test_listed_keys_need_no_head(lab, monkeypatch):
+    """A key sampled from a listing comes with its size and ETag: the bucket check HEADs
+    only explicit and API paths (a cheaper check, same verdicts)."""
+    from edgeprobe import origin, pipeline
+    from edgeprobe.run_result import dump
+    from edgeprobe.s3 import make_client
+
+    heads = []
+
+    def counting_client(*args):
+        client = make_client(*args)
+        client.meta.events.register("before-call.s3.HeadObject",
+                                    lambda params, **_: heads.append(params["url_path"]))
+        return client
+
+    monkeypatch.setattr(origin, "make_client", counting_client)
+    explicit = lab.lab.paths[0]
+    path = lab.probe_file(samples=f'paths = ["{explicit}"]\n'
+                          'bucket_prefixes = ["media_attachments/"]\nper_prefix = 3')
+    lab.fault("cdn-fremont-1", "stale")
+    run = dump(pipeline.probe(config.load(path)))
+    assert len(run["objects"]) == 4 and len(heads) == 1 and heads[0].endswith(explicit[8:])
+    listed = [o for o in run["objects"] if o["source"] == "bucket"]
+    assert all(o["origin"]["exists"] and o["origin"]["size"] and o["origin"]["etag"]
+               for o in listed)
+    assert {o["results"]["cdn-fremont-1"]["verdict"] for o in run["objects"]} == {"mismatch"}
+    assert {o["results"]["cdn-seattle-1"]["verdict"] for o in run["objects"]} == {"ok"}

@@ -32,11 +32,13 @@ class Target:
 
 @dataclass(frozen=True)
 class SampleObject:
-    """One object to fetch from every node."""
+    """One object to fetch from every node. ``listed``: what the bucket's listing said of
+    it (size, ETag), when it was sampled from one: the bucket check then needs no HEAD."""
 
     path: str  # URL path on the media host
     key: str  # object key in the bucket
     source: str  # paths, bucket, api
+    listed: OriginObject | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ MAX_THREADS are in flight. Nothing secret is ever put into an error message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from edgeprobe import threads
 from edgeprobe.errors import OriginError
@@ -45,11 +45,14 @@ def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
 
 
 async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,
-                       concurrency: int = MAX_THREADS) -> OriginFacts:
-    """HEAD the bucket, then every key; never raises: an unusable bucket is a report. Each
-    call has a total deadline of ``timeout_s`` (see threads.call), so a dripping endpoint costs
-    one deadline per call, not forever."""
-    keys = list(dict.fromkeys(keys))
+                       concurrency: int = MAX_THREADS,
+                       listed: Mapping[str, OriginObject] | None = None) -> OriginFacts:
+    """HEAD the bucket, then every key the bucket's listing has not already described
+    (``listed``: key → size and ETag from the listing the sample came from); never raises:
+    an unusable bucket is a report. Each call has a total deadline of ``timeout_s`` (see
+    threads.call), so a dripping endpoint costs one deadline per call, not forever."""
+    known = dict(listed or {})
+    keys = [k for k in dict.fromkeys(keys) if k not in known]
     try:
         client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
         await threads.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
@@ -71,8 +74,8 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
                 return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))
 
     heads = await asyncio.gather(*(head(k) for k in keys))
-    objects = {o.key: o for o in heads}
-    if keys and all(o.exists is None for o in heads):  # e.g. every key 403: cannot tell anything
+    objects = {**known, **{o.key: o for o in heads}}
+    if keys and not known and all(o.exists is None for o in heads):  # every key 403: no news
         return OriginFacts(settings.bucket, available=False, error_kind="access_denied"
                             if all("403" in (o.error or "") for o in heads) else "error",
                             error=heads[0].error, objects=objects)

@@ -135,7 +135,8 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
 
     origin, fetches, unverified = await asyncio.gather(
         check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
-                     s.probe.concurrency),
+                     s.probe.concurrency,
+                     listed={o.key: o.listed for o in sample.objects if o.listed}),
         fetch_all(s.site, s.probe, targets, sample.objects, on_result),
         _unverified_tls(s, targets))
     inp = AnalysisInput(

@@ -16,7 +16,7 @@ from urllib.parse import quote, unquote, urlsplit
 from edgeprobe import threads
 from edgeprobe.bounded import read_capped
 from edgeprobe.errors import ProbeError
-from edgeprobe.observations import Note, Sample, SampleObject
+from edgeprobe.observations import Note, OriginObject, Sample, SampleObject
 from edgeprobe.s3 import make_client, map_error
 from edgeprobe.sanitize import clean
 from edgeprobe.settings import OriginSettings, SampleSettings
@@ -55,13 +55,15 @@ def sample_from_listing(keys: Iterable[str], per_prefix: int, seed: int, prefix:
     return sorted(rng.sample(usable, min(per_prefix, len(usable))))
 
 
-def _list_prefix(client: Any, bucket: str, prefix: str, limit: int) -> list[str]:
-    keys: list[str] = []
+def _list_prefix(client: Any, bucket: str, prefix: str, limit: int) -> dict[str, OriginObject]:
+    """Key → what the listing says of it (it exists, its size and ETag)."""
+    listed: dict[str, OriginObject] = {}
     paginator = client.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix,
                                    PaginationConfig={"MaxItems": limit}):
-        keys.extend(obj["Key"] for obj in page.get("Contents", []))
-    return keys
+        for obj in page.get("Contents", []):
+            listed[obj["Key"]] = OriginObject(obj["Key"], True, obj.get("Size"), obj.get("ETag"))
+    return listed
 
 
 def media_urls(document: Any) -> list[str]:
@@ -188,7 +190,8 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
                               {"prefix": bucket_prefix, "error_kind": err.kind}))
             continue
         for key in sample_from_listing(listed, s.per_prefix, s.seed, bucket_prefix):
-            objects.append(SampleObject(key_to_path(key, prefix), key, "bucket"))
+            objects.append(SampleObject(key_to_path(key, prefix), key, "bucket",
+                                        listed=listed[key]))
     if s.mastodon_api:
         found, api_notes = await discover_api(s.mastodon_api, media_host, prefix, timeout_s)
         notes.extend(api_notes)
