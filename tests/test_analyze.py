@@ -186,3 +186,25 @@ def test_consensus_limit_without_the_bucket():
     ('"9b2cf535f27731c974343645a3985328-3"', None), (None, None), ('"abc"', None)])
 def test_etag_md5(etag, md5):
     assert etag_md5(etag) == md5
+
+
+def test_certificate_expiry_and_difference():
+    from datetime import UTC, datetime, timedelta
+
+    from edgeprobe.analyze.certs import cert_findings
+    from edgeprobe.observations import Certificate
+
+    now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+    def cert(days, sha="a"):
+        when = (now + timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return Certificate("CN=m", "CN=ca", "DNS:m", when, sha * 64)
+
+    certs = {"far": cert(30), "soon": cert(10), "now": cert(2), "gone": cert(-1),
+             "gone_unverified": cert(-1, "b")}
+    found = {(f.kind, f.target, f.severity)
+             for f in cert_findings(certs, now, 14, "m", tls_failed={"gone"})}
+    assert found == {("node_cert_expiring", "soon", "warning"),
+                     ("node_cert_expiring", "now", "critical"),
+                     ("node_cert_expiring", "gone_unverified", "critical"),
+                     ("certificates_differ", "fleet", "info")}

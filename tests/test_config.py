@@ -19,7 +19,7 @@ EXPECTED = {
     "invalid-unknown-key.toml":
         "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
-        "max_body_bytes, cache_bust",
+        "max_body_bytes, cache_bust, cert_warn_days",
     "invalid-nan.toml": "invalid-nan.toml:9: probe.timeout_s: must be a finite number, not nan",
     "invalid-too-large.toml":
         "invalid-too-large.toml:9: probe.timeout_s: must be at most 600, not 1e+308",

@@ -25,6 +25,7 @@ NODE_FAULTS = [
     ("down", "node_unreachable", "critical", "unreachable"),
     ("wrong_cert", "node_tls_error", "critical", "failing"),
     ("expired_cert", "node_tls_error", "critical", "failing"),
+    ("cert_expiring", "node_cert_expiring", "critical", "failing"),
     ("no_dns", "node_dns_failure", "critical", "unreachable"),
     ("dns_servfail", "node_dns_failure", "critical", "unreachable"),
     ("dns_timeout", "node_dns_failure", "critical", "unreachable"),
@@ -273,3 +274,23 @@ def test_wrong_bytes_come_with_a_command_that_shows_them(lab):
                              timeout=20)
         assert out.stdout.split()[0] == example["md5"] != example["expected_md5"]
         assert out.stderr.strip() == f"{example['expected_size']} bytes"  # same size, other bytes
+
+
+def test_a_certificate_expiring_on_one_edge_is_named_with_its_dates(lab):
+    """Hachyderm's media certificates expired edge by edge (Feb 2023): each node's own."""
+    lab.fault(FREMONT, "cert_expiring")
+    run = lab.probe()
+    (finding,) = [f for f in run["findings"] if f["kind"] == "node_cert_expiring"]
+    ev = finding["evidence"]
+    assert 1.9 <= ev["days_left"] <= 2.0 and ev["san"] == "DNS:media.lab.test"
+    assert finding["summary"].startswith(f"{FREMONT}'s certificate for media.lab.test expires "
+                                         "in ")
+    (differ,) = [f for f in run["findings"] if f["kind"] == "certificates_differ"]
+    assert differ["severity"] == "info"
+    groups = sorted(sorted(v["nodes"]) for v in differ["evidence"]["by_certificate"].values())
+    assert groups == sorted([[FREMONT], sorted(n for n in lab.lab.edges if n != FREMONT)])
+    node = next(n for n in run["nodes"] if n["name"] == FREMONT)
+    assert node["certificate"]["sha256"] != next(
+        n for n in run["nodes"] if n["name"] != FREMONT)["certificate"]["sha256"]
+    run = lab.probe(probe="timeout_s = 5.0\ncert_warn_days = 1")  # 2 days left: still critical
+    assert ("node_cert_expiring", FREMONT, "critical") in blamed(run)

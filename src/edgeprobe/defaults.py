@@ -22,6 +22,7 @@ PER_NODE_CONCURRENCY = 8
 SLOW_MS = 1500
 MAX_BODY_BYTES = 50 * 1024 * 1024
 CACHE_BUST = False
+CERT_WARN_DAYS = 14  # a certificate expiring within this many days is a warning
 CACHE_BUST_PARAM = "edgeprobe"  # ?edgeprobe=<token per run>
 
 CONFIRM_RUNS = 2

@@ -87,11 +87,12 @@ class _Engine:
         self.per_node = connections_per_node(probe, len(targets))
         self.queues: dict[str, deque[Transfer]] = {t.node: deque() for t in targets}
         index = 0
-        for obj in objects:  # object-major: the global limit is shared fairly between nodes
+        for n, obj in enumerate(objects):  # object-major: the global limit is shared fairly
             for target in targets:
                 url = base_url(site, target.port) + obj.path + query
                 self.queues[target.node].append(Transfer(index, target, obj, url,
-                                                         probe.max_body_bytes))
+                                                         probe.max_body_bytes,
+                                                         want_cert=n == 0))
                 index += 1
         self.running: dict[str, int] = dict.fromkeys(self.queues, 0)
         self.multi = pycurl.CurlMulti()

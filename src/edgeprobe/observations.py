@@ -92,6 +92,18 @@ class Timing:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """The leaf certificate a node presented (libcurl's CERTINFO), for the first request
+    of each node: who it names, who signed it, when it expires, its SHA-256 fingerprint."""
+
+    subject: str
+    issuer: str
+    san: str
+    not_after: str  # ISO 8601, UTC
+    sha256: str
+
+
+@dataclass(frozen=True)
 class FetchResult:
     """One GET of one object from one node."""
 
@@ -109,3 +121,4 @@ class FetchResult:
     error_kind: str | None = None  # unreachable, tls_error, timeout, protocol_error, truncated
     error: str | None = None
     curl: str | None = None
+    certificate: Certificate | None = None

@@ -143,7 +143,8 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
         media_host=s.site.media_host, nodes=s.nodes, resolutions=tuple(resolutions),
         objects=sample.objects, origin=origin, fetches=tuple(fetches), slow_ms=s.probe.slow_ms,
         timeout_s=s.probe.timeout_s, max_body_bytes=s.probe.max_body_bytes, scope=scope.kind,
-        notes=sample.notes, tls_unverified=unverified)
+        notes=sample.notes, tls_unverified=unverified, now=started_at,
+        cert_warn_days=s.probe.cert_warn_days)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,

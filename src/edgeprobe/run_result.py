@@ -35,6 +35,8 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
     }
     if inp.tls_unverified is not None:
         out["tls_verification"] = inp.tls_unverified.get(name)
+    if name in analysis.certificates:
+        out["certificate"] = analysis.certificates[name]
     if res.error:
         out["error"] = res.error
     return out

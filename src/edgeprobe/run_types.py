@@ -109,6 +109,7 @@ class NodeResult:
     headers: Headers | Unset = UNSET
     header_diffs: Headers | Unset = UNSET
     tls_verification: str | Unset | None = UNSET  # only with verify_tls = false
+    certificate: dict[str, Any] | Unset = UNSET
     error: str | Unset = UNSET
 
 
@@ -222,7 +223,7 @@ _ORDER = {
     ObjectResult: ("path", "key", "source", "origin", "reference", "results"),
     NodeResult: ("name", "region", "host", "addresses", "status", "checks", "failures",
                  "latency_ms", "status_codes", "verdicts", "cache_hit_share", "headers",
-                 "header_diffs", "tls_verification", "error"),
+                 "header_diffs", "tls_verification", "certificate", "error"),
 }
 
 

@@ -106,6 +106,7 @@ class ProbeSettings:
     max_body_bytes: int = key(defaults.MAX_BODY_BYTES, kind=int, positive=True,
                               most=16 * 1024**3)
     cache_bust: bool = key(defaults.CACHE_BUST, kind=bool)
+    cert_warn_days: int = key(defaults.CERT_WARN_DAYS, kind=int, positive=True, most=3650)
 
 
 @dataclass(frozen=True)

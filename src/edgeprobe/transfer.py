@@ -11,15 +11,18 @@ certificate is checked against the media host unless ``verify_tls = false``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pycurl
 
 from edgeprobe import __version__, defaults
 from edgeprobe.fetch_errors import map_curl_error
-from edgeprobe.observations import FetchResult, SampleObject, Target, Timing
+from edgeprobe.observations import Certificate, FetchResult, SampleObject, Target, Timing
 from edgeprobe.repro import curl_command
 from edgeprobe.settings import ProbeSettings, SiteSettings
 
@@ -59,6 +62,7 @@ class Transfer:
     kept: bytearray = field(default_factory=bytearray)
     truncated: bool = False  # stopped at max_body_bytes
     cut: bool = False  # an error body, read as far as needed
+    want_cert: bool = False  # the node's first request: record its certificate
 
     def on_header(self, line: bytes) -> None:
         text = line.decode("iso-8859-1").rstrip("\r\n")
@@ -113,6 +117,31 @@ def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSe
         verify = 1 if site.verify_tls else 0
         curl.setopt(pycurl.SSL_VERIFYPEER, verify)
         curl.setopt(pycurl.SSL_VERIFYHOST, 2 if verify else 0)
+        if t.want_cert:
+            curl.setopt(pycurl.OPT_CERTINFO, 1)
+
+
+def certificate(curl: pycurl.Curl) -> Certificate | None:
+    """The leaf certificate from libcurl's CERTINFO, or None (no TLS, or no new handshake)."""
+    try:
+        chain = curl.getinfo(pycurl.INFO_CERTINFO)
+    except pycurl.error:
+        return None
+    if not chain:
+        return None
+    leaf = dict(chain[0])
+    pem = leaf.get("Cert", "")
+    body = "".join(line for line in pem.splitlines() if line and not line.startswith("-----"))
+    try:
+        der = base64.b64decode(body, validate=False)
+        expires = datetime.strptime(" ".join(leaf.get("Expire date", "").split()),
+                                    "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+    except (ValueError, binascii.Error):
+        return None
+    return Certificate(subject=leaf.get("Subject", ""), issuer=leaf.get("Issuer", ""),
+                       san=leaf.get("X509v3 Subject Alternative Name", ""),
+                       not_after=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       sha256=hashlib.sha256(der).hexdigest())
 
 
 def _ms(seconds: float) -> float | None:
@@ -129,7 +158,7 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
                     total_ms=_ms(curl.getinfo(pycurl.TOTAL_TIME)))
     common: dict[str, Any] = {
         "node": t.target.node, "path": t.obj.path, "url": t.url, "address": address,
-        "timing": timing,
+        "timing": timing, "certificate": certificate(curl) if t.want_cert else None,
         "curl": curl_command(site, t.target.port, address, t.url, t.limit)}
     headers = {name: ", ".join(values)[: defaults.HEADER_VALUE_MAX]
                for name, values in t.headers.items()}

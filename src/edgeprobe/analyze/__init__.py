@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
 from edgeprobe.analyze.nodes import (
     cache_findings,
     dns_finding,
@@ -79,6 +80,10 @@ def analyze(inp: AnalysisInput) -> Analysis:
         slow = slow_finding(node, checks, peers, inp, node_findings)
         findings.extend(node_findings + ([slow] if slow else []))
     findings.extend(cache_findings(by_node))
+    certs = node_certificates(by_node)
+    tls_failed = {f.target for f in findings if f.kind == "node_tls_error"}
+    findings.extend(cert_findings(certs, inp.now, inp.cert_warn_days, inp.media_host,
+                                  tls_failed))
     fleet = fleet_finding(inp, refs, by_path) if inp.scope == "all" else None
     if fleet:
         findings.append(fleet)
@@ -101,4 +106,5 @@ def analyze(inp: AnalysisInput) -> Analysis:
     return Analysis(tuple(findings), node_status, region_status, refs,
                     {(c.fetch.node, p): c for p, cs in by_path.items() for c in cs},
                     health=health(f.severity for f in findings), nodes=summaries,
-                    fleet_headers=usual)
+                    fleet_headers=usual,
+                    certificates={n: describe(c, inp.now) for n, c in certs.items()})

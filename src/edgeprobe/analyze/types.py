@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from edgeprobe import defaults
 from edgeprobe.observations import FetchResult, Note, OriginFacts, Resolution, SampleObject
 from edgeprobe.settings import NodeSettings
 from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
@@ -27,6 +29,8 @@ class AnalysisInput:
     notes: tuple[Note, ...] = ()
     # verify_tls = false only: node → what certificate verification would have said
     tls_unverified: dict[str, str | None] | None = None
+    now: datetime | None = None  # when the run started: certificates' days left
+    cert_warn_days: int = defaults.CERT_WARN_DAYS
 
 
 @dataclass(frozen=True)
@@ -70,3 +74,4 @@ class Analysis:
     health: str = "healthy"  # the run's one word (vocabulary.health)
     nodes: dict[str, Any] = field(default_factory=dict)  # name → summary.NodeSummary
     fleet_headers: dict[str, str | None] = field(default_factory=dict)
+    certificates: dict[str, dict[str, Any]] = field(default_factory=dict)  # node → described

@@ -14,6 +14,7 @@ class LabCerts:
     good: ssl.SSLContext  # for the media host
     wrong_name: ssl.SSLContext  # valid, trusted, but for another name
     expired: ssl.SSLContext  # the media host, expired yesterday
+    expiring: ssl.SSLContext  # the media host, valid, expiring in two days
 
 
 def make_certs(media_host: str, directory: Path) -> LabCerts:
@@ -35,4 +36,6 @@ def make_certs(media_host: str, directory: Path) -> LabCerts:
         wrong_name=context(ca.issue_cert("cdn.wrong-site.test")),
         expired=context(ca.issue_cert(media_host, not_before=now - timedelta(days=90),
                                       not_after=now - timedelta(days=1))),
+        expiring=context(ca.issue_cert(media_host, not_before=now - timedelta(days=88),
+                                       not_after=now + timedelta(days=2))),
     )

@@ -26,6 +26,7 @@ FAULTS = {
     "down": "nothing listens: connection refused",
     "wrong_cert": "a trusted certificate for another name",
     "expired_cert": "the media host's certificate, expired yesterday",
+    "cert_expiring": "the media host's certificate, valid, expiring in two days",
     "no_dns": "the node's name has no DNS record (NXDOMAIN)",
     "dns_servfail": "the nameserver answers SERVFAIL for the node's name",
     "dns_timeout": "the nameserver never answers for the node's name",
@@ -195,6 +196,8 @@ class Edge:
             return self.contexts.wrong_name
         if "expired_cert" in self.state.faults:
             return self.contexts.expired
+        if "cert_expiring" in self.state.faults:
+            return self.contexts.expiring
         return self.contexts.good
 
     async def start(self) -> None:
