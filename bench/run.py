@@ -1,4 +1,5 @@
-"""Benchmark: `edgeprobe probe all` against `curl --parallel` on the same real nginx fleet.
+"""Benchmark: `edgeprobe probe all` against `curl --parallel` and blackbox_exporter on the
+same real nginx fleet.
 
     .venv/bin/python bench/run.py                      # 20 nodes × 200 objects of ~64 KiB
     .venv/bin/python bench/run.py --objects 16 --size 2097152   # big objects: RSS must not grow
@@ -23,6 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from blackbox import Blackbox
+from blackbox import available as blackbox_available
 from nginx_edge import NginxEdge
 
 MEDIA_HOST = "media.bench.test"
@@ -130,9 +133,23 @@ def main() -> None:
                   "-q", "--fail-on", "never"]
         run_measured(curl_cmd)  # warm-up: fills every edge's proxy_cache
         results: dict[str, list[dict[str, float]]] = {"edgeprobe": [], "curl": []}
+        blackbox = None
+        if blackbox_available():
+            blackbox = Blackbox(root, MEDIA_HOST, port, ca_file)
+            blackbox.start()
+            edges.append(blackbox)  # stopped with them
+            bb_cmd = blackbox.driver(root / "blackbox.cfg", [
+                f"https://{address}:{port}{path}" for path in paths
+                for address in (f"127.0.2.{n + 1}" for n in range(args.nodes))])
+            results["blackbox_exporter"] = []
+        else:
+            print("(blackbox_exporter not installed: apt-get install prometheus-blackbox-exporter)",
+                  file=sys.stderr)
         for _ in range(args.rounds):
             results["edgeprobe"].append(run_measured(ep_cmd))
             results["curl"].append(run_measured(curl_cmd))
+            if blackbox is not None:
+                results["blackbox_exporter"].append(blackbox.measure(bb_cmd))
         if args.profile:
             run_measured([sys.executable, "-m", "cProfile", "-o", args.profile, "-m",
                           "edgeprobe", *ep_cmd[1:]])
@@ -164,8 +181,11 @@ def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) 
     for tool in results:
         lines.append(f"| {tool} | {med(tool, 'wall'):.2f} | {rate[tool]:.0f} | "
                      f"{med(tool, 'cpu'):.2f} | {max(r['rss_mb'] for r in results[tool]):.0f} |")
-    lines += ["", f"edgeprobe/curl objects/s: {rate['edgeprobe'] / rate['curl']:.2f}",
-              f"`edgeprobe --help`: {help_s * 1000:.0f} ms (median of 10)"]
+    lines += ["", f"edgeprobe/curl objects/s: {rate['edgeprobe'] / rate['curl']:.2f}"]
+    if "blackbox_exporter" in rate:
+        lines.append(f"edgeprobe/blackbox_exporter objects/s: "
+                     f"{rate['edgeprobe'] / rate['blackbox_exporter']:.2f}")
+    lines.append(f"`edgeprobe --help`: {help_s * 1000:.0f} ms (median of 10)")
     return "\n".join(lines)
 
 
