@@ -31,7 +31,7 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
         "failures": summary.failures, "latency_ms": summary.latency_ms,
         "status_codes": summary.status_codes, "verdicts": summary.verdicts,
         "cache_hit_share": summary.cache_hit_share, "headers": summary.headers,
-        "header_diffs": summary.header_diffs,
+        "header_diffs": summary.header_diffs, "phases_ms": summary.phases_ms,
     }
     if inp.tls_unverified is not None:
         out["tls_verification"] = inp.tls_unverified.get(name)

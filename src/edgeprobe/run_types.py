@@ -108,6 +108,7 @@ class NodeResult:
     cache_hit_share: float | Unset | None = UNSET
     headers: Headers | Unset = UNSET
     header_diffs: Headers | Unset = UNSET
+    phases_ms: dict[str, float | None] | Unset = UNSET
     tls_verification: str | Unset | None = UNSET  # only with verify_tls = false
     certificate: dict[str, Any] | Unset = UNSET
     error: str | Unset = UNSET
@@ -223,7 +224,7 @@ _ORDER = {
     ObjectResult: ("path", "key", "source", "origin", "reference", "results"),
     NodeResult: ("name", "region", "host", "addresses", "status", "checks", "failures",
                  "latency_ms", "status_codes", "verdicts", "cache_hit_share", "headers",
-                 "header_diffs", "tls_verification", "certificate", "error"),
+                 "header_diffs", "phases_ms", "tls_verification", "certificate", "error"),
 }
 
 

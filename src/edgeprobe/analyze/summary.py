@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeprobe.analyze.stats import latency_summary
+from edgeprobe.analyze.stats import latency_summary, percentile
 from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.vocabulary import FAILURE_KINDS
 
@@ -20,6 +20,10 @@ from edgeprobe.vocabulary import FAILURE_KINDS
 # fleet's: what tells one misconfigured edge from the others.
 SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
 CACHE_HEADERS = ("X-Cache-Status", "X-Cache", "X-Cached")
+# Each phase's median, in ms from the request's start (a new connection's connect and TLS
+# phases; every answer's first byte and end): blackbox_exporter's probe_http_duration_seconds.
+PHASES = (("connect", "connect_ms"), ("tls", "tls_ms"), ("first_byte", "first_byte_ms"),
+          ("total", "total_ms"))
 
 
 @dataclass(frozen=True)
@@ -32,6 +36,7 @@ class NodeSummary:
     cache_hit_share: float | None
     headers: dict[str, str | None]
     header_diffs: dict[str, str | None] = field(default_factory=dict)
+    phases_ms: dict[str, float | None] = field(default_factory=dict)
 
 
 def _dominant(values: Sequence[str | None]) -> str | None:
@@ -54,7 +59,10 @@ def summarise(checks: Sequence[Check]) -> NodeSummary:
         verdicts=dict(Counter(c.verdict for c in checks)),
         cache_hit_share=round(sum(1 for v in hits if "HIT" in v.upper()) / len(hits), 3)
         if hits else None,
-        headers={h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS})
+        headers={h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS},
+        phases_ms={phase: percentile([v for f in done if (v := getattr(f.timing, attr))
+                                      is not None], 50)
+                   for phase, attr in PHASES})
 
 
 def fleet_headers(headers_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:

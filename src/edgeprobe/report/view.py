@@ -36,6 +36,10 @@ def _text(value: Any) -> str:
     return "" if value is None or value is UNSET else str(value)
 
 
+def _ms(value: Any) -> str:
+    return "-" if value is None or value is UNSET else f"{value:.0f}"
+
+
 def _val(value: Any) -> Any:
     """A field's value for display: an UNSET one reads as null."""
     return None if value is UNSET else value
@@ -123,6 +127,8 @@ def _node(n: NodeResult) -> dict[str, Any]:
         "cache_hits": "-" if share is None else f"{share * 100:.0f}%",
         "header_diffs": list(_dict(n.header_diffs).items()),
         "tls_verification": _val(n.tls_verification),
+        "phases": " / ".join(_ms(_dict(n.phases_ms).get(p)) for p in ("connect", "tls",
+                                                                   "first_byte")),
     }
 
 
@@ -141,6 +147,10 @@ def _cell(node: str, obj: ObjectResult) -> dict[str, Any]:
               + (", match)" if size_ok else ", DIFFER)" if size_ok is False else ")")]
     if hash_ok is not None:
         detail.append("md5: " + ("matches" if hash_ok else f"{_val(r.md5)} ≠ {ref_md5}"))
+    if r.timing:
+        t = r.timing
+        detail.append(f"timing: connect {_ms(t.connect_ms)}, TLS {_ms(t.tls_ms)}, first byte "
+                      f"{_ms(t.first_byte_ms)} ms")
     for key, value in (("cache", r.cache), ("error", r.error)):
         if value:
             detail.append(f"{key}: {value}")
