@@ -294,3 +294,29 @@ def test_a_certificate_expiring_on_one_edge_is_named_with_its_dates(lab):
         n for n in run["nodes"] if n["name"] != FREMONT)["certificate"]["sha256"]
     run = lab.probe(probe="timeout_s = 5.0\ncert_warn_days = 1")  # 2 days left: still critical
     assert ("node_cert_expiring", FREMONT, "critical") in blamed(run)
+
+
+def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
+    """Every address is a target: a node with A and AAAA is probed on both, and an AAAA
+    that fails while the A works is named with its address and its users."""
+    from edgeprobe import config, pipeline
+    from edgeprobe.lab.fleet import LabOptions, running_lab
+    from edgeprobe.run_result import dump
+
+    with running_lab(LabOptions(dual_stack=(FREMONT,))) as thread:
+        lab = thread.lab
+        if f"{FREMONT}@::1" not in lab.edges:
+            pytest.skip("this machine has no IPv6 loopback (::1)")
+        thread.call(lab.set_faults(f"{FREMONT}@::1", "s3_disabled"))
+        run = dump(pipeline.probe(config.load(lab.write_probe())))
+    v4, v6 = f"{FREMONT}@{lab.addresses[FREMONT]}", f"{FREMONT}@::1"
+    assert blamed(run) == {("node_media_missing", v6, "critical")}
+    (finding,) = [f for f in run["findings"] if f["target"] == v6]
+    assert finding["summary"].startswith(f"{FREMONT} on its IPv6 address ::1 only (IPv6 users "
+                                         f"affected): {v6} answered 404 for 13 of 13 objects")
+    assert finding["evidence"]["fine_on"] == [lab.addresses[FREMONT]]
+    status = {n["name"]: n["status"] for n in run["nodes"]}
+    assert status[v4] == "healthy" and status[v6] == "failing"
+    assert {n["addresses"][0] for n in run["nodes"] if n["name"] in (v4, v6)} == {
+        lab.addresses[FREMONT], "::1"}
+    assert_healthy_not_blamed(run, {v6})

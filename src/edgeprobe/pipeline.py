@@ -121,6 +121,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
         raise ProbeError("nothing to probe: no sample paths, and no object found through "
                          "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
                                                                         else ""))
+    s, resolutions = per_address(s, resolutions)
     targets = _targets(s, resolutions)
     total = len(sample.objects) * len(targets)
     done = 0
@@ -149,6 +150,26 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,
                  {"kind": scope.kind, "name": scope.name})
+
+
+def per_address(settings: Settings,
+                resolutions: Sequence[Resolution]) -> tuple[Settings, list[Resolution]]:
+    """A node with several addresses (A and AAAA, or several of each) is probed on every
+    one: it becomes one node per address, named NAME@ADDRESS (a probe file's names cannot
+    hold '@') in the same region, so a broken AAAA cannot hide behind a working A."""
+    by_name = {r.node: r for r in resolutions}
+    nodes, out = [], []
+    for node in settings.nodes:
+        res = by_name[node.name]
+        if len(res.addresses) < 2:
+            nodes.append(node)
+            out.append(res)
+            continue
+        for addr in res.addresses:
+            name = f"{node.name}@{addr}"
+            nodes.append(replace(node, name=name, addresses=(addr,)))
+            out.append(replace(res, node=name, addresses=(addr,)))
+    return replace(settings, nodes=tuple(nodes)), out
 
 
 def _targets(settings: Settings, resolutions: Sequence[Resolution]) -> list[Target]:

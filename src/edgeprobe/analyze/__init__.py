@@ -19,6 +19,7 @@ from edgeprobe.analyze.nodes import (
 )
 from edgeprobe.analyze.rollup import (
     fleet_finding,
+    name_addresses,
     node_statuses,
     origin_findings,
     region_findings,
@@ -94,6 +95,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
                             f"{node}: TLS verification is off (verify_tls = false); it would "
                             f"have failed: {message}", {"would_fail": message})
                     for node, message in (inp.tls_unverified or {}).items() if message)
+    findings = name_addresses(findings, [n.name for n in inp.nodes])
     node_status = node_statuses(inp, findings, by_node)
     region_status, region_found = region_findings(inp, node_status, findings)
     findings.extend(region_found)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from edgeprobe import defaults
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
+from edgeprobe.vocabulary import BLAMING
 
 
 def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
@@ -120,3 +122,27 @@ def region_findings(inp: AnalysisInput, node_status: dict[str, str],
                            f"every node of {region} is failing: {parts}; users routed to "
                            f"{region} get broken media", {"nodes": names, "why": why}))
     return status, out
+
+
+def name_addresses(findings: Sequence[Finding], node_names: Sequence[str]) -> list[Finding]:
+    """A node probed on several addresses is one node per address (NAME@ADDRESS, see
+    pipeline.per_address). A finding on one of them, while the node's other addresses are
+    fine, says so: whose users it hurts is a matter of address family."""
+    blamed = {f.target for f in findings if f.scope == "node" and f.severity in BLAMING}
+    family_of: dict[str, list[str]] = {}
+    for name in node_names:
+        if "@" in name:
+            family_of.setdefault(name.split("@", 1)[0], []).append(name)
+    out = []
+    for f in findings:
+        base, _, addr = f.target.partition("@")
+        others = [n for n in family_of.get(base, []) if n != f.target] if addr else []
+        if f.scope == "node" and f.severity in BLAMING and others and \
+                not any(o in blamed for o in others):
+            family = "IPv6" if ":" in addr else "IPv4"
+            f = replace(f, summary=f"{base} on its {family} address {addr} only ({family} "
+                                   f"users affected): {f.summary}",
+                        evidence={**f.evidence, "node": base, "address": addr,
+                                  "fine_on": [o.partition("@")[2] for o in others]})
+        out.append(f)
+    return out

@@ -44,6 +44,9 @@ class LabOptions:
     faults: dict[str, set[str]] = field(default_factory=dict)
     slow_delay_s: float = 2.0
     single_address: bool | None = None  # None: detect; True: 127.0.0.1 with a port per node
+    # nodes that also listen on ::1 (an AAAA record beside their A): their IPv6 edge is
+    # its own server, "NODE@::1" in Lab.edges, so a fault can break one address only
+    dual_stack: tuple[str, ...] = ()
 
 
 def _can_bind(address: str) -> bool:
@@ -131,8 +134,24 @@ class Lab:
             self.edges[node.name] = edge
             self.dns.records[f"{node.name}.lab.test"] = (address,)
             self._dns_faults(node.name)
+            if node.name in self.options.dual_stack:
+                await self._start_v6(node.name, upstream, node_port, address)
         self.media_port = self.ports[nodes[0].name]
         self.single_address = single
+
+    async def _start_v6(self, node: str, upstream: str, port: int, address: str) -> None:
+        """The node's IPv6 edge on [::1]:port, when this machine has an IPv6 loopback."""
+        from edgeprobe.lab.edge import Edge, EdgeState
+
+        state = EdgeState(f"{node}@::1", upstream, self.client, set(),
+                          self.options.slow_delay_s)
+        edge = Edge(state, "::1", port, self.certs)
+        try:
+            await edge.start()
+        except OSError:
+            return  # no ::1 here: the node stays IPv4-only
+        self.edges[f"{node}@::1"] = edge
+        self.dns.records[f"{node}.lab.test"] = (address, "::1")
 
     async def _stop_edges(self) -> None:
         for edge in self.edges.values():
