@@ -158,7 +158,8 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
     def done(index: int, fetched: FetchResult) -> None:  # on the engine's thread
         results[index] = fetched
         if on_result is not None:
-            loop.call_soon_threadsafe(on_result, fetched)
+            with contextlib.suppress(RuntimeError):  # the loop is gone after a Ctrl-C
+                loop.call_soon_threadsafe(on_result, fetched)
 
     # nginx keys its cache with the query string only for a static proxy_pass (see
     # docs/probe-file.md): cache_bust is kept for that case

@@ -9,6 +9,7 @@ Here each call gets its own daemon thread, and the loop waits at most ``deadline
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -30,11 +31,12 @@ async def call(fn: Callable[..., T], *args: Any, deadline: float | None) -> T:
 
     def work() -> None:
         try:
-            result = fn(*args)
+            outcome = (True, fn(*args))
         except BaseException as exc:  # handed to the waiting coroutine, not lost
-            loop.call_soon_threadsafe(settle, False, exc)
-        else:
-            loop.call_soon_threadsafe(settle, True, result)
+            outcome = (False, exc)
+        # the loop is gone when the run was interrupted (Ctrl-C) or gave up on this call
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(settle, *outcome)
 
-    threading.Thread(target=work, name="edgeprobe-s3", daemon=True).start()
+    threading.Thread(target=work, name="edgeprobe-worker", daemon=True).start()
     return await asyncio.wait_for(future, deadline)
