@@ -31,7 +31,7 @@ async def call(fn: Callable[..., T], *args: Any, deadline: float | None) -> T:
 
     def work() -> None:
         try:
-            outcome = (True, fn(*args))
+            outcome: tuple[bool, Any] = (True, fn(*args))
         except BaseException as exc:  # handed to the waiting coroutine, not lost
             outcome = (False, exc)
         # the loop is gone when the run was interrupted (Ctrl-C) or gave up on this call
