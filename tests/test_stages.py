@@ -239,3 +239,15 @@ def test_listed_keys_need_no_head(lab, monkeypatch):
                for o in listed)
     assert {o["results"]["cdn-fremont-1"]["verdict"] for o in run["objects"]} == {"mismatch"}
     assert {o["results"]["cdn-seattle-1"]["verdict"] for o in run["objects"]} == {"ok"}
+
+
+def test_phase_timings_per_check_and_per_node(lab):
+    """libcurl's phases, like blackbox_exporter's probe_http_duration_seconds{phase}."""
+    run = lab.probe()
+    for node in run["nodes"]:
+        phases = node["phases_ms"]
+        assert set(phases) == {"connect", "tls", "first_byte", "transfer", "total"}
+        assert 0 < phases["connect"] <= phases["tls"] <= phases["first_byte"] <= phases["total"]
+    first = run["objects"][0]["results"]["cdn-fremont-1"]["timing"]  # a new connection
+    assert 0 < first["connect_ms"] <= first["tls_ms"] <= first["first_byte_ms"]
+    assert first["transfer_ms"] >= 0

@@ -89,6 +89,7 @@ class Timing:
     tls_ms: float | None = None
     first_byte_ms: float | None = None
     total_ms: float | None = None
+    transfer_ms: float | None = None  # the body alone: total less first byte (a duration)
 
 
 @dataclass(frozen=True)

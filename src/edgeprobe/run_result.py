@@ -52,7 +52,8 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
                            # from the request's start; null for a phase that did not happen
                            "timing": {"connect_ms": f.timing.connect_ms,
                                       "first_byte_ms": f.timing.first_byte_ms,
-                                      "tls_ms": f.timing.tls_ms},
+                                      "tls_ms": f.timing.tls_ms,
+                                      "transfer_ms": f.timing.transfer_ms},
                            "headers": f.headers}
     if f.headers.get("ETag"):
         out["etag"] = f.headers["ETag"]

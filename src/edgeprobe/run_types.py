@@ -141,6 +141,7 @@ class CheckTiming:
     connect_ms: float | Unset | None = UNSET
     first_byte_ms: float | Unset | None = UNSET
     tls_ms: float | Unset | None = UNSET
+    transfer_ms: float | Unset | None = UNSET
 
 
 @dataclass(frozen=True)

@@ -153,9 +153,10 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
     """The FetchResult of a finished transfer (``code``: libcurl's error, None for none)."""
     address = curl.getinfo(pycurl.PRIMARY_IP) or t.target.addresses[0]
     connect = curl.getinfo(pycurl.CONNECT_TIME)
+    first, total = curl.getinfo(pycurl.STARTTRANSFER_TIME), curl.getinfo(pycurl.TOTAL_TIME)
     timing = Timing(connect_ms=_ms(connect), tls_ms=_ms(curl.getinfo(pycurl.APPCONNECT_TIME)),
-                    first_byte_ms=_ms(curl.getinfo(pycurl.STARTTRANSFER_TIME)),
-                    total_ms=_ms(curl.getinfo(pycurl.TOTAL_TIME)))
+                    first_byte_ms=_ms(first), total_ms=_ms(total),
+                    transfer_ms=round((total - first) * 1000, 2) if first > 0 else None)
     common: dict[str, Any] = {
         "node": t.target.node, "path": t.obj.path, "url": t.url, "address": address,
         "timing": timing, "certificate": certificate(curl) if t.want_cert else None,

@@ -23,7 +23,7 @@ CACHE_HEADERS = ("X-Cache-Status", "X-Cache", "X-Cached")
 # Each phase's median, in ms from the request's start (a new connection's connect and TLS
 # phases; every answer's first byte and end): blackbox_exporter's probe_http_duration_seconds.
 PHASES = (("connect", "connect_ms"), ("tls", "tls_ms"), ("first_byte", "first_byte_ms"),
-          ("total", "total_ms"))
+          ("transfer", "transfer_ms"), ("total", "total_ms"))
 
 
 @dataclass(frozen=True)

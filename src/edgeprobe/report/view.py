@@ -150,7 +150,7 @@ def _cell(node: str, obj: ObjectResult) -> dict[str, Any]:
     if r.timing:
         t = r.timing
         detail.append(f"timing: connect {_ms(t.connect_ms)}, TLS {_ms(t.tls_ms)}, first byte "
-                      f"{_ms(t.first_byte_ms)} ms")
+                      f"{_ms(t.first_byte_ms)}, transfer {_ms(t.transfer_ms)} ms")
     for key, value in (("cache", r.cache), ("error", r.error)):
         if value:
             detail.append(f"{key}: {value}")
