@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from edgeprobe import config, pipeline
-from edgeprobe.lab.fleet import LabThread, running_lab
+from edgeprobe.lab.thread import LabThread, running_lab
 from edgeprobe.pipeline import Scope
 from edgeprobe.report import reporter
 from edgeprobe.run_result import dump, parse

@@ -300,7 +300,8 @@ def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
     """Every address is a target: a node with A and AAAA is probed on both, and an AAAA
     that fails while the A works is named with its address and its users."""
     from edgeprobe import config, pipeline
-    from edgeprobe.lab.fleet import LabOptions, running_lab
+    from edgeprobe.lab.fleet import LabOptions
+    from edgeprobe.lab.thread import running_lab
     from edgeprobe.run_result import dump
 
     with running_lab(LabOptions(dual_stack=(FREMONT,))) as thread:

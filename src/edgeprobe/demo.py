@@ -37,7 +37,8 @@ def run_demo(out: Path) -> tuple[RunResult, list[str]]:
     from edgeprobe.lab import require_extra
 
     require_extra()
-    from edgeprobe.lab.fleet import LabOptions, running_lab
+    from edgeprobe.lab.fleet import LabOptions
+    from edgeprobe.lab.thread import running_lab
     from edgeprobe.progress import ProgressLine
 
     with running_lab(LabOptions(faults=DEMO_FAULTS)) as lab:
@@ -57,7 +58,8 @@ def run_lab(print_config: bool, fault_items: tuple[str, ...]) -> None:
     from edgeprobe.lab import require_extra
 
     require_extra()
-    from edgeprobe.lab.fleet import LabOptions, running_lab
+    from edgeprobe.lab.fleet import LabOptions
+    from edgeprobe.lab.thread import running_lab
 
     faults = _parse_faults(fault_items)
     with running_lab(LabOptions(faults=faults)) as lab:
