@@ -51,7 +51,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout) -> int:
     from edgeprobe import config, pipeline, report
-    from edgeprobe.fileio import check_output
+    from edgeprobe.fileio import atomic_write, check_output
     from edgeprobe.notify import Channels, notify_run
     from edgeprobe.run_result import exit_status
 
@@ -66,10 +66,11 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path)
         for warning in run.warnings or ():
             stdout.write(f"::warning title=state::{escape_data(warning)}\n")
+        html = report.reporter("html").render(run)  # rendered once: attached, then written
         if channels is not None and state_path and run.incident:
-            html = report.reporter("html").render(run).encode()
-            run, _ = notify_run(run, state_path, channels, ("report.html", html))
-        report.write(run, paths)
+            run, _ = notify_run(run, state_path, channels, ("report.html", html.encode()))
+        atomic_write(paths["html"], html)
+        report.write(run, {"json": paths["json"], "markdown": paths["markdown"]})
     except EdgeprobeError as exc:
         stdout.write(f"::error title=edgeprobe::{escape_data(str(exc))}\n")
         _append(env.get("GITHUB_OUTPUT"), "ok=false\nexit-code=2\n")

@@ -18,6 +18,7 @@ from typing import Any
 
 from edgeprobe.fileio import atomic_write
 from edgeprobe.run_types import IncidentInfo, RunFinding, RunResult
+from edgeprobe.validation import violation
 from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
@@ -76,7 +77,7 @@ def advance(state: dict[str, Any], run: RunResult,
         state=word, change=change, since=inc["since"],
         runs=max((after[k]["runs"] for k in confirmed), default=0), confirm_runs=confirm_runs,
         confirmed=tuple(after[k] for k in confirmed), resolved=tuple(resolved),
-        issue=_positive(inc.get("issue")))
+        issue=issue_number(inc.get("issue")))
     return state, replace(run, findings=tuple(findings), incident=block)
 
 
@@ -111,22 +112,17 @@ STATE_SCHEMA_JSON = {
 
 
 def _problem(state: Any, site: str) -> str | None:
-    import jsonschema
-
     if not isinstance(state, dict) or state.get("schema") != STATE_SCHEMA:
         found = state.get("schema") if isinstance(state, dict) else type(state).__name__
         return f"not an edgeprobe state file (schema {found!r})"
     if state.get("site") != site:
         return f"belongs to site {state.get('site')!r}, not {site!r}"
-    error = jsonschema.exceptions.best_match(
-        jsonschema.Draft202012Validator(STATE_SCHEMA_JSON).iter_errors(state))
-    if error is None:
-        return None
-    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    return f"invalid at {where}: {error.message[:200]}"
+    found = violation(STATE_SCHEMA_JSON, state)
+    return f"invalid at {found[0]}: {found[1]}" if found else None
 
 
-def _positive(value: Any) -> int | None:
+def issue_number(value: Any) -> int | None:
+    """A positive integer, or None: anything else never reaches an API path."""
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
         else None
 

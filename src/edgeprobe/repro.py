@@ -12,13 +12,19 @@ import shlex
 from edgeprobe.settings import SiteSettings
 
 
+def connect_to(site: SiteSettings, port: int, address: str) -> str:
+    """``HOST:PORT:ADDRESS:PORT``: the media host's connections go to this node (libcurl's
+    CONNECT_TO, curl's --connect-to)."""
+    addr = f"[{address}]" if ":" in address else address
+    return f"{site.media_host}:{port}:{addr}:{port}"
+
+
 def curl_command(site: SiteSettings, port: int, address: str | None, url: str,
                  max_bytes: int | None = None) -> str:
     """``curl --connect-to HOST:PORT:ADDR:PORT URL -sSI --http1.1 …``: the check's status
     and headers, from anywhere, through the same node, with the options the probe's own
     libcurl used (HTTP version, body cap, CA file)."""
-    addr = f"[{address}]" if address and ":" in address else (address or "ADDRESS")
-    parts = ["curl", "--connect-to", f"{site.media_host}:{port}:{addr}:{port}", url, "-sSI",
+    parts = ["curl", "--connect-to", connect_to(site, port, address or "ADDRESS"), url, "-sSI",
              "--http1.1"]
     if max_bytes:
         parts += ["--max-filesize", str(max_bytes)]

@@ -17,6 +17,7 @@ from edgeprobe.errors import RunFileError
 from edgeprobe.run_types import RunResult, from_json, to_json
 from edgeprobe.sanitize import clean_tree
 from edgeprobe.settings import SiteSettings
+from edgeprobe.validation import violation
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
 SCHEMA = "edgeprobe/run@1"
@@ -178,15 +179,8 @@ def upgrade(run: dict[str, Any]) -> dict[str, Any]:
 
 def schema_problem(run: Any) -> str | None:
     """The most relevant violation of the run-result schema, as 'at JSONPATH: why', or None."""
-    import jsonschema
-
-    validator = jsonschema.Draft202012Validator(run_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(run))
-    if error is None:
-        return None
-    where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-    why = error.message if len(error.message) <= 200 else error.message[:199] + "…"
-    return f"not a valid run result at {where}: {why}"
+    found = violation(run_schema(), run)
+    return f"not a valid run result at {found[0]}: {found[1]}" if found else None
 
 
 def run_schema() -> dict[str, Any]:

@@ -8,6 +8,7 @@ secret.
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING, Any
 
 from edgeprobe.errors import OriginError
@@ -39,6 +40,7 @@ def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
         verify=settings.ca_file)
 
 
+@functools.cache
 def _error_table() -> dict[type[BaseException], tuple[str, str]]:
     """botocore exception class → (kind, message), looked up along the MRO (see map_error)."""
     from botocore.exceptions import ConnectionError as BotoConnectionError

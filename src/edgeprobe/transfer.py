@@ -23,7 +23,7 @@ import pycurl
 from edgeprobe import __version__, defaults
 from edgeprobe.fetch_errors import map_curl_error
 from edgeprobe.observations import Certificate, FetchResult, SampleObject, Target, Timing
-from edgeprobe.repro import curl_command
+from edgeprobe.repro import connect_to, curl_command
 from edgeprobe.settings import ProbeSettings, SiteSettings
 
 ERROR_BODY_READ = 64 * 1024  # bytes kept of a non-2xx body (its excerpt comes from these)
@@ -38,12 +38,6 @@ _RECORDED = {h.lower(): h for h in RECORDED_HEADERS}
 def base_url(site: SiteSettings, port: int) -> str:
     default = 443 if site.scheme == "https" else 80
     return f"{site.scheme}://{site.media_host}" + ("" if port == default else f":{port}")
-
-
-def connect_to(site: SiteSettings, port: int, address: str) -> str:
-    """``HOST:PORT:ADDRESS:PORT``: the media host's connections go to this node."""
-    addr = f"[{address}]" if ":" in address else address
-    return f"{site.media_host}:{port}:{addr}:{port}"
 
 
 @dataclass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from edgeprobe.incident import issue_number
 from edgeprobe.notify.http import Failed, call
 
 GONE = (404, 410)
@@ -21,12 +22,6 @@ LABELS = ["edgeprobe", "incident"]
 
 def marker(site: str) -> str:
     return f"<!-- edgeprobe:incident:{hashlib.sha256(site.encode()).hexdigest()[:16]} -->"
-
-
-def issue_number(value: Any) -> int | None:
-    """A positive integer, or None: anything else never reaches an API path."""
-    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
-        else None
 
 
 class Issues:
