@@ -15,6 +15,8 @@ class LabCerts:
     wrong_name: ssl.SSLContext  # valid, trusted, but for another name
     expired: ssl.SSLContext  # the media host, expired yesterday
     expiring: ssl.SSLContext  # the media host, valid, expiring in two days
+    cert_file: Path | None = None  # the good certificate and its key as PEM files (for nginx)
+    key_file: Path | None = None
 
 
 def make_certs(media_host: str, directory: Path) -> LabCerts:
@@ -30,12 +32,17 @@ def make_certs(media_host: str, directory: Path) -> LabCerts:
         cert.configure_cert(ctx)
         return ctx
 
+    good = ca.issue_cert(media_host)
+    cert_file, key_file = directory / "media-cert.pem", directory / "media-key.pem"
+    good.cert_chain_pems[0].write_to_path(str(cert_file))
+    good.private_key_pem.write_to_path(str(key_file))
     return LabCerts(
         ca_file=ca_file,
-        good=context(ca.issue_cert(media_host)),
+        good=context(good),
         wrong_name=context(ca.issue_cert("cdn.wrong-site.test")),
         expired=context(ca.issue_cert(media_host, not_before=now - timedelta(days=90),
                                       not_after=now - timedelta(days=1))),
         expiring=context(ca.issue_cert(media_host, not_before=now - timedelta(days=88),
                                        not_after=now + timedelta(days=2))),
+        cert_file=cert_file, key_file=key_file,
     )
