@@ -35,16 +35,18 @@ def test_action_on_a_broken_fleet(lab, tmp_path):
     lab.fault("cdn-fremont-1", "s3_disabled")
     proc, outputs, summary = _action(tmp_path, lab.probe_file(), state=str(tmp_path / "s.json"))
     assert proc.returncode == 0, proc.stderr  # the action's last step fails the job instead
-    assert outputs["ok"] == "false" and outputs["findings"] == "1"
+    assert outputs["ok"] == "false" and outputs["findings"] == "2"
     assert outputs["exit-code"] == "1" and outputs["incident"] == "pending"
     assert Path(outputs["report"]).name == "report.html" and Path(outputs["report"]).exists()
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"run.json", "report.html",
                                                              "summary.md"}
     assert summary.startswith("## 🔴 edgeprobe: FAILING — lab")
     assert "node\\_media\\_missing" in summary or "node_media_missing" in summary
-    (annotation,) = [line for line in proc.stdout.splitlines() if line.startswith("::")]
+    annotation, cause = [line for line in proc.stdout.splitlines() if line.startswith("::")]
     assert annotation.startswith("::error title=cdn-fremont-1::node_media_missing [new]: "
                                  "cdn-fremont-1 answered 404 for")
+    assert cause.startswith("::error title=cdn-fremont-1::node_origin_path_broken [new]: "
+                            "cdn-fremont-1: its path to the bucket is broken — it does not proxy")
 
 
 def test_action_healthy_and_fail_on(lab, tmp_path):

@@ -132,7 +132,7 @@ def test_demo_writes_reports_and_exits_1(tmp_path):
     run = json.loads((tmp_path / "demo.json").read_text())
     jsonschema.validate(run, SCHEMA)
     assert {(f["kind"], f["target"]) for f in run["findings"]} == {
-        ("node_media_missing", "cdn-fremont-1")}
+        ("node_media_missing", "cdn-fremont-1"), ("node_origin_path_broken", "cdn-fremont-1")}
     assert (tmp_path / "demo.html").stat().st_size > 0
     assert (tmp_path / "demo.md").read_text().startswith("## 🔴 edgeprobe: FAILING")
     assert "cdn-fremont-1" in proc.stdout

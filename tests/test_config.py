@@ -19,7 +19,7 @@ EXPECTED = {
     "invalid-unknown-key.toml":
         "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
-        "max_body_bytes, cache_bust, cert_warn_days",
+        "max_body_bytes, cert_warn_days",
     "invalid-nan.toml": "invalid-nan.toml:9: probe.timeout_s: must be a finite number, not nan",
     "invalid-too-large.toml":
         "invalid-too-large.toml:9: probe.timeout_s: must be at most 600, not 1e+308",
@@ -39,7 +39,7 @@ EXPECTED = {
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
-        "site, origin, dns, samples, probe, incident, nodes",
+        "site, origin, dns, samples, probe, canary, incident, nodes",
     "invalid-dup-table.toml":
         "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
         "verify_tls",
@@ -67,6 +67,16 @@ EXPECTED = {
         "invalid-no-nodes.toml: nodes: missing: add at least one [[nodes]] table",
     "invalid-node-region.toml":
         "invalid-node-region.toml:8: nodes[0].region: missing required key",
+    "invalid-removed-key.toml":
+        "invalid-removed-key.toml:10: probe.cache_bust: removed in edgeprobe 0.2: a query "
+        "string does not bypass the cache of Mastodon's documented nginx proxy (its cache key "
+        "is $s3_backend$uri, without the query); the origin-path canary ([canary], on by "
+        "default) now finds a broken path to the bucket behind a warm cache. Delete this line",
+    "invalid-canary-prefix.toml":
+        "invalid-canary-prefix.toml:10: canary.prefix: '/system/../canary/': a key prefix of "
+        "letters, digits, '.', '_', '-' and '/', not starting with '/'",
+    "invalid-canary-requests.toml":
+        "invalid-canary-requests.toml:10: canary.requests: must be 0 (off) to 10, not 11",
     "invalid-sample-prefix.toml":
         "invalid-sample-prefix.toml:9: samples.paths: '/media/a.png' does not start with "
         "[origin].url_prefix '/system/'",

@@ -12,12 +12,14 @@ from tests.conftest import assert_healthy_not_blamed, blamed
 
 FREMONT = "cdn-fremont-1"
 
-# fault → (kind, severity, node status); one node broken, five healthy peers
+# fault → (kind, severity, node status); one node broken, five healthy peers. Faults that
+# break the node's path to the bucket also give node_origin_path_broken (CANARY_CAUSES).
 NODE_FAULTS = [
     ("s3_disabled", "node_media_missing", "critical", "failing"),
     ("bucket_misspelt", "node_media_missing", "critical", "failing"),
     ("access_denied", "node_media_missing", "critical", "failing"),
     ("502", "node_server_error", "critical", "failing"),
+    ("catch_all", None, None, "degraded"),
     ("502_some", "node_server_error", "warning", "degraded"),
     ("stale", "node_content_mismatch", "critical", "failing"),
     ("truncated", "node_content_mismatch", "critical", "failing"),
@@ -32,6 +34,12 @@ NODE_FAULTS = [
     ("no_cache_headers", "node_cache_misconfigured", "warning", "degraded"),
     ("redirect_loop", "node_redirect", "critical", "failing"),
 ]
+CANARY_CAUSES = {"s3_disabled": ("not_proxying", "critical"),
+                 "bucket_misspelt": ("bucket_missing", "critical"),
+                 "access_denied": ("access_denied", "critical"),
+                 "502": ("origin_unreachable", "critical"),
+                 "catch_all": ("catch_all", "warning"),
+                 "redirect_loop": ("not_proxying", "critical")}
 
 
 def test_healthy_fleet_is_ok(lab):
@@ -48,7 +56,24 @@ def test_healthy_fleet_is_ok(lab):
 def test_one_broken_node(lab, fault, kind, severity, status):
     lab.fault(FREMONT, fault)
     run = lab.probe(probe="timeout_s = 5.0")
-    assert blamed(run) == {(kind, FREMONT, severity)}
+    expected = {(kind, FREMONT, severity)} if kind else set()
+    cause = CANARY_CAUSES.get(fault)
+    if cause:
+        expected.add(("node_origin_path_broken", FREMONT, cause[1]))
+    found = blamed(run)
+    if fault == "502_some":  # every fourth request: a canary key may be one of them
+        found.discard(("node_origin_path_broken", FREMONT, "warning"))
+    assert found == expected
+    canary = next(n for n in run["nodes"] if n["name"] == FREMONT).get("canary",
+                                                                         {"verdict": None})
+    if cause:
+        assert canary["verdict"] == cause[0]
+        (broken,) = [f for f in run["findings"] if f["kind"] == "node_origin_path_broken"]
+        assert broken["evidence"]["cause"] == cause[0]
+        assert broken["evidence"]["explains"] == ([kind] if kind else [])
+    elif fault not in ("down", "no_dns", "dns_servfail", "dns_timeout", "wrong_cert",
+                       "expired_cert", "502_some"):
+        assert canary["verdict"] == "ok"  # a node broken otherwise still reaches the bucket
     assert run["ok"] is False
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
     assert node["status"] == status
@@ -61,10 +86,18 @@ def test_fremont_incident_evidence(lab):
     """The December 2022 case: the finding says what a responder needs, with a curl."""
     lab.fault(FREMONT, "bucket_misspelt")
     run = lab.probe()
-    (finding,) = [f for f in run["findings"] if f["target"] == FREMONT]
+    (finding,) = [f for f in run["findings"] if f["kind"] == "node_media_missing"]
     n = len(lab.lab.paths)
     assert finding["summary"] == (f"{FREMONT} answered 404 for {n} of {n} objects that exist "
-                                  "in the bucket and that 5 other nodes serve")
+                                  "in the bucket and that 5 other nodes serve — cause: bucket "
+                                  "name wrong (NoSuchBucket) (see node_origin_path_broken)")
+    (cause,) = [f for f in run["findings"] if f["kind"] == "node_origin_path_broken"]
+    assert cause["summary"] == (f"{FREMONT}: its path to the bucket is broken — its bucket name "
+                                "is wrong: the store answers NoSuchBucket")
+    answer = cause["evidence"]["answers"][0]
+    assert answer["path"].startswith("/system/edgeprobe-canary/")
+    assert (answer["status_code"], answer["code"]) == (404, "NoSuchBucket")
+    assert answer["path"] in answer["curl"] and " -sS -D - " in answer["curl"]  # GET, body shown
     ev = finding["evidence"]
     assert ev["status_codes"] == {"404": n}
     assert ev["reference"] == ["bucket"]
@@ -114,7 +147,9 @@ def test_region_down(lab):
     run = lab.probe()
     assert blamed(run) == {
         ("node_media_missing", "cdn-fremont-1", "critical"),
+        ("node_origin_path_broken", "cdn-fremont-1", "critical"),
         ("node_server_error", "cdn-seattle-1", "critical"),
+        ("node_origin_path_broken", "cdn-seattle-1", "critical"),
         ("region_degraded", "us-west", "critical"),
     }
     region = next(r for r in run["regions"] if r["name"] == "us-west")
@@ -126,9 +161,14 @@ def test_fleet_wide_failure_blames_no_single_node(lab):
     for node in lab.lab.edges:
         lab.fault(node, "bucket_misspelt")
     run = lab.probe()
-    assert blamed(run) == {("fleet_wide_failure", "fleet", "critical")}
+    assert blamed(run) == {("fleet_wide_failure", "fleet", "critical"),
+                           ("fleet_origin_path_broken", "fleet", "critical")}
     assert {n["status"] for n in run["nodes"]} == {"failing"}
     assert not [f for f in run["findings"] if f["scope"] in ("node", "region")]
+    fleet = next(f for f in run["findings"] if f["kind"] == "fleet_wide_failure")
+    assert fleet["evidence"]["cause"] == "bucket_missing"
+    assert fleet["summary"].endswith("— cause: bucket name wrong (NoSuchBucket) (see "
+                                     "fleet_origin_path_broken)")
 
 
 def test_object_deleted_after_sampling_is_not_blamed_on_edges(lab):
@@ -164,7 +204,8 @@ def test_origin_unavailable_falls_back_to_consensus(lab, origin, error_kind):
     run = lab.probe(origin=origin)
     bucket = run["origin"]["bucket"]
     assert blamed(run) == {("origin_unavailable", bucket, "warning"),
-                           ("node_media_missing", FREMONT, "critical")}
+                           ("node_media_missing", FREMONT, "critical"),
+                           ("node_origin_path_broken", FREMONT, "critical")}
     origin_finding = next(f for f in run["findings"] if f["kind"] == "origin_unavailable")
     assert origin_finding["evidence"]["error_kind"] == error_kind
     missing = next(f for f in run["findings"] if f["kind"] == "node_media_missing")
@@ -182,7 +223,8 @@ def test_probe_one_node_is_judged_against_the_bucket(lab):
     lab.fault(FREMONT, "s3_disabled")
     run = lab.probe(node=FREMONT)
     assert [n["name"] for n in run["nodes"]] == [FREMONT]
-    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    assert blamed(run) == {("node_media_missing", FREMONT, "critical"),
+                           ("node_origin_path_broken", FREMONT, "critical")}
     assert run["scope"] == {"kind": "node", "name": FREMONT}
 
 
@@ -193,21 +235,35 @@ def test_probe_region(lab):
     assert run["ok"] is True
 
 
-def test_a_warm_cache_hides_a_broken_origin_path_until_cache_bust(lab):
-    """The lab edges key their cache with the query string (a static proxy_pass); $uri
-    upstream drops it (docs/lab.md)."""
+@pytest.mark.parametrize(("fault", "cause"), [("bucket_misspelt_host", "bucket_missing"),
+                                               ("origin_down", "origin_unreachable")])
+def test_a_warm_cache_cannot_hide_a_broken_origin_path_from_the_canary(lab, fault, cause):
+    """Every sampled object cached: the edge serves them all (200, HIT) while its path to
+    the bucket is broken; the canary names the cause and says the cache is hiding it."""
     lab.probe()  # warms every edge's cache
-    lab.fault(FREMONT, "bucket_misspelt")
+    lab.fault(FREMONT, fault)
     run = lab.probe()
-    assert run["ok"] is True  # the trap: cdn-fremont-1 answers from its cache
     assert {o["results"][FREMONT]["cache"] for o in run["objects"]} == {"HIT"}
-    assert next(n for n in run["nodes"] if n["name"] == FREMONT)["cache_hit_share"] == 1.0
-    run = lab.probe(probe="timeout_s = 5.0\ncache_bust = true")
-    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    assert blamed(run) == {("node_origin_path_broken", FREMONT, "critical")}
     assert_healthy_not_blamed(run, {FREMONT})
-    assert {o["results"]["cdn-seattle-1"]["cache"] for o in run["objects"]} == {"MISS"}
-    assert "?edgeprobe=" in run["objects"][0]["results"][FREMONT]["curl"]
-    assert run["objects"][0]["path"].endswith(".png")  # the object's path stays clean
+    (finding,) = [f for f in run["findings"] if f["kind"] == "node_origin_path_broken"]
+    n = len(lab.lab.paths)
+    assert finding["evidence"]["cause"] == cause
+    assert finding["evidence"]["cache"] == {"served": n, "of": n, "cache_hits": n,
+                                            "max_age_s": None, "cache_valid_h": 48.0}
+    assert f"its cache is hiding it: {n} of {n} sampled objects were still served ({n} cache " \
+        "hits), for at most 48 h after each was cached (proxy_cache_valid)" in finding["summary"]
+    node = next(x for x in run["nodes"] if x["name"] == FREMONT)
+    assert node["cache"]["hits"] == n and node["cache_hit_share"] == 1.0
+
+
+def test_a_query_string_does_not_bypass_the_lab_edges_cache(lab):
+    """Like nginx with Mastodon's proxy_pass $s3_backend$uri (test_nginx_edge.py shows it on
+    nginx): the cache key has no query, so ?anything is a HIT on a warm edge."""
+    lab.probe()
+    path = lab.lab.paths[0]
+    probe = lab.probe(samples=f'paths = ["{path}?edgeprobe=1"]')
+    assert {r["cache"] for r in probe["objects"][0]["results"].values()} == {"HIT"}
 
 
 def test_a_wrong_url_prefix_is_a_clear_error_not_a_fleet_wide_failure(lab):
@@ -311,8 +367,10 @@ def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
         thread.call(lab.set_faults(f"{FREMONT}@::1", "s3_disabled"))
         run = dump(pipeline.probe(config.load(lab.write_probe())))
     v4, v6 = f"{FREMONT}@{lab.addresses[FREMONT]}", f"{FREMONT}@::1"
-    assert blamed(run) == {("node_media_missing", v6, "critical")}
-    (finding,) = [f for f in run["findings"] if f["target"] == v6]
+    assert blamed(run) == {("node_media_missing", v6, "critical"),
+                           ("node_origin_path_broken", v6, "critical")}
+    (finding,) = [f for f in run["findings"] if f["target"] == v6
+                  and f["kind"] == "node_media_missing"]
     assert finding["summary"].startswith(f"{FREMONT} on its IPv6 address ::1 only (IPv6 users "
                                          f"affected): {v6} answered 404 for 13 of 13 objects")
     assert finding["evidence"]["fine_on"] == [lab.addresses[FREMONT]]

@@ -45,7 +45,7 @@ def test_garbage_headers_are_a_protocol_error(lab):
 def test_redirect_is_recorded_not_followed(lab):
     lab.fault(FREMONT, "redirect_loop")
     run = lab.probe()
-    finding = next(f for f in run["findings"] if f["target"] == FREMONT)
+    finding = next(f for f in run["findings"] if f["kind"] == "node_redirect")
     example = finding["evidence"]["examples"][0]
     assert example["status_code"] == 302
     assert example["location"].endswith(example["path"])
@@ -54,7 +54,8 @@ def test_redirect_is_recorded_not_followed(lab):
 def test_hostile_values_are_kept_as_data(lab):
     lab.fault(FREMONT, "hostile")
     run = lab.probe()
-    assert blamed(run) == {("node_media_missing", FREMONT, "critical")}
+    assert blamed(run) == {("node_media_missing", FREMONT, "critical"),
+                           ("node_origin_path_broken", FREMONT, "critical")}
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
     assert "<script>" in node["headers"]["Server"]
     assert "<script>" in run["objects"][0]["results"][FREMONT]["body_excerpt"]

@@ -24,6 +24,7 @@ from edgeprobe import defaults
 from edgeprobe.config_text import KeyPath, dotted, locate, toml_error, type_word, value_word
 from edgeprobe.errors import ConfigError
 from edgeprobe.settings import (
+    REMOVED,
     SECTIONS,
     Key,
     NameserverSettings,
@@ -32,7 +33,8 @@ from edgeprobe.settings import (
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "incident")  # check order
+_CANARY_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
+_ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "canary", "incident")  # check order
 
 
 def default_path() -> str:
@@ -106,6 +108,9 @@ class _Reader:
     def table(self, cls: type, table: dict[str, Any], path: KeyPath) -> Any:
         """One settings object from one TOML table, field by field."""
         keys = [f for f in fields(cls) if "key" in f.metadata]
+        for name in table:
+            if (*path, name) in REMOVED:
+                raise self.fail((*path, name), REMOVED[(*path, name)])  # type: ignore[index]
         self.no_unknown(table, path, tuple(f.name for f in keys))
         values = {}
         for f in keys:
@@ -233,6 +238,17 @@ class _Reader:
             if item.endswith("/avatars/original/missing.png"):
                 raise self.fail(path, f"{item!r} is Mastodon's placeholder, served by the app, "
                                 "not the bucket")
+        return value
+
+    def canary_requests(self, value: int, path: KeyPath) -> int:
+        if not 0 <= value <= 10:
+            raise self.fail(path, f"must be 0 (off) to 10, not {value}")
+        return value
+
+    def canary_prefix(self, value: str, path: KeyPath) -> str:
+        if not _CANARY_PREFIX_RE.match(value) or ".." in value:
+            raise self.fail(path, f"{value!r}: a key prefix of letters, digits, '.', '_', '-' "
+                            "and '/', not starting with '/'")
         return value
 
     def node_name(self, value: str, path: KeyPath) -> str:

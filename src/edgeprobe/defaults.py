@@ -21,9 +21,14 @@ CONCURRENCY = 64
 PER_NODE_CONCURRENCY = 8
 SLOW_MS = 1500
 MAX_BODY_BYTES = 50 * 1024 * 1024
-CACHE_BUST = False
 CERT_WARN_DAYS = 14  # a certificate expiring within this many days is a warning
-CACHE_BUST_PARAM = "edgeprobe"  # ?edgeprobe=<token per run>
+
+# The origin-path canary: requests per node and address for keys that cannot exist, under
+# this recognisable key prefix (operators filter it from their logs).
+CANARY_REQUESTS = 2
+CANARY_PREFIX = "edgeprobe-canary/"
+CACHE_VALID_H = 48.0  # Mastodon's proxy: proxy_cache_valid 200 48h
+NEVER_CACHES_RUNS = 3  # runs in a row without a cache hit (while peers hit) → a warning
 
 CONFIRM_RUNS = 2
 

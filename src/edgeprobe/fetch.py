@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import secrets
 import ssl
 import tempfile
 from collections import deque
@@ -25,7 +24,7 @@ from collections.abc import Callable, Sequence
 
 import pycurl
 
-from edgeprobe import defaults, threads
+from edgeprobe import threads
 from edgeprobe.observations import FetchResult, SampleObject, Target
 from edgeprobe.settings import ProbeSettings, SiteSettings
 from edgeprobe.transfer import Transfer, base_url, configure, result
@@ -83,7 +82,7 @@ class _Engine:
     """The multi loop: fills free slots per node, runs libcurl, hands results back."""
 
     def __init__(self, site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
-                 objects: Sequence[SampleObject], query: str, cainfo: str | None,
+                 objects: Sequence[SampleObject], cainfo: str | None,
                  done: Callable[[int, FetchResult], None]) -> None:
         self.site, self.probe, self.cainfo, self.done = site, probe, cainfo, done
         self.per_node = connections_per_node(probe, len(targets))
@@ -91,7 +90,7 @@ class _Engine:
         index = 0
         for n, obj in enumerate(objects):  # object-major: the global limit is shared fairly
             for target in targets:
-                url = base_url(site, target.port) + obj.path + query
+                url = base_url(site, target.port) + obj.path
                 self.queues[target.node].append(Transfer(index, target, obj, url,
                                                          probe.max_body_bytes,
                                                          want_cert=n == 0))
@@ -161,11 +160,8 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
             with contextlib.suppress(RuntimeError):  # the loop is gone after a Ctrl-C
                 loop.call_soon_threadsafe(on_result, fetched)
 
-    # nginx keys its cache with the query string only for a static proxy_pass (see
-    # docs/probe-file.md): cache_bust is kept for that case
-    query = f"?{defaults.CACHE_BUST_PARAM}={secrets.token_hex(6)}" if probe.cache_bust else ""
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
-        engine = _Engine(site, probe, targets, objects, query, ca_bundle(site, directory), done)
+        engine = _Engine(site, probe, targets, objects, ca_bundle(site, directory), done)
         # a daemon thread: a Ctrl-C never waits for a node that is still dripping
         await threads.call(engine.run, deadline=None)
     await asyncio.sleep(0)  # let the last progress callbacks run

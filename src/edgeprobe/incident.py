@@ -73,6 +73,8 @@ def advance(state: dict[str, Any], run: RunResult,
         inc["since"] = None
     inc.update(open=bool(confirmed), confirmed=confirmed)
     state["findings"] = after
+    state["cache_no_hit_runs"] = {n.name: n.cache["no_hit_runs"] for n in run.nodes
+                                  if n.cache and n.cache.get("no_hit_runs")}
     block = IncidentInfo(
         state=word, change=change, since=inc["since"],
         runs=max((after[k]["runs"] for k in confirmed), default=0), confirm_runs=confirm_runs,
@@ -98,6 +100,8 @@ STATE_SCHEMA_JSON = {
     "properties": {
         "schema": {"const": STATE_SCHEMA}, "site": {"type": "string"},
         "findings": {"type": "object", "additionalProperties": _TRACKED},
+        "cache_no_hit_runs": {"type": "object",
+                              "additionalProperties": {"type": "integer", "minimum": 0}},
         "incident": {"type": "object", "properties": {
             "open": {"type": "boolean"}, "since": {"type": ["string", "null"]},
             "opened_at": {"type": ["string", "null"]},
@@ -150,6 +154,19 @@ def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]
     fresh = fresh_state(site)["incident"]
     state["incident"] = {**fresh, **state["incident"]}
     return state, None
+
+
+def cache_history(path: str | Path, site: str) -> dict[str, int]:
+    """Per node, the runs in a row without a cache hit so far (for node_never_caches), read
+    before a run without side effects: a missing or invalid file is an empty history (the
+    run's own load_state keeps a bad file aside and says so)."""
+    try:
+        state = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return {}
+    if _problem(state, site):
+        return {}
+    return dict(state.get("cache_no_hit_runs", {}))
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:

@@ -123,3 +123,15 @@ class FetchResult:
     error: str | None = None
     curl: str | None = None
     certificate: Certificate | None = None
+
+
+@dataclass(frozen=True)
+class CanaryReference:
+    """What the bucket itself answers an anonymous GET for a key that does not exist (what
+    a healthy edge, which proxies without credentials, passes through): its status and S3
+    error code, or why it could not be asked."""
+
+    status_code: int | None = None
+    code: str | None = None
+    error: str | None = None
+

@@ -93,7 +93,9 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
     chosen = scope.select(settings)
     if state is not None and not scope.partial:
         check_output(state)  # before probing: a run must not be lost to a bad state path
-    run = await _run(chosen, scope, progress)
+    history = incident.cache_history(state, settings.site.name) \
+        if state is not None and not scope.partial else {}
+    run = await _run(chosen, scope, progress, history)
     if state is not None:
         warning: str | None = PARTIAL_STATE
         if not scope.partial:
@@ -103,7 +105,9 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
     return run
 
 
-async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) -> RunResult:
+async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
+               no_hit_runs: dict[str, int]) -> RunResult:
+    from edgeprobe import canary
     from edgeprobe.fetch import fetch_all
     from edgeprobe.origin import check_origin
     from edgeprobe.resolve import resolve_all
@@ -123,7 +127,8 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
                                                                         else ""))
     s, resolutions = per_address(s, resolutions)
     targets = _targets(s, resolutions)
-    total = len(sample.objects) * len(targets)
+    canaries = canary.objects(s.canary, s.origin.url_prefix)
+    total = (len(sample.objects) + len(canaries)) * len(targets)
     done = 0
     if progress:
         progress(0, total, None)
@@ -134,22 +139,29 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None) ->
         if progress:
             progress(done, total, result)
 
-    origin, fetches, unverified = await asyncio.gather(
+    # the canary keys ride with the sampled objects (after them: same connections)
+    origin, fetched, unverified, canary_ref = await asyncio.gather(
         check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
                      s.probe.concurrency,
                      listed={o.key: o.listed for o in sample.objects if o.listed}),
-        fetch_all(s.site, s.probe, targets, sample.objects, on_result),
-        _unverified_tls(s, targets))
+        fetch_all(s.site, s.probe, targets, (*sample.objects, *canaries), on_result),
+        _unverified_tls(s, targets),
+        canary.reference(s.origin, canaries, s.probe.timeout_s))
+    canary_paths = {o.path for o in canaries}
+    fetches = [f for f in fetched if f.path not in canary_paths]
     inp = AnalysisInput(
         media_host=s.site.media_host, nodes=s.nodes, resolutions=tuple(resolutions),
         objects=sample.objects, origin=origin, fetches=tuple(fetches), slow_ms=s.probe.slow_ms,
         timeout_s=s.probe.timeout_s, max_body_bytes=s.probe.max_body_bytes, scope=scope.kind,
         notes=sample.notes, tls_unverified=unverified, now=started_at,
-        cert_warn_days=s.probe.cert_warn_days)
+        cert_warn_days=s.probe.cert_warn_days,
+        canaries=tuple(f for f in fetched if f.path in canary_paths),
+        canary_reference=canary_ref, cache_valid_h=s.canary.cache_valid_h,
+        no_hit_runs=no_hit_runs)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,
-                 {"kind": scope.kind, "name": scope.name})
+                 {"kind": scope.kind, "name": scope.name}, s.canary)
 
 
 def per_address(settings: Settings,

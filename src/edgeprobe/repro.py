@@ -43,3 +43,13 @@ def body_command(head_command: str, expected_size: int | None, expected_md5: str
     size = "?" if expected_size is None else str(int(expected_size))
     md5 = expected_md5 if expected_md5 and expected_md5.isalnum() else "?"
     return f"{shlex.join(argv)} | md5sum  # expected: {size} bytes, md5 {md5}"
+
+
+def answer_command(head_command: str) -> str:
+    """The same request as a GET that prints the headers and then the body (``-D -``): for
+    an error whose body is the evidence, such as the bucket's XML ``<Code>`` (a HEAD has
+    none)."""
+    argv = []
+    for a in shlex.split(head_command):
+        argv += ["-sS", "-D", "-"] if a == "-sSI" else [a]
+    return shlex.join(argv)

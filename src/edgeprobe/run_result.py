@@ -6,17 +6,19 @@ from __future__ import annotations
 import copy
 import json
 import platform
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
 from edgeprobe import __version__
 from edgeprobe.analyze import Analysis, AnalysisInput
+from edgeprobe.analyze.cache import STATUS_HEADERS
 from edgeprobe.analyze.summary import check_matches, fleet_headers, header_diffs, matches
 from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.errors import RunFileError
 from edgeprobe.run_types import RunResult, from_json, to_json
 from edgeprobe.sanitize import clean_tree
-from edgeprobe.settings import SiteSettings
+from edgeprobe.settings import CanarySettings, SiteSettings
 from edgeprobe.validation import violation
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
@@ -33,7 +35,11 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
         "status_codes": summary.status_codes, "verdicts": summary.verdicts,
         "cache_hit_share": summary.cache_hit_share, "headers": summary.headers,
         "header_diffs": summary.header_diffs, "phases_ms": summary.phases_ms,
+        "cache": summary.cache,
     }
+    if name in analysis.canaries:
+        canary = analysis.canaries[name]
+        out["canary"] = {"verdict": canary.verdict, "answers": list(canary.answers)}
     if inp.tls_unverified is not None:
         out["tls_verification"] = inp.tls_unverified.get(name)
     if name in analysis.certificates:
@@ -58,7 +64,7 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
                            "headers": f.headers}
     if f.headers.get("ETag"):
         out["etag"] = f.headers["ETag"]
-    cache = f.headers.get("X-Cache-Status") or f.headers.get("X-Cache")
+    cache = next((f.headers[h] for h in STATUS_HEADERS if f.headers.get(h)), None)
     if cache:
         out["cache"] = cache
     if f.error:
@@ -71,7 +77,8 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
 
 
 def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Analysis,
-          started_at: datetime, duration_s: float, scope: dict[str, str | None]) -> RunResult:
+          started_at: datetime, duration_s: float, scope: dict[str, str | None],
+          canary: CanarySettings | None = None) -> RunResult:
     findings = [f.as_dict() for f in analysis.findings]
     nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
     regions: dict[str, list[str]] = {}
@@ -106,6 +113,10 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
                    "error": inp.origin.error},
         "counts": {"nodes": len(nodes), "objects": len(objects),
                    "checks": sum(n["checks"] for n in nodes)},
+        **({"canary": {"prefix": canary.prefix, "requests": canary.requests,
+                       "cache_valid_h": canary.cache_valid_h,
+                       "reference": asdict(inp.canary_reference)}}
+           if canary and canary.requests and inp.canary_reference else {}),
         "findings": findings,
         "fleet_headers": analysis.fleet_headers,
         "nodes": nodes,

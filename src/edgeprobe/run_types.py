@@ -112,6 +112,8 @@ class NodeResult:
     tls_verification: str | Unset | None = UNSET  # only with verify_tls = false
     certificate: dict[str, Any] | Unset = UNSET
     error: str | Unset = UNSET
+    cache: dict[str, Any] | Unset = UNSET
+    canary: dict[str, Any] | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ class RunResult:
     edgeprobe: ToolInfo | Unset = UNSET
     origin: OriginInfo | Unset = UNSET
     counts: Counts | Unset = UNSET
+    canary: dict[str, Any] | Unset = UNSET
     fleet_headers: Headers | Unset = UNSET
     incident: IncidentInfo | Unset = UNSET
     notifications: tuple[DeliveryInfo, ...] | Unset = UNSET
@@ -220,12 +223,13 @@ class RunResult:
 # dataclass; the JSON interleaves them).
 _ORDER = {
     RunResult: ("schema", "ok", "health", "started_at", "duration_s", "site", "scope",
-                "edgeprobe", "origin", "counts", "findings", "fleet_headers", "nodes",
+                "edgeprobe", "origin", "counts", "canary", "findings", "fleet_headers", "nodes",
                 "regions", "objects", "incident", "notifications", "warnings"),
     ObjectResult: ("path", "key", "source", "origin", "reference", "results"),
     NodeResult: ("name", "region", "host", "addresses", "status", "checks", "failures",
                  "latency_ms", "status_codes", "verdicts", "cache_hit_share", "headers",
-                 "header_diffs", "phases_ms", "tls_verification", "certificate", "error"),
+                 "header_diffs", "phases_ms", "cache", "canary", "tls_verification", "certificate",
+                 "error"),
 }
 
 

@@ -105,8 +105,18 @@ class ProbeSettings:
     slow_ms: float = key(defaults.SLOW_MS, kind=float, positive=True, most=600_000)
     max_body_bytes: int = key(defaults.MAX_BODY_BYTES, kind=int, positive=True,
                               most=16 * 1024**3)
-    cache_bust: bool = key(defaults.CACHE_BUST, kind=bool)
     cert_warn_days: int = key(defaults.CERT_WARN_DAYS, kind=int, positive=True, most=3650)
+
+
+@dataclass(frozen=True)
+class CanarySettings:
+    """The origin-path canary (docs/analysis.md): random keys that cannot exist, asked of
+    every node and address, show each edge's path to the bucket as it is now."""
+
+    requests: int = key(defaults.CANARY_REQUESTS, kind=int, check="canary_requests")
+    prefix: str = key(defaults.CANARY_PREFIX, kind=str, check="canary_prefix")
+    # how long the edges keep a cached 200 (proxy_cache_valid): how long a cache can hide
+    cache_valid_h: float = key(defaults.CACHE_VALID_H, kind=float, positive=True, most=87_600)
 
 
 @dataclass(frozen=True)
@@ -123,10 +133,21 @@ class NodeSettings:
     port: int | None = key(None, kind=int, check="port")
 
 
+# Keys that existed once: each is an error that says what replaced it (docs/probe-file.md,
+# "Removed keys").
+REMOVED: dict[tuple[str, str], str] = {
+    ("probe", "cache_bust"): (
+        "removed in edgeprobe 0.2: a query string does not bypass the cache of Mastodon's "
+        "documented nginx proxy (its cache key is $s3_backend$uri, without the query); the "
+        "origin-path canary ([canary], on by default) now finds a broken path to the bucket "
+        "behind a warm cache. Delete this line"),
+}
+
 # The probe file's tables, in the order "known: …" lists them.
 SECTIONS: dict[str, type] = {"site": SiteSettings, "origin": OriginSettings,
                              "dns": DnsSettings, "samples": SampleSettings,
-                             "probe": ProbeSettings, "incident": IncidentSettings,
+                             "probe": ProbeSettings, "canary": CanarySettings,
+                             "incident": IncidentSettings,
                              "nodes": NodeSettings}
 
 
@@ -138,6 +159,7 @@ class Settings:
     dns: DnsSettings = field(default_factory=DnsSettings)
     samples: SampleSettings = field(default_factory=SampleSettings)
     probe: ProbeSettings = field(default_factory=ProbeSettings)
+    canary: CanarySettings = field(default_factory=CanarySettings)
     incident: IncidentSettings = field(default_factory=IncidentSettings)
     source: str = "<memory>"
 

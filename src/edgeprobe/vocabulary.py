@@ -30,6 +30,14 @@ NOT_BLAMED = ("gone", "cached", "unverified")  # right, or nothing to judge by
 VERDICTS = ("ok", *FAILURE_KINDS, *NOT_BLAMED)
 CONNECTION_VERDICTS = ("unreachable", "tls_error", "timeout", "protocol_error")
 
+# -- the origin-path canary: what a node's answer for a key that cannot exist says ------------
+CANARY_OK = "ok"
+CANARY_CAUSES = ("bucket_missing", "not_proxying", "origin_unreachable", "catch_all",
+                 "access_denied", "origin_error")
+# the failure findings on sampled media that a broken path explains (they then name it)
+CANARY_EXPLAINS = ("node_media_missing", "node_server_error", "node_content_mismatch",
+                   "node_redirect")
+
 # -- what a finding is about ----------------------------------------------------------------------
 SCOPES = ("fleet", "region", "node", "origin", "object", "samples")  # in report order
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from edgeprobe.analyze.cache import no_hit_streaks
+from edgeprobe.analyze.canary import canary_findings, judge
 from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
 from edgeprobe.analyze.nodes import (
     cache_findings,
+    never_caches,
     dns_finding,
     failure_findings,
     slow_finding,
@@ -81,13 +84,24 @@ def analyze(inp: AnalysisInput) -> Analysis:
         slow = slow_finding(node, checks, peers, inp, node_findings)
         findings.extend(node_findings + ([slow] if slow else []))
     findings.extend(cache_findings(by_node))
+    canary_by_node: dict[str, list] = {}
+    for f in inp.canaries:
+        canary_by_node.setdefault(f.node, []).append(f)
+    canaries = {n: judge(fs, inp.canary_reference) for n, fs in canary_by_node.items()}
+    fleet = fleet_finding(inp, refs, by_path) if inp.scope == "all" else None
+    if fleet:
+        findings.append(fleet)
+    findings = canary_findings(canaries, inp.canary_reference, by_node, findings,
+                               inp.cache_valid_h, whole_fleet=inp.scope == "all")
+    summaries = {n: summarise(cs) for n, cs in by_node.items()}
+    streaks = no_hit_streaks({n: s.cache for n, s in summaries.items()}, inp.no_hit_runs)
+    summaries = {n: replace(s, cache={**s.cache, "no_hit_runs": streaks[n]})
+                 for n, s in summaries.items()}
+    findings.extend(never_caches(summaries))
     certs = node_certificates(by_node)
     tls_failed = {f.target for f in findings if f.kind == "node_tls_error"}
     findings.extend(cert_findings(certs, inp.now, inp.cert_warn_days, inp.media_host,
                                   tls_failed))
-    fleet = fleet_finding(inp, refs, by_path) if inp.scope == "all" else None
-    if fleet:
-        findings.append(fleet)
     findings.extend(origin_findings(inp, refs, by_path))
     findings.extend(Finding(n.kind, "samples", n.target, "info", n.summary, n.evidence)
                     for n in inp.notes)
@@ -101,7 +115,6 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(region_found)
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
                                  f.target, f.kind))
-    summaries = {n: summarise(cs) for n, cs in by_node.items()}
     usual = fleet_headers({n: s.headers for n, s in summaries.items() if s.checks})
     summaries = {n: replace(s, header_diffs=header_diffs(s.headers, usual) if s.checks else {})
                  for n, s in summaries.items()}
@@ -109,4 +122,5 @@ def analyze(inp: AnalysisInput) -> Analysis:
                     {(c.fetch.node, p): c for p, cs in by_path.items() for c in cs},
                     health=health(f.severity for f in findings), nodes=summaries,
                     fleet_headers=usual,
-                    certificates={n: describe(c, inp.now) for n, c in certs.items()})
+                    certificates={n: describe(c, inp.now) for n, c in certs.items()},
+                    canaries=canaries)

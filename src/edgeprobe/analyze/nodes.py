@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgeprobe import defaults
@@ -166,3 +166,21 @@ def dns_finding(res: Resolution) -> Finding:
                    f"{res.node}: {res.error}",
                    {"host": res.host, "error_kind": res.error_kind,
                     "nameservers": list(res.nameservers)})
+
+
+def never_caches(summaries: Mapping[str, Any]) -> list[Finding]:
+    """An edge whose 200s said MISS/BYPASS for ``NEVER_CACHES_RUNS`` runs in a row while
+    its peers had hits on the same objects: its cache is off or broken, so every request
+    goes to the bucket (cost, latency, and no stale copy to serve in an outage)."""
+    out = []
+    for node, s in summaries.items():
+        runs = s.cache.get("no_hit_runs", 0)
+        if runs >= defaults.NEVER_CACHES_RUNS:
+            out.append(Finding(
+                "node_never_caches", "node", node, "warning",
+                f"{node} has not answered from its cache for {runs} runs in a row (every 200 "
+                f"said MISS or BYPASS) while other nodes had cache hits on the same objects: "
+                "its cache is off or broken, so every request goes to the bucket",
+                {"no_hit_runs": runs, "misses": s.cache.get("misses"),
+                 "threshold_runs": defaults.NEVER_CACHES_RUNS}))
+    return out

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgeprobe.analyze.cache import cache_summary
 from edgeprobe.analyze.stats import latency_summary, percentile
 from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.vocabulary import FAILURE_KINDS
@@ -19,7 +20,6 @@ from edgeprobe.vocabulary import FAILURE_KINDS
 # The response headers recorded per node (its most common value), and compared with the
 # fleet's: what tells one misconfigured edge from the others.
 SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", "Content-Type")
-CACHE_HEADERS = ("X-Cache-Status", "X-Cache", "X-Cached")
 # Each phase's median, in ms from the request's start (a new connection's connect and TLS
 # phases; every answer's first byte and end): blackbox_exporter's probe_http_duration_seconds.
 PHASES = (("connect", "connect_ms"), ("tls", "tls_ms"), ("first_byte", "first_byte_ms"),
@@ -37,6 +37,8 @@ class NodeSummary:
     headers: dict[str, str | None]
     header_diffs: dict[str, str | None] = field(default_factory=dict)
     phases_ms: dict[str, float | None] = field(default_factory=dict)
+    # hits, misses, unknown, hit_share, max_age_s (cache.cache_summary) and no_hit_runs
+    cache: dict[str, Any] = field(default_factory=dict)
 
 
 def _dominant(values: Sequence[str | None]) -> str | None:
@@ -47,9 +49,7 @@ def _dominant(values: Sequence[str | None]) -> str | None:
 def summarise(checks: Sequence[Check]) -> NodeSummary:
     """One node's numbers from its checks (answers only where a status came back)."""
     done = [c.fetch for c in checks if c.fetch.status_code]
-    cache = [next((f.headers[h] for h in CACHE_HEADERS if f.headers.get(h)), None)
-             for f in done]
-    hits = [v for v in cache if v]
+    cache = cache_summary(done)
     return NodeSummary(
         checks=len(checks),
         failures=sum(1 for c in checks if c.verdict in FAILURE_KINDS),
@@ -57,12 +57,12 @@ def summarise(checks: Sequence[Check]) -> NodeSummary:
                                     if f.timing.total_ms is not None]),
         status_codes=dict(Counter(str(f.status_code) for f in done)),
         verdicts=dict(Counter(c.verdict for c in checks)),
-        cache_hit_share=round(sum(1 for v in hits if "HIT" in v.upper()) / len(hits), 3)
-        if hits else None,
+        cache_hit_share=cache["hit_share"],
         headers={h: _dominant([f.headers.get(h) for f in done]) for h in SHOWN_HEADERS},
         phases_ms={phase: percentile([v for f in done if (v := getattr(f.timing, attr))
                                       is not None], 50)
-                   for phase, attr in PHASES})
+                   for phase, attr in PHASES},
+        cache=cache)
 
 
 def fleet_headers(headers_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:

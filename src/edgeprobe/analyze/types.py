@@ -7,7 +7,14 @@ from datetime import datetime
 from typing import Any
 
 from edgeprobe import defaults
-from edgeprobe.observations import FetchResult, Note, OriginFacts, Resolution, SampleObject
+from edgeprobe.observations import (
+    CanaryReference,
+    FetchResult,
+    Note,
+    OriginFacts,
+    Resolution,
+    SampleObject,
+)
 from edgeprobe.settings import NodeSettings
 from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
 
@@ -31,6 +38,11 @@ class AnalysisInput:
     tls_unverified: dict[str, str | None] | None = None
     now: datetime | None = None  # when the run started: certificates' days left
     cert_warn_days: int = defaults.CERT_WARN_DAYS
+    canaries: tuple[FetchResult, ...] = ()  # the canary keys' answers (canary.py)
+    canary_reference: CanaryReference | None = None  # the bucket's answer for such a key
+    cache_valid_h: float = defaults.CACHE_VALID_H
+    # node → runs in a row before this one without a cache hit while peers hit (state file)
+    no_hit_runs: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,3 +87,4 @@ class Analysis:
     nodes: dict[str, Any] = field(default_factory=dict)  # name → summary.NodeSummary
     fleet_headers: dict[str, str | None] = field(default_factory=dict)
     certificates: dict[str, dict[str, Any]] = field(default_factory=dict)  # node → described
+    canaries: dict[str, Any] = field(default_factory=dict)  # node → canary.NodeCanary

@@ -16,7 +16,13 @@ from aiohttp import web
 # Every fault a node can be given (see docs/lab.md for what each one imitates).
 FAULTS = {
     "s3_disabled": "S3_ENABLED is not 'true': the node looks on local disk, 404 for all media",
-    "bucket_misspelt": "S3_BUCKET misspelt: the bucket answers NoSuchBucket, passed on as 404",
+    "bucket_misspelt": "the bucket name misspelt in the proxy's backend URL: the bucket answers "
+                       "NoSuchBucket, passed on as 404 (a new cache key: nothing cached helps)",
+    "bucket_misspelt_host": "the bucket name misspelt in the Host header only: NoSuchBucket for "
+                            "everything not cached (the cache key is unchanged)",
+    "origin_down": "the bucket unreachable from the edge: cached objects still served, "
+                   "502 for the rest",
+    "catch_all": "a fallback page (200) for every file the bucket does not have",
     "access_denied": "the proxy reaches a private bucket: 403 AccessDenied XML (DO Spaces)",
     "502": "the upstream is broken: 502 for every request",
     "502_some": "a flaky upstream: 502 for every fourth request (25%)",
@@ -54,6 +60,7 @@ NGINX_404 = (b"<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n
 NGINX_502 = NGINX_404.replace(b"404 Not Found", b"502 Bad Gateway")
 ACCESS_DENIED = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
                  b"<BucketName>lab-media</BucketName><RequestId>tx0000lab</RequestId></Error>")
+CATCH_ALL = b"<!doctype html><title>media</title><p>Welcome</p>\n"
 PASSED_HEADERS = ("Content-Type", "ETag", "Last-Modified", "Cache-Control")
 
 
@@ -108,17 +115,27 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return web.Response(status=302, headers={**state.headers, "Location": str(request.url)})
     if "access_denied" in faults:
         return _error(403, ACCESS_DENIED, state, "application/xml")
-    cached = state.cache.get(request.path_qs)  # nginx's default key keeps the query…
+    key = request.path[len(prefix):]
+    # Mastodon's proxy_pass holds variables ($s3_backend$uri): nginx keys its cache on the
+    # evaluated upstream URL, without the query string (lab/nginx.py shows it on nginx)
+    backend = state.upstream + ("x" if "bucket_misspelt" in faults else "")
+    cache_key = f"{backend}/{key}"
+    cached = state.cache.get(cache_key)
     status = "HIT"
     if cached is None:
-        key = request.path[len(prefix):]
-        upstream = state.upstream + ("x" if "bucket_misspelt" in faults else "")
-        async with state.client.get(f"{upstream}/{key}") as up:  # …while $uri drops it
+        misspelt = "bucket_misspelt" in faults or "bucket_misspelt_host" in faults
+        upstream = state.upstream + ("x" if misspelt else "")
+        if "origin_down" in faults:
+            return _error(502, NGINX_502, state)
+        async with state.client.get(f"{upstream}/{key}") as up:
+            if up.status == 404 and "catch_all" in faults:
+                return web.Response(status=200, body=CATCH_ALL, content_type="text/html",
+                                    headers=state.headers)
             if up.status != 200:  # nginx passes the bucket's error through (no intercept)
                 return _error(up.status, await up.read(), state, up.content_type)
             passed = {n: up.headers[n] for n in PASSED_HEADERS if n in up.headers}
             cached = Cached(passed, await up.read())  # lab objects are small (≤ 2 MB)
-        state.cache[request.path_qs] = cached  # proxy_cache_valid 200 48h
+        state.cache[cache_key] = cached  # proxy_cache_valid 200 48h
         status = "MISS"
     return await _send(request, state, cached, status)
 
