@@ -67,7 +67,7 @@ def test_terminal_gets_progress_and_colour(lab):
     env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
     code, out = _run_in_pty(["probe", "all", "-c", str(lab.probe_file())], env)
     assert code == 1
-    assert "probing 6 nodes:" in out and "/90 checks" in out  # 13 objects and 2 canary keys × 6
+    assert "probing 6 nodes:" in out and "/90 checks" in out  # (13 objects + 2 canary keys) x 6
     assert "\x1b[31;1mFAILING\x1b[0m" in out
     code, out = _run_in_pty(["probe", "all", "-c", str(lab.probe_file())], {**env, "NO_COLOR": "1"})
     assert "\x1b[31;1m" not in out and "FAILING" in out

@@ -30,8 +30,8 @@ ERROR_BODY_READ = 64 * 1024  # bytes kept of a non-2xx body (its excerpt comes f
 BUFFER = 256 * 1024  # libcurl's receive buffer: fewer, larger write callbacks
 LOW_SPEED_BYTES = 1  # bytes/s under which a transfer counts as stalled (for timeout_s)
 RECORDED_HEADERS = ("Cache-Control", "Age", "X-Cache-Status", "X-Cache", "X-Cached",
-                    "CF-Cache-Status", "Content-Type", "Content-Length", "ETag", "Last-Modified", "Server", "Via",
-                    "Location")
+                    "CF-Cache-Status", "Content-Type", "Content-Length", "ETag",
+                    "Last-Modified", "Server", "Via", "Location")
 _RECORDED = {h.lower(): h for h in RECORDED_HEADERS}
 
 

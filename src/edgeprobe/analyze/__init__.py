@@ -15,9 +15,9 @@ from edgeprobe.analyze.canary import canary_findings, judge
 from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
 from edgeprobe.analyze.nodes import (
     cache_findings,
-    never_caches,
     dns_finding,
     failure_findings,
+    never_caches,
     slow_finding,
 )
 from edgeprobe.analyze.rollup import (

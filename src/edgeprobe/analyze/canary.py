@@ -152,8 +152,9 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
         plain = _plain(canary, cause, expected)
         explains = []
         for i, f in enumerate(out):
-            if (f.target == node or (shared and f.kind == "fleet_wide_failure")) and \
-                    f.kind in (*CANARY_EXPLAINS, "fleet_wide_failure") and "cause" not in f.evidence:
+            mine = f.target == node and f.kind in CANARY_EXPLAINS
+            if (mine or (shared and f.kind == "fleet_wide_failure")) and \
+                    "cause" not in f.evidence:
                 explains.append(f.kind)
                 see = "fleet_origin_path_broken" if shared else "node_origin_path_broken"
                 out[i] = replace(f, summary=f"{f.summary} — cause: {SHORT[cause]} (see {see})",
