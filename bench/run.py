@@ -26,7 +26,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from blackbox import Blackbox
 from blackbox import available as blackbox_available
-from nginx_edge import NginxEdge
 
 MEDIA_HOST = "media.bench.test"
 
@@ -90,6 +89,7 @@ def main() -> None:
     import trustme
 
     from edgeprobe.lab.content import LabObject
+    from edgeprobe.lab.nginx import MastodonProxyEdge
     from edgeprobe.lab.s3 import BUCKET, LabS3
 
     root = Path(tempfile.mkdtemp(prefix="edgeprobe-bench-"))
@@ -101,19 +101,20 @@ def main() -> None:
         list(pool.map(s3.put, objects))
     ca = trustme.CA()
     cert = ca.issue_cert(MEDIA_HOST)
-    ca_file = root / "ca.pem"
+    ca_file, cert_file, key_file = root / "ca.pem", root / "cert.pem", root / "key.pem"
     ca.cert_pem.write_to_path(str(ca_file))
-    s3_port = int(s3.endpoint.rsplit(":", 1)[1])
+    cert.cert_chain_pems[0].write_to_path(str(cert_file))
+    cert.private_key_pem.write_to_path(str(key_file))
     port = 18443
     edges = []
     try:
         for i in range(args.nodes):
-            edge = NginxEdge(root, f"edge-{i}", f"127.0.2.{i + 1}", port, MEDIA_HOST, s3_port,
-                             BUCKET, cert.cert_chain_pems[0].bytes(),
-                             cert.private_key_pem.bytes())
+            edge = MastodonProxyEdge(root, f"edge-{i}", f"127.0.2.{i + 1}", port, MEDIA_HOST,
+                                     s3.endpoint.removeprefix("http://"), BUCKET, cert_file,
+                                     key_file)
             edge.start()
             edges.append(edge)
-        paths = [f"/system/{o.key}" for o in objects]
+        paths = [f"/{o.key}" for o in objects]  # Mastodon's proxy serves keys at the root
         urls = [(f"https://{MEDIA_HOST}:{port}{p}", f"127.0.2.{n + 1}")
                 for p in paths for n in range(args.nodes)]
         curl_config(root / "curl.cfg", urls, port, ca_file)
@@ -122,6 +123,7 @@ def main() -> None:
             "[site]", 'name = "bench"', f'media_url = "https://{MEDIA_HOST}:{port}"',
             f'ca_file = "{ca_file}"', "[origin]", f'bucket = "{BUCKET}"',
             f'endpoint_url = "{s3.endpoint}"', 'region = "us-east-1"', "anonymous = true",
+            'url_prefix = "/"',
             "[samples]", f"paths = {json.dumps(paths)}", f"max = {len(paths)}",
             "[probe]", "timeout_s = 60.0", "slow_ms = 60000",
             f"concurrency = {args.concurrency}",

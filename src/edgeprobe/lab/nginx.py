@@ -187,10 +187,13 @@ class MastodonProxyEdge:
         self.mode = mode
         self.generation += 1
         self._write()
+        old = self._children()
         self.proc.send_signal(signal.SIGHUP)
-        self._wait_for_generation()
+        self._wait_for_generation(old)
 
-    def _wait_for_generation(self) -> None:
+    def _wait_for_generation(self, old: frozenset[str] = frozenset()) -> None:
+        """Until the new configuration answers and every process of the old one is gone:
+        until nginx's master has told them to quit, old workers still accept connections."""
         ctx = ssl.create_default_context()
         ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE  # lab's own check only
         host = self.address if ":" not in self.address else f"[{self.address}]"
@@ -203,7 +206,8 @@ class MastodonProxyEdge:
                 raise LabError(f"nginx exited: {err.strip()[:500]}")
             try:
                 with urllib.request.urlopen(url, context=ctx, timeout=2) as answer:
-                    if answer.read().decode() == str(self.generation) and not self._old_workers():
+                    if answer.read().decode() == str(self.generation) and \
+                            not old & self._children():
                         return
             except OSError:
                 pass
@@ -212,23 +216,15 @@ class MastodonProxyEdge:
                                f"{self.generation}: {(self.dir / 'error.log').read_text()[-500:]}")
             time.sleep(0.05)
 
-    def _old_workers(self) -> bool:
-        """Whether a worker of the previous configuration still runs (and may still take a
-        connection): nginx names it "worker process is shutting down". Linux's /proc."""
+    def _children(self) -> frozenset[str]:
+        """The master's child processes (workers, cache manager and loader): Linux's /proc."""
         if self.proc is None:
-            return False
+            return frozenset()
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
         try:
-            pids = children.read_text().split()
+            return frozenset(children.read_text().split())
         except OSError:
-            return False
-        for pid in pids:
-            try:
-                if b"shutting down" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    return True
-            except OSError:
-                continue
-        return False
+            return frozenset()
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

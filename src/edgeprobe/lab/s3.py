@@ -13,16 +13,46 @@ REGION = "us-east-1"
 MULTIPART_PART_SIZE = 256 * 1024
 
 
+def _s3_only_server() -> Any:
+    """moto's threaded server answering as S3 only. moto picks the service of an unsigned
+    request from its path, and reads a virtual-hosted key such as
+    ``/media_attachments/files/…`` (the bucket in the Host header, as Mastodon's nginx proxy
+    sends it) as service "media", region "attachments", and fails; the lab serves S3 alone."""
+    from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+    from moto.moto_server.werkzeug_app import (
+        DomainDispatcherApplication,
+        MotoRequestHandler,
+        create_backend_app,
+    )
+
+    class S3Only(DomainDispatcherApplication):
+        def get_application(self, environ: dict[str, Any]) -> Any:
+            with self.lock:
+                if "s3" not in self.app_instances:
+                    self.app_instances["s3"] = self.create_app("s3")
+                return self.app_instances["s3"]
+
+    class Server(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            from werkzeug.serving import make_server
+
+            self._server = make_server(self._ip_address, self._port,
+                                       S3Only(create_backend_app), True,
+                                       request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
+
+    return Server(ip_address="127.0.0.1", port=0, verbose=False)
+
+
 class LabS3:
     """A moto server in a thread, and an admin client that may write to it."""
 
     def __init__(self) -> None:
         # moto reads this once, at import; small parts keep the multipart object small
         os.environ.setdefault("S3_UPLOAD_PART_MIN_SIZE", str(MULTIPART_PART_SIZE))
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self.server = _s3_only_server()
         self.endpoint = ""
         self.client: Any = None
         self.bodies: dict[str, bytes] = {}

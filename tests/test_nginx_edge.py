@@ -1,0 +1,187 @@
+"""The origin-path canary against real nginx with Mastodon's documented proxy config
+(edgeprobe/lab/nginx.py) in front of moto's S3: each row of the canary table
+(docs/analysis.md) from a real configuration mistake, warm cache and cold.
+
+Skipped where nginx is not installed, except in CI (CI=true), where scripts/setup test
+installs it and a skip would hide a broken canary.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgeprobe import config, pipeline
+from edgeprobe.lab.nginx import MastodonProxyEdge, closed_port, nginx_binary
+from edgeprobe.run_result import dump
+from tests.conftest import assert_healthy_not_blamed, blamed
+
+MEDIA_HOST = "media.lab.test"
+# healthy throughout; the three others are broken in turn
+EDGES = {"cdn-seattle-1": "127.0.3.1", "cdn-fremont-1": "127.0.3.2",
+         "cdn-newark-1": "127.0.3.3", "cdn-frankfurt-1": "127.0.3.4"}
+SEATTLE, FREMONT, NEWARK, FRANKFURT = EDGES
+
+
+class NginxFleet:
+    def __init__(self, root: Path) -> None:
+        from edgeprobe.lab.certs import make_certs
+        from edgeprobe.lab.content import default_objects
+        from edgeprobe.lab.s3 import BUCKET, LabS3
+
+        self.root = root
+        self.s3 = LabS3()
+        self.s3.start()
+        self.objects = default_objects()
+        for obj in self.objects:
+            self.s3.put(obj)
+        self.certs = make_certs(MEDIA_HOST, root)
+        assert self.certs.cert_file and self.certs.key_file
+        self.port = closed_port()
+        store = self.s3.endpoint.removeprefix("http://")
+        self.edges = {name: MastodonProxyEdge(root, name, address, self.port, MEDIA_HOST, store,
+                                              BUCKET, self.certs.cert_file, self.certs.key_file)
+                      for name, address in EDGES.items()}
+        for edge in self.edges.values():
+            edge.start()
+
+    def probe_file(self) -> Path:
+        from edgeprobe.lab.s3 import BUCKET, REGION
+
+        paths = ", ".join(f'"/{o.key}"' for o in self.objects)
+        text = "\n".join([
+            "[site]", 'name = "nginx-lab"', f'media_url = "https://{MEDIA_HOST}:{self.port}"',
+            f'ca_file = "{self.certs.ca_file}"',
+            "[origin]", f'bucket = "{BUCKET}"', f'endpoint_url = "{self.s3.endpoint}"',
+            f'region = "{REGION}"', 'url_prefix = "/"', "anonymous = true",
+            "[samples]", f"paths = [{paths}]", "[probe]", "timeout_s = 5.0", "",
+            *(f'[[nodes]]\nname = "{n}"\nregion = "lab"\naddresses = ["{a}"]\n'
+              for n, a in EDGES.items())])
+        path = self.root / "nginx.toml"
+        path.write_text(text)
+        return path
+
+    def probe(self) -> dict[str, Any]:
+        return dump(pipeline.probe(config.load(self.probe_file())))
+
+    def stop(self) -> None:
+        for edge in self.edges.values():
+            edge.stop()
+        self.s3.stop()
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[NginxFleet]:
+    if nginx_binary() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have nginx (scripts/setup test installs it)")
+        pytest.skip("needs nginx (Debian: apt-get install nginx)")
+    root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-"))
+    running = NginxFleet(root)
+    try:
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _finding(run: dict[str, Any], kind: str, target: str) -> dict[str, Any]:
+    (found,) = [f for f in run["findings"] if f["kind"] == kind and f["target"] == target]
+    return found
+
+
+def _node(run: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(n for n in run["nodes"] if n["name"] == name)
+
+
+def test_the_canary_names_each_cause_on_real_nginx(fleet):
+    n = len(fleet.objects)
+    # 1. all healthy: caches warmed, every canary answer is the bucket's own NoSuchKey
+    run = fleet.probe()
+    assert run["findings"] == []
+    assert run["canary"]["reference"] == {"status_code": 404, "code": "NoSuchKey",
+                                          "error": None}
+    assert {_node(run, e)["canary"]["verdict"] for e in EDGES} == {"ok"}
+    assert {_node(run, e)["cache"]["misses"] for e in EDGES} == {n}
+
+    # nginx keys this config's cache on $s3_backend$uri: a query string is still a HIT
+    check = run["objects"][0]["results"][SEATTLE]
+    argv = shlex.split(_node_curl(fleet, SEATTLE, run["objects"][0]["path"] + "?edgeprobe=1"))
+    head = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+    assert "X-Cache-Status: HIT" in head and check["verdict"] == "ok"
+
+    # 2. warm caches: Host-only misspelling (same cache key), the store unreachable, and
+    #    object storage switched off
+    fleet.edges[FREMONT].configure("host_misspelt")
+    fleet.edges[NEWARK].configure("origin_down")
+    fleet.edges[FRANKFURT].configure("storage_off")
+    run = fleet.probe()
+    assert blamed(run) == {
+        ("node_origin_path_broken", FREMONT, "critical"),
+        ("node_origin_path_broken", NEWARK, "critical"),
+        ("node_origin_path_broken", FRANKFURT, "critical"),
+        ("node_media_missing", FRANKFURT, "critical"),
+    }
+    assert_healthy_not_blamed(run, {FREMONT, NEWARK, FRANKFURT})
+    for edge, cause in ((FREMONT, "bucket_missing"), (NEWARK, "origin_unreachable")):
+        assert {o["results"][edge]["cache"] for o in run["objects"]} == {"HIT"}
+        finding = _finding(run, "node_origin_path_broken", edge)
+        assert finding["evidence"]["cause"] == cause
+        assert f"its cache is hiding it: {n} of {n} sampled objects were still served " \
+            f"({n} cache hits)" in finding["summary"]
+    assert _finding(run, "node_origin_path_broken", FREMONT)["summary"].startswith(
+        f"{FREMONT}: its path to the bucket is broken — its bucket name is wrong: the store "
+        "answers NoSuchBucket")
+    assert "it cannot reach the bucket: a missing key gets 502" in \
+        _finding(run, "node_origin_path_broken", NEWARK)["summary"]
+    off = _finding(run, "node_origin_path_broken", FRANKFURT)
+    assert off["evidence"]["cause"] == "not_proxying"
+    assert off["evidence"]["explains"] == ["node_media_missing"]
+    assert "a missing key gets 404 HTML instead of the bucket's 404 NoSuchKey" in off["summary"]
+    assert _finding(run, "node_media_missing", FRANKFURT)["evidence"]["see"] == \
+        "node_origin_path_broken"
+    # the repro curl shows the evidence: the store's XML through the edge
+    answer = _finding(run, "node_origin_path_broken", FREMONT)["evidence"]["answers"][0]
+    shown = subprocess.run(shlex.split(answer["curl"]), capture_output=True, text=True,
+                           timeout=30).stdout
+    assert shown.startswith("HTTP/1.1 404") and "<Code>NoSuchBucket</Code>" in shown
+
+    # 3. cold: the bucket misspelt in $s3_backend too (a new cache key), and a catch-all
+    fleet.edges[FREMONT].configure("bucket_misspelt")
+    fleet.edges[NEWARK].configure("catch_all")
+    fleet.edges[FRANKFURT].configure("healthy")
+    run = fleet.probe()
+    assert blamed(run) == {
+        ("node_media_missing", FREMONT, "critical"),
+        ("node_origin_path_broken", FREMONT, "critical"),
+        ("node_content_mismatch", NEWARK, "critical"),
+        ("node_origin_path_broken", NEWARK, "warning"),
+        ("node_cache_misconfigured", NEWARK, "warning"),  # its fallback page: no Cache-Control
+    }
+    assert_healthy_not_blamed(run, {FREMONT, NEWARK})
+    misspelt = _finding(run, "node_origin_path_broken", FREMONT)
+    assert misspelt["evidence"]["cause"] == "bucket_missing"
+    assert "hiding" not in misspelt["summary"]
+    assert _finding(run, "node_media_missing", FREMONT)["summary"].endswith(
+        "— cause: bucket name wrong (NoSuchBucket) (see node_origin_path_broken)")
+    assert _finding(run, "node_origin_path_broken", NEWARK)["evidence"]["cause"] == "catch_all"
+    assert _node(run, FRANKFURT)["canary"]["verdict"] == "ok"
+    for edge in EDGES:
+        fleet.edges[edge].configure("healthy")
+
+
+def _node_curl(fleet: NginxFleet, node: str, path: str) -> str:
+    from edgeprobe.repro import curl_command
+    from edgeprobe.settings import SiteSettings
+
+    site = SiteSettings(name="x", media_url=f"https://{MEDIA_HOST}:{fleet.port}",
+                        ca_file=str(fleet.certs.ca_file))
+    return curl_command(site, fleet.port, EDGES[node], f"https://{MEDIA_HOST}:{fleet.port}{path}")
