@@ -379,3 +379,36 @@ def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
     assert {n["addresses"][0] for n in run["nodes"] if n["name"] in (v4, v6)} == {
         lab.addresses[FREMONT], "::1"}
     assert_healthy_not_blamed(run, {v6})
+
+
+def test_an_edge_that_never_caches_is_named_after_three_runs(lab, tmp_path):
+    """One cold run proves nothing (a new object is a miss everywhere): the warning needs
+    three runs in a row of only misses while peers hit, counted in the state file."""
+    from edgeprobe import config, pipeline
+    from edgeprobe.run_result import dump
+
+    lab.fault(FREMONT, "never_caches")
+    settings = config.load(lab.probe_file())
+    state = tmp_path / "state.json"
+
+    def run() -> dict:
+        return dump(pipeline.probe(settings, state=state))
+
+    streaks = []
+    for _ in range(4):  # the first run is cold everywhere: it does not count
+        result = run()
+        node = next(n for n in result["nodes"] if n["name"] == FREMONT)
+        streaks.append(node["cache"]["no_hit_runs"])
+        assert node["cache"]["hits"] == 0 and node["cache"]["misses"] == len(lab.lab.paths)
+    assert streaks == [0, 1, 2, 3]
+    assert blamed(result) == {("node_never_caches", FREMONT, "warning")}
+    assert_healthy_not_blamed(result, {FREMONT})
+    (finding,) = [f for f in result["findings"] if f["kind"] == "node_never_caches"]
+    assert finding["summary"].startswith(f"{FREMONT} has not answered from its cache for 3 runs "
+                                         "in a row")
+    assert all(n["cache"]["no_hit_runs"] == 0 for n in result["nodes"] if n["name"] != FREMONT)
+    lab.fault(FREMONT)  # caching again: the next run hits nothing yet, the one after does
+    run()
+    result = run()
+    assert next(n for n in result["nodes"] if n["name"] == FREMONT)["cache"]["no_hit_runs"] == 0
+    assert blamed(result) == set()

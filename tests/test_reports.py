@@ -27,6 +27,10 @@ def runs(lab_thread):
     lab.fault("cdn-seattle-1", "502")
     out["region_down"] = lab.probe()
     lab_thread.call(lab_thread.lab.reset())  # healthy, with cold caches
+    lab.probe()  # warm
+    lab.fault("cdn-fremont-1", "bucket_misspelt_host")
+    out["hidden"] = lab.probe()
+    lab_thread.call(lab_thread.lab.reset())
     lab.delete(lab.lab.options.objects[0].key)
     out["object_missing"] = lab.probe()
     lab_thread.call(lab_thread.lab.reset())
@@ -65,6 +69,28 @@ def test_one_node_broken(runs):
     assert "- 🔴 **critical** `node_media_missing` → **cdn-fremont-1**" in md
     assert "| cdn-fremont-1 | us-west | 🔴 failing | 13/13 | 404×13 |" in md
     assert "curl --connect-to media.lab.test:" in md
+
+
+def test_the_cause_is_one_line_with_the_canarys_curl(runs):
+    """A broken path under a warm cache: the card says the cause and gives the GET that shows
+    the store's answer; the node table says the path to the bucket per node."""
+    run = runs["hidden"]
+    page = html(run)
+    assert "cdn-fremont-1: its path to the bucket is broken — its bucket name is wrong: the " \
+        "store answers NoSuchBucket; its cache is hiding it: 13 of 13 sampled objects" in page
+    assert re.search(r"cause bucket_missing: a missing key \(/system/edgeprobe-canary/[0-9a-f]"
+                     r"{16}\.png\) gets 404 NoSuchBucket; the bucket answers 404 NoSuchKey", page)
+    assert re.search(r'data-copy="curl --connect-to media\.lab\.test:\d+:127\.0\.1\.1:\d+ '
+                     r'https://media\.lab\.test:\d+/system/edgeprobe-canary/[0-9a-f]{16}\.png '
+                     r'-sS -D - --http1\.1', page)
+    assert '<td class="mono">bucket_missing</td>' in page and \
+        page.count('<td class="mono">ok</td>') == 5
+    md = render("markdown", run)
+    assert "| cdn-fremont-1 | us-west | 🔴 failing | 0/13 | 200×13 | " in md
+    assert "| 100% | bucket\\_missing |" in md
+    assert "-sS -D -" in md
+    terminal = render("terminal", run, width=80)
+    assert "its path to the bucket is broken" in terminal and "-sS -D -" in terminal
 
 
 def test_region_down(runs):

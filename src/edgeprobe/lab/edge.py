@@ -23,6 +23,7 @@ FAULTS = {
     "origin_down": "the bucket unreachable from the edge: cached objects still served, "
                    "502 for the rest",
     "catch_all": "a fallback page (200) for every file the bucket does not have",
+    "never_caches": "proxy_cache off: every request goes to the bucket (X-Cache-Status MISS)",
     "access_denied": "the proxy reaches a private bucket: 403 AccessDenied XML (DO Spaces)",
     "502": "the upstream is broken: 502 for every request",
     "502_some": "a flaky upstream: 502 for every fourth request (25%)",
@@ -135,7 +136,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
                 return _error(up.status, await up.read(), state, up.content_type)
             passed = {n: up.headers[n] for n in PASSED_HEADERS if n in up.headers}
             cached = Cached(passed, await up.read())  # lab objects are small (≤ 2 MB)
-        state.cache[cache_key] = cached  # proxy_cache_valid 200 48h
+        if "never_caches" not in faults:
+            state.cache[cache_key] = cached  # proxy_cache_valid 200 48h
         status = "MISS"
     return await _send(request, state, cached, status)
 

@@ -131,14 +131,16 @@ class MarkdownReporter:
     @staticmethod
     def _nodes(v: dict[str, Any]) -> list[str]:
         out = ["", "### Nodes", "",
-               "| node | region | status | fail/checks | answers | p50 ms | p95 ms |",
-               "|---|---|---|---:|---|---:|---:|"]
+               "| node | region | status | fail/checks | answers | p50 ms | p95 ms | cache hits "
+               "| path to bucket |",
+               "|---|---|---|---:|---|---:|---:|---:|---|"]
         for n in v["nodes"]:
             p50 = "-" if n["p50"] is None else n["p50"]
             p95 = "-" if n["p95"] is None else n["p95"]
             out.append(f"| {md(n['name'])} | {md(n['region'])} | {ICON.get(n['status'], '')} "
                        f"{n['status']} | {n['failures']}/{n['checks']} | "
-                       f"{md(n['codes'] or '-')} | {p50} | {p95} |")
+                       f"{md(n['codes'] or '-')} | {p50} | {p95} | {n['cache_hits']} | "
+                       f"{md(n['bucket_path'])} |")
         return out
 
     @staticmethod

@@ -57,6 +57,18 @@ def evidence_line(f: dict[str, Any]) -> str | None:
         if peers:
             line += f"; {len(peers)} peer{'s' if len(peers) != 1 else ''} serve them"
         return line
+    if f.get("kind") in ("node_origin_path_broken", "fleet_origin_path_broken"):
+        answers = [a for a in _list(ev.get("answers")) if isinstance(a, dict)
+                   and a.get("verdict") not in (None, "ok")]
+        expected = _dict(ev.get("expected"))
+        if answers:
+            a = answers[0]
+            said = " ".join(_text(x) for x in (a.get("status_code") or a.get("error"),
+                                                a.get("code")) if x)
+            want = " ".join(_text(x) for x in (expected.get("status_code"),
+                                                expected.get("code")) if x)
+            return (f"cause {_text(ev.get('cause'))}: a missing key ({_text(a.get('path'))}) "
+                    f"gets {said}" + (f"; the bucket answers {want}" if want else ""))
     if f.get("kind") == "fleet_wide_failure":
         nodes = ", ".join(_text(n) for n in _list(ev.get("nodes")))
         return f"{ev.get('failed')} of {ev.get('objects')} objects fail on every node ({nodes})"
@@ -81,6 +93,9 @@ def _example(ex: dict[str, Any]) -> dict[str, Any]:
 def _finding(f: RunFinding) -> dict[str, Any]:
     ev = f.evidence
     examples = [_example(e) for e in _list(ev.get("examples")) if isinstance(e, dict)]
+    # the canary's evidence is its broken answers (a GET whose curl shows the body)
+    examples += [_example(a) for a in _list(ev.get("answers")) if isinstance(a, dict)
+                 and a.get("verdict") not in (None, "ok")]
     blaming = f.severity != "info"
     return {"severity": f.severity, "kind": f.kind, "target": f.target,
             "summary": f.summary, "state": f.state or None,
@@ -88,7 +103,7 @@ def _finding(f: RunFinding) -> dict[str, Any]:
             "examples": examples,
             "curl": examples[0]["curl"] if examples and blaming else "",
             "curl_body": examples[0]["curl_body"] if examples and blaming else "",
-            "details": [(k, _text(v)) for k, v in ev.items() if k != "examples"]}
+            "details": [(k, _text(v)) for k, v in ev.items() if k not in ("examples", "answers")]}
 
 
 def _headline(run: RunResult, findings: list[dict[str, Any]]) -> str:
@@ -125,6 +140,8 @@ def _node(n: NodeResult) -> dict[str, Any]:
         "answers": "no address" if n.error else (" ".join(answers) or "-"),
         "p50": lat.p50, "p95": lat.p95, "max": lat.max,
         "cache_hits": "-" if share is None else f"{share * 100:.0f}%",
+        # the origin-path canary's verdict: ok, the cause of a broken path, or "-"
+        "bucket_path": _text(_dict(n.canary).get("verdict")) or "-",
         "header_diffs": list(_dict(n.header_diffs).items()),
         "tls_verification": _val(n.tls_verification),
         "phases": " / ".join(_ms(_dict(n.phases_ms).get(p)) for p in ("connect", "tls",
