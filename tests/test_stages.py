@@ -14,7 +14,7 @@ from edgeprobe import config
 from edgeprobe.lab.dns_server import start_dns
 from edgeprobe.observations import SampleObject
 from edgeprobe.resolve import resolve_all
-from edgeprobe.sample import build_sample, media_urls, sample_from_listing
+from edgeprobe.sample import build_sample, media_urls
 from edgeprobe.settings import DnsSettings, NameserverSettings, NodeSettings
 from tests.conftest import edgeprobe
 
@@ -56,13 +56,46 @@ def _sample(path):
     return asyncio.run(build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s))
 
 
-def test_sampling_from_a_listing_is_deterministic():
-    keys = [f"accounts/avatars/000/000/{i:03d}/original/{i:016x}.png" for i in range(100)]
-    keys += ["accounts/avatars/", "accounts/avatars/original/missing.png"]
-    first = sample_from_listing(keys, 5, 42, "accounts/")
-    assert first == sample_from_listing(list(reversed(keys)), 5, 42, "accounts/")
-    assert first != sample_from_listing(keys, 5, 43, "accounts/")
-    assert len(first) == 5 and all(k.endswith(".png") and "missing" not in k for k in first)
+def test_spread_takes_the_newest_and_one_from_each_stride():
+    import random
+
+    from edgeprobe.listing import spread
+
+    names = [f"{i:03d}/" for i in range(100)]
+    for seed in range(20):
+        chosen = spread(names, 5, random.Random(seed))
+        assert len(chosen) == 5 and chosen[-1] == "099/"
+        # one from each quarter of the other 99 names (strides of 24-25)
+        for k, c in enumerate(chosen[:-1]):
+            assert k * 99 // 4 <= int(c[:3]) < (k + 1) * 99 // 4
+    assert spread(names, 5, random.Random(1)) == spread(names, 5, random.Random(1))
+    assert spread(names[:3], 5, random.Random(1)) == names[:3]
+    assert spread(names, 1, random.Random(1)) == ["099/"]
+
+
+def test_bucket_sampling_spreads_over_the_key_range_and_takes_the_newest(lab):
+    """Mastodon's id partitions list oldest first: the first keys of a listing are the oldest
+    media (the old sampler took them). The walk reaches the newest and spreads over the
+    whole range."""
+    client = lab.lab.s3.client
+    base = "spread/media_attachments/files/"
+    keys = [f"{base}{109 + i // 20:03d}/{i % 20:03d}/{i * 7 % 1000:03d}/original/{i:016x}.png"
+            for i in range(60)]
+    for key in keys:
+        client.put_object(Bucket="lab-media", Key=key, Body=b"x")
+    try:
+        path = lab.probe_file(samples=f'bucket_prefixes = ["{base}"]\nper_prefix = 4\n'
+                              "list_limit = 50\nseed = 7")
+        sample = _sample(path)
+        got = [o.key for o in sample.objects]
+        assert len(got) == 4 and set(got) <= set(keys)
+        assert max(keys) in got  # the newest upload: the one no cache holds
+        assert {k[len(base):len(base) + 3] for k in got} == {"109", "110", "111"}
+        assert all(o.listed and o.listed.size == 1 for o in sample.objects)
+        assert got == [o.key for o in _sample(path).objects]  # the same seed, the same keys
+    finally:
+        for key in keys:
+            client.delete_object(Bucket="lab-media", Key=key)
 
 
 def test_bucket_prefix_sampling_against_lab_s3(lab):

@@ -1,22 +1,23 @@
 """Stage 2: which objects to fetch from every node.
 
-Explicit ``paths`` first, then keys sampled from a bucket listing per prefix (deterministic
-for a given seed), then media found through Mastodon's public API; at most ``max``.
+Explicit ``paths`` first, then media found through Mastodon's public API (timelines first:
+the newest media, the ones no cache holds yet), then keys from each bucket prefix spread
+over its whole key range, newest included (listing.py; deterministic for a given seed);
+at most ``max``.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import zlib
-from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from edgeprobe import threads
 from edgeprobe.bounded import read_capped
 from edgeprobe.errors import ProbeError
-from edgeprobe.observations import Note, OriginObject, Sample, SampleObject
+from edgeprobe.listing import spread_sample
+from edgeprobe.observations import Note, Sample, SampleObject
 from edgeprobe.s3 import make_client, map_error
 from edgeprobe.sanitize import clean
 from edgeprobe.settings import OriginSettings, SampleSettings
@@ -46,24 +47,6 @@ def key_to_path(key: str, url_prefix: str) -> str:
 
 def path_to_key(path: str, url_prefix: str) -> str:
     return unquote(path[len(url_prefix):])
-
-
-def sample_from_listing(keys: Iterable[str], per_prefix: int, seed: int, prefix: str) -> list[str]:
-    """A stable random choice: the same listing and seed always give the same keys."""
-    usable = sorted(k for k in keys if not k.endswith("/") and not k.endswith(PLACEHOLDER[1:]))
-    rng = random.Random(f"{seed}:{prefix}")
-    return sorted(rng.sample(usable, min(per_prefix, len(usable))))
-
-
-def _list_prefix(client: Any, bucket: str, prefix: str, limit: int) -> dict[str, OriginObject]:
-    """Key → what the listing says of it (it exists, its size and ETag)."""
-    listed: dict[str, OriginObject] = {}
-    paginator = client.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix,
-                                   PaginationConfig={"MaxItems": limit}):
-        for obj in page.get("Contents", []):
-            listed[obj["Key"]] = OriginObject(obj["Key"], True, obj.get("Size"), obj.get("ETag"))
-    return listed
 
 
 def media_urls(document: Any) -> list[str]:
@@ -174,28 +157,25 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
     prefix = origin.url_prefix
     objects = [SampleObject(p, path_to_key(p, prefix), "paths") for p in s.paths]
     notes: list[Note] = []
+    if s.mastodon_api:
+        found, api_notes = await discover_api(s.mastodon_api, media_host, prefix, timeout_s)
+        notes.extend(api_notes)
+        objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
     client = None
     for bucket_prefix in s.bucket_prefixes:
         try:
             if client is None:
                 client = await threads.call(make_client, origin, timeout_s, deadline=timeout_s)
-            # a listing is one call per 1,000 keys: its deadline grows with list_limit
-            pages = 1 + s.list_limit // 1000
-            listed = await threads.call(_list_prefix, client, origin.bucket, bucket_prefix,
-                                   s.list_limit, deadline=timeout_s * pages)
+            listed = await spread_sample(client, origin.bucket, bucket_prefix, s.per_prefix,
+                                         s.list_limit, s.seed, timeout_s)
         except Exception as exc:
             err = map_error(exc, origin.bucket)
             notes.append(Note("samples_unavailable", bucket_prefix,
                               f"cannot list bucket prefix {bucket_prefix!r}: {err}",
                               {"prefix": bucket_prefix, "error_kind": err.kind}))
             continue
-        for key in sample_from_listing(listed, s.per_prefix, s.seed, bucket_prefix):
-            objects.append(SampleObject(key_to_path(key, prefix), key, "bucket",
-                                        listed=listed[key]))
-    if s.mastodon_api:
-        found, api_notes = await discover_api(s.mastodon_api, media_host, prefix, timeout_s)
-        notes.extend(api_notes)
-        objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
+        objects.extend(SampleObject(key_to_path(key, prefix), key, "bucket", listed=found)
+                       for key, found in listed.items())
     unique: list[SampleObject] = []
     seen: set[str] = set()
     for obj in objects:  # the first occurrence of a path wins, in the order found
