@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 from edgeprobe import defaults
 from edgeprobe.config_text import KeyPath, dotted, locate, toml_error, type_word, value_word
+from edgeprobe.config_views import check_subnets, views
 from edgeprobe.errors import ConfigError
 from edgeprobe.settings import (
     REMOVED,
@@ -34,7 +35,8 @@ from edgeprobe.settings import (
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _CANARY_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
-_ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "canary", "incident")  # check order
+_ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "canary", "incident",
+          "views")  # check order
 
 
 def default_path() -> str:
@@ -90,8 +92,8 @@ class _Reader:
         self.no_unknown(data, (), tuple(SECTIONS))
         parts: dict[str, Any] = {}
         for section in _ORDER:
-            if section == "nodes":
-                parts["nodes"] = self.nodes(data)
+            if section in ("nodes", "views"):
+                parts[section] = self.nodes(data) if section == "nodes" else views(self, data)
                 continue
             required = section in ("site", "origin")
             if section not in data and required:
@@ -239,6 +241,9 @@ class _Reader:
                 raise self.fail(path, f"{item!r} is Mastodon's placeholder, served by the app, "
                                 "not the bucket")
         return value
+
+    def subnets(self, value: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
+        return check_subnets(self, value, path)
 
     def canary_requests(self, value: int, path: KeyPath) -> int:
         if not 0 <= value <= 10:

@@ -135,3 +135,20 @@ class CanaryReference:
     code: str | None = None
     error: str | None = None
 
+
+
+@dataclass(frozen=True)
+class ViewAnswer:
+    """What an authoritative server answered for the media host, asked with one view's
+    subnet as the EDNS Client Subnet: addresses, TTL and the scope prefix (0: the same
+    answer for everyone), or why there is no answer."""
+
+    view: str
+    subnet: str
+    rdtype: str  # A or AAAA
+    server: str | None  # the server that answered ("ip:port")
+    addresses: tuple[str, ...] = ()
+    ttl: int | None = None
+    scope: int | None = None  # None: the answer carried no ECS option
+    error_kind: str | None = None  # nxdomain, servfail, timeout, no_authoritative
+    error: str | None = None

@@ -21,9 +21,9 @@ from pathlib import Path
 
 from edgeprobe.analyze import Analysis, AnalysisInput, analyze
 from edgeprobe.errors import ProbeError
-from edgeprobe.observations import FetchResult, Resolution, Target
+from edgeprobe.observations import FetchResult, Resolution, Target, ViewAnswer
 from edgeprobe.run_types import RunResult
-from edgeprobe.settings import Settings
+from edgeprobe.settings import NodeSettings, Settings
 
 ProgressFn = Callable[[int, int, FetchResult | None], None]
 PARTIAL_STATE = "partial run: incident state left unchanged (it tracks the whole fleet)"
@@ -109,6 +109,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                no_hit_runs: dict[str, int]) -> RunResult:
     from edgeprobe import canary
     from edgeprobe.fetch import fetch_all
+    from edgeprobe.geodns import ask_views
     from edgeprobe.origin import check_origin
     from edgeprobe.resolve import resolve_all
     from edgeprobe.run_result import build
@@ -117,14 +118,17 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
     s = settings
-    resolutions, sample = await asyncio.gather(
+    # views only for the whole fleet: an address of an unprobed node is not "unlisted"
+    resolutions, sample, answers = await asyncio.gather(
         resolve_all(s.dns, s.nodes),
-        build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s))
+        build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s),
+        ask_views(s.dns, s.site.media_host, s.views if not scope.partial else ()))
     if not sample.objects:
         notes = "; ".join(n.summary for n in sample.notes)
         raise ProbeError("nothing to probe: no sample paths, and no object found through "
                          "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
                                                                         else ""))
+    s, resolutions, unlisted = with_unlisted(s, resolutions, answers)
     s, resolutions = per_address(s, resolutions)
     targets = _targets(s, resolutions)
     canaries = canary.objects(s.canary, s.origin.url_prefix)
@@ -157,7 +161,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         cert_warn_days=s.probe.cert_warn_days,
         canaries=tuple(f for f in fetched if f.path in canary_paths),
         canary_reference=canary_ref, cache_valid_h=s.canary.cache_valid_h,
-        no_hit_runs=no_hit_runs)
+        no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,
@@ -182,6 +186,26 @@ def per_address(settings: Settings,
             nodes.append(replace(node, name=name, addresses=(addr,)))
             out.append(replace(res, node=name, addresses=(addr,)))
     return replace(settings, nodes=tuple(nodes)), out
+
+
+def with_unlisted(settings: Settings, resolutions: Sequence[Resolution],
+                  answers: Sequence[ViewAnswer]
+                  ) -> tuple[Settings, list[Resolution], tuple[str, ...]]:
+    """Every address DNS hands a view that no node has becomes an ad-hoc node, named by
+    its address, in the view's region: probed in the same run, so the report says whether
+    the edge nobody listed is healthy (dns_unlisted_address)."""
+    known = {a for r in resolutions for a in r.addresses}
+    first_view: dict[str, str] = {}
+    for a in answers:
+        for addr in a.addresses:
+            first_view.setdefault(addr, a.view)
+    unlisted = tuple(a for a in first_view if a not in known)
+    if not unlisted:
+        return settings, list(resolutions), ()
+    nodes = tuple(NodeSettings(name=a, region=first_view[a], addresses=(a,)) for a in unlisted)
+    return (replace(settings, nodes=(*settings.nodes, *nodes)),
+            [*resolutions, *(Resolution(a, None, (a,), pinned=True) for a in unlisted)],
+            unlisted)
 
 
 def _targets(settings: Settings, resolutions: Sequence[Resolution]) -> list[Target]:

@@ -30,7 +30,8 @@ def make_resolver(settings: DnsSettings) -> dns.asyncresolver.Resolver:
     return resolver
 
 
-async def _query(resolver: dns.asyncresolver.Resolver, host: str, rdtype: str) -> list[str]:
+async def query_addresses(resolver: dns.asyncresolver.Resolver, host: str,
+                          rdtype: str) -> list[str]:
     """Addresses of one type; an empty list for NOERROR/NODATA, a DnsError for real failures."""
     try:
         answer = await resolver.resolve(host, rdtype, search=False)
@@ -61,7 +62,8 @@ async def resolve_node(resolver: dns.asyncresolver.Resolver | None, node: NodeSe
     try:
         if resolver is None:
             raise DnsError("error", "no resolver")
-        results = await asyncio.gather(_query(resolver, host, "A"), _query(resolver, host, "AAAA"),
+        results = await asyncio.gather(query_addresses(resolver, host, "A"),
+                                       query_addresses(resolver, host, "AAAA"),
                                        return_exceptions=True)
         addresses: list[str] = []
         errors = []

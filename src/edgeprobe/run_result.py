@@ -117,6 +117,7 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
                        "cache_valid_h": canary.cache_valid_h,
                        "reference": asdict(inp.canary_reference)}}
            if canary and canary.requests and inp.canary_reference else {}),
+        **({"views": analysis.views} if analysis.views else {}),
         "findings": findings,
         "fleet_headers": analysis.fleet_headers,
         "nodes": nodes,

@@ -213,6 +213,7 @@ class RunResult:
     origin: OriginInfo | Unset = UNSET
     counts: Counts | Unset = UNSET
     canary: dict[str, Any] | Unset = UNSET
+    views: tuple[dict[str, Any], ...] | Unset = UNSET
     fleet_headers: Headers | Unset = UNSET
     incident: IncidentInfo | Unset = UNSET
     notifications: tuple[DeliveryInfo, ...] | Unset = UNSET
@@ -223,8 +224,8 @@ class RunResult:
 # dataclass; the JSON interleaves them).
 _ORDER = {
     RunResult: ("schema", "ok", "health", "started_at", "duration_s", "site", "scope",
-                "edgeprobe", "origin", "counts", "canary", "findings", "fleet_headers", "nodes",
-                "regions", "objects", "incident", "notifications", "warnings"),
+                "edgeprobe", "origin", "counts", "canary", "views", "findings", "fleet_headers",
+                "nodes", "regions", "objects", "incident", "notifications", "warnings"),
     ObjectResult: ("path", "key", "source", "origin", "reference", "results"),
     NodeResult: ("name", "region", "host", "addresses", "status", "checks", "failures",
                  "latency_ms", "status_codes", "verdicts", "cache_hit_share", "headers",

@@ -83,6 +83,9 @@ class DnsSettings:
     # empty: the system resolver
     nameservers: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
     timeout_s: float = key(defaults.DNS_TIMEOUT_S, kind=float, positive=True, most=60)
+    # the media host's zone's authoritative servers, asked with ECS for [[views]]
+    # (empty: found through the zone's NS records)
+    authoritative: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
 
 
 @dataclass(frozen=True)
@@ -133,6 +136,16 @@ class NodeSettings:
     port: int | None = key(None, kind=int, check="port")
 
 
+@dataclass(frozen=True)
+class ViewSettings:
+    """A named group of users by their networks: GeoDNS is asked, with each subnet as the
+    EDNS Client Subnet, which edges it sends them to (docs/analysis.md, "Who gets which
+    edge")."""
+
+    name: str = key(kind=str, required=True, check="node_name")
+    subnets: tuple[str, ...] = key(kind=list, required=True, check="subnets")
+
+
 # Keys that existed once: each is an error that says what replaced it (docs/probe-file.md,
 # "Removed keys").
 REMOVED: dict[tuple[str, str], str] = {
@@ -148,7 +161,7 @@ SECTIONS: dict[str, type] = {"site": SiteSettings, "origin": OriginSettings,
                              "dns": DnsSettings, "samples": SampleSettings,
                              "probe": ProbeSettings, "canary": CanarySettings,
                              "incident": IncidentSettings,
-                             "nodes": NodeSettings}
+                             "nodes": NodeSettings, "views": ViewSettings}
 
 
 @dataclass(frozen=True)
@@ -161,6 +174,7 @@ class Settings:
     probe: ProbeSettings = field(default_factory=ProbeSettings)
     canary: CanarySettings = field(default_factory=CanarySettings)
     incident: IncidentSettings = field(default_factory=IncidentSettings)
+    views: tuple[ViewSettings, ...] = ()
     source: str = "<memory>"
 
     def node_port(self, node: NodeSettings) -> int:

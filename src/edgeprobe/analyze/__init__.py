@@ -38,6 +38,7 @@ from edgeprobe.analyze.types import (
     Reference,
 )
 from edgeprobe.analyze.verdicts import reference, verdict
+from edgeprobe.analyze.views import address_owners, summarise_views, view_findings
 from edgeprobe.vocabulary import SCOPES, health
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
@@ -113,6 +114,11 @@ def analyze(inp: AnalysisInput) -> Analysis:
     node_status = node_statuses(inp, findings, by_node)
     region_status, region_found = region_findings(inp, node_status, findings)
     findings.extend(region_found)
+    owners = address_owners(inp.resolutions)
+    views = summarise_views(inp.views, owners, node_status)
+    findings.extend(view_findings(views, inp.views, inp.unlisted,
+                                  [n.name for n in inp.nodes if n.name not in inp.unlisted],
+                                  owners, node_status, inp.scope == "all"))
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
                                  f.target, f.kind))
     usual = fleet_headers({n: s.headers for n, s in summaries.items() if s.checks})
@@ -123,4 +129,4 @@ def analyze(inp: AnalysisInput) -> Analysis:
                     health=health(f.severity for f in findings), nodes=summaries,
                     fleet_headers=usual,
                     certificates={n: describe(c, inp.now) for n, c in certs.items()},
-                    canaries=canaries)
+                    canaries=canaries, views=views)

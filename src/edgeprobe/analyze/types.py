@@ -14,6 +14,7 @@ from edgeprobe.observations import (
     OriginFacts,
     Resolution,
     SampleObject,
+    ViewAnswer,
 )
 from edgeprobe.settings import NodeSettings
 from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
@@ -43,6 +44,8 @@ class AnalysisInput:
     cache_valid_h: float = defaults.CACHE_VALID_H
     # node → runs in a row before this one without a cache hit while peers hit (state file)
     no_hit_runs: dict[str, int] = field(default_factory=dict)
+    views: tuple[ViewAnswer, ...] = ()  # the GeoDNS answers per view (geodns.py)
+    unlisted: tuple[str, ...] = ()  # addresses DNS hands out that no node has: ad-hoc nodes
 
 
 @dataclass(frozen=True)
@@ -88,3 +91,4 @@ class Analysis:
     fleet_headers: dict[str, str | None] = field(default_factory=dict)
     certificates: dict[str, dict[str, Any]] = field(default_factory=dict)  # node → described
     canaries: dict[str, Any] = field(default_factory=dict)  # node → canary.NodeCanary
+    views: list[dict[str, Any]] = field(default_factory=list)  # who gets which edge

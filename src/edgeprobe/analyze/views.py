@@ -1,0 +1,125 @@
+"""Who gets which edge: the views' GeoDNS answers judged against the nodes' state
+(docs/analysis.md, "Who gets which edge"). Pure: the answers come from geodns.py.
+
+- ``region_routed_to_failing_node`` (region, the view's name): users of a view are sent to
+  a node that is failing or unreachable (critical) or degraded (warning) — said from DNS,
+  not from the probe file's region labels;
+- ``dns_unlisted_address`` (dns, the address): DNS hands out an address no node in the
+  probe file has; the pipeline probed it as an ad-hoc node, whose state is said;
+- ``node_not_in_dns`` (dns, info): a listed node that no view receives;
+- ``view_dns_failure`` (dns, the view): no answer for a view (NXDOMAIN: critical; SERVFAIL,
+  timeout, no authoritative server: warning);
+- ``dns_ecs_ignored`` (dns, info, once): every answer had scope 0 — the servers do not
+  answer by client subnet, so per-view routing says nothing and impact falls back to the
+  region labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from edgeprobe.analyze.types import Finding
+from edgeprobe.observations import Resolution, ViewAnswer
+from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
+
+BAD = {"failing": CRITICAL, "unreachable": CRITICAL, "degraded": WARNING}
+
+
+def address_owners(resolutions: Sequence[Resolution]) -> dict[str, str]:
+    """Address → the node (or NAME@ADDRESS node) probed on it."""
+    return {a: r.node for r in resolutions for a in r.addresses}
+
+
+def ecs_honoured(answers: Sequence[ViewAnswer]) -> bool | None:
+    """Whether any answer depended on the client subnet (scope > 0); None: no answers."""
+    scopes = [a.scope for a in answers if a.error_kind is None and a.addresses]
+    if not scopes:
+        return None
+    return any(s for s in scopes)
+
+
+def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
+                    status: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Per view: its subnets, the addresses it gets, their nodes and states (the "who gets
+    which edge" table), and every answer."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in answers:
+        v = out.setdefault(a.view, {"name": a.view, "subnets": [], "addresses": [],
+                                    "nodes": [], "status": "healthy", "answers": []})
+        if a.subnet not in v["subnets"]:
+            v["subnets"].append(a.subnet)
+        for addr in a.addresses:
+            if addr not in v["addresses"]:
+                v["addresses"].append(addr)
+        v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
+                             "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
+                             "error_kind": a.error_kind, "error": a.error})
+    rank = ["healthy", "degraded", "failing", "unreachable"]
+    for v in out.values():
+        v["nodes"] = [{"address": addr, "node": owners.get(addr),
+                       "status": status.get(owners.get(addr, ""), "unknown")}
+                      for addr in v["addresses"]]
+        states = [n["status"] for n in v["nodes"] if n["status"] in rank]
+        if any(a["error_kind"] for a in v["answers"]) and not v["addresses"]:
+            v["status"] = "unreachable"
+        elif states:
+            v["status"] = max(states, key=rank.index)
+    return list(out.values())
+
+
+def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer],
+                  unlisted: Sequence[str], listed: Sequence[str], owners: Mapping[str, str],
+                  status: Mapping[str, str], whole_fleet: bool) -> list[Finding]:
+    findings: list[Finding] = []
+    honoured = ecs_honoured(answers)
+    for v in views:
+        failed = [a for a in v["answers"] if a["error_kind"]]
+        if failed:
+            kinds = {a["error_kind"] for a in failed}
+            severity = CRITICAL if "nxdomain" in kinds else WARNING
+            findings.append(Finding(
+                "view_dns_failure", "dns", v["name"], severity,
+                f"users in {v['name']} ({', '.join(v['subnets'])}): {failed[0]['error']}",
+                {"failed": len(failed), "answers": len(v["answers"]),
+                 "errors": sorted(kinds)}))
+    if honoured is False:
+        findings.append(Finding(
+            "dns_ecs_ignored", "dns", "dns", INFO,
+            "the authoritative servers answer the same for every view (ECS scope 0): they do "
+            "not route by client subnet, so who is affected comes from the region labels",
+            {"views": [v["name"] for v in views]}))
+    if honoured:
+        for v in views:
+            bad = [n for n in v["nodes"] if n["status"] in BAD]
+            if not bad:
+                continue
+            fine = [n for n in v["nodes"] if n["status"] not in BAD]
+            names = ", ".join(f"{n['node']}, which is {n['status']}" for n in bad)
+            text = f"users in {v['name']} ({', '.join(v['subnets'])}) are sent to {names}"
+            text += (f"; also to {', '.join(n['node'] for n in fine)} (healthy)" if fine
+                     else "; no healthy edge is in their answer")
+            severity = CRITICAL if any(BAD[n["status"]] == CRITICAL for n in bad) else WARNING
+            findings.append(Finding("region_routed_to_failing_node", "region", v["name"],
+                                    severity, text,
+                                    {"subnets": v["subnets"], "nodes": v["nodes"]}))
+    for addr in unlisted:
+        got = [v["name"] for v in views if addr in v["addresses"]]
+        state = status.get(owners.get(addr, addr), "unknown")
+        findings.append(Finding(
+            "dns_unlisted_address", "dns", addr, WARNING,
+            f"DNS sends users in {', '.join(got)} to {addr}, which no node in the probe file "
+            f"has: probed as an ad-hoc node, it is {state}; add it as a [[nodes]] entry",
+            {"views": got, "status": state}))
+    if whole_fleet and any(v["addresses"] for v in views):
+        given = {addr for v in views for addr in v["addresses"]}
+        by_node: dict[str, list[str]] = {}
+        for addr, node in owners.items():
+            by_node.setdefault(node, []).append(addr)
+        for node in listed:
+            if node in by_node and not given & set(by_node[node]):
+                findings.append(Finding(
+                    "node_not_in_dns", "dns", node, INFO,
+                    f"{node} ({', '.join(by_node[node])}) is in no view's DNS answer: no user "
+                    "of these views is sent to it", {"addresses": by_node[node]}))
+    return findings
