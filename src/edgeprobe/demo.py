@@ -42,7 +42,7 @@ def run_demo(out: Path) -> tuple[RunResult, list[str]]:
     from edgeprobe.progress import ProgressLine
 
     with running_lab(LabOptions(faults=DEMO_FAULTS)) as lab:
-        settings = config.load(lab.lab.write_probe("demo.toml"))
+        settings = config.load(lab.lab.write_probe("demo.toml", views=True))
         progress = ProgressLine(len(settings.nodes))
         try:
             run = pipeline.probe(settings, progress=progress)
@@ -67,9 +67,9 @@ def run_lab(print_config: bool, fault_items: tuple[str, ...]) -> None:
         if unknown:
             raise LabError(f"--fault names unknown node(s) {sorted(unknown)}; nodes: "
                            f"{', '.join(lab.lab.edges)}")
-        path = lab.lab.write_probe()
+        path = lab.lab.write_probe(views=True)
         if print_config:
-            sys.stdout.write(lab.lab.probe_toml())
+            sys.stdout.write(lab.lab.probe_toml(views=True))
             sys.stdout.flush()
         click.echo(f"lab fleet running: {len(lab.lab.edges)} edges, S3 at {lab.lab.s3.endpoint}, "
                    f"DNS at 127.0.0.1:{lab.lab.dns_port}", err=True)

@@ -1,4 +1,6 @@
-"""A tiny authoritative DNS server over UDP (dnspython for the wire format)."""
+"""A tiny authoritative DNS server over UDP (dnspython for the wire format), with GeoDNS
+answers by EDNS Client Subnet for the lab's views (the tests also drive a real gdnsd:
+lab/gdnsd.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import asyncio
 import ipaddress
 from typing import Any
 
+import dns.edns
 import dns.message
 import dns.rcode
 import dns.rdatatype
@@ -19,6 +22,9 @@ class LabDns(asyncio.DatagramProtocol):
     def __init__(self) -> None:
         self.records: dict[str, tuple[str, ...]] = {}
         self.faults: dict[str, str] = {}
+        # name → [(client network, addresses)]: answered by the query's ECS, like GeoDNS;
+        # a query without ECS (or from no listed network) gets ``records``
+        self.geo: dict[str, list[tuple[Any, tuple[str, ...]]]] = {}
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: Any) -> None:
@@ -38,12 +44,24 @@ class LabDns(asyncio.DatagramProtocol):
             if fault == "nxdomain" or name not in self.records:
                 response.set_rcode(dns.rcode.NXDOMAIN)
                 return response
-            for addr in self.records[name]:
+            for addr in self._by_subnet(query, name, response):
                 rdtype = "A" if ipaddress.ip_address(addr).version == 4 else "AAAA"
                 if question.rdtype == dns.rdatatype.from_text(rdtype):
                     response.answer.append(dns.rrset.from_text(question.name, 30, "IN", rdtype,
                                                                addr))
         return response
+
+    def _by_subnet(self, query: dns.message.Message, name: str,
+                   response: dns.message.Message) -> tuple[str, ...]:
+        ecs = next((o for o in query.options if isinstance(o, dns.edns.ECSOption)), None)
+        if ecs is None or name not in self.geo:
+            return self.records[name]
+        client = ipaddress.ip_network(f"{ecs.address}/{ecs.srclen}", strict=False)
+        match = next(((net, addrs) for net, addrs in self.geo[name]
+                      if client.version == net.version and client.subnet_of(net)), None)
+        addresses, scope = (match[1], match[0].prefixlen) if match else (self.records[name], 0)
+        response.use_edns(0, options=[dns.edns.ECSOption(ecs.address, ecs.srclen, scope)])
+        return addresses
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
         try:

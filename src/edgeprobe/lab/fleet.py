@@ -36,6 +36,12 @@ DEFAULT_NODES = (
 )
 
 
+# The lab's GeoDNS views: client subnets (documentation ranges) per region; the media host's
+# answer for a view is the addresses of that region's nodes.
+LAB_VIEWS = {"us-west": ("198.51.100.0/24", "2001:db8:100::/56"),
+             "us-east": ("203.0.113.0/24",), "eu-central": ("192.0.2.0/24",)}
+
+
 @dataclass
 class LabOptions:
     nodes: tuple[LabNode, ...] = DEFAULT_NODES
@@ -137,6 +143,24 @@ class Lab:
                 await self._start_v6(node.name, upstream, node_port, address)
         self.media_port = self.ports[nodes[0].name]
         self.single_address = single
+        self._geodns()
+
+    def view_answers(self) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+        """view → (its subnets, the addresses its users get): each region's nodes."""
+        by_region: dict[str, list[str]] = {}
+        for node in self.options.nodes:
+            by_region.setdefault(node.region, []).append(self.addresses[node.name])
+        return {view: (subnets, tuple(by_region.get(view, ()))) for view, subnets in
+                LAB_VIEWS.items() if by_region.get(view)}
+
+    def _geodns(self) -> None:
+        """The lab nameserver answers the media host by client subnet, like GeoDNS."""
+        import ipaddress
+
+        views = self.view_answers()
+        self.dns.records[MEDIA_HOST] = tuple(a for _, addrs in views.values() for a in addrs)
+        self.dns.geo[MEDIA_HOST] = [(ipaddress.ip_network(subnet), addrs)
+                                    for subnets, addrs in views.values() for subnet in subnets]
 
     async def _start_v6(self, node: str, upstream: str, port: int, address: str) -> None:
         """The node's IPv6 edge on [::1]:port, when this machine has an IPv6 loopback."""
@@ -232,8 +256,12 @@ class Lab:
         return [f"/system/{o.key}" for o in self.options.objects]
 
     def probe_toml(self, *, origin: str = "ok", samples: str | None = None,
-                   probe: str = "timeout_s = 5.0", extra: str = "") -> str:
-        """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket."""
+                   probe: str = "timeout_s = 5.0", extra: str = "", views: bool = False,
+                   authoritative: str | None = None, omit: tuple[str, ...] = ()) -> str:
+        """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket.
+        views: the lab's [[views]], asked of ``authoritative`` ("ip:port"; the lab's own
+        nameserver by default; not where every node shares 127.0.0.1). omit: nodes left out
+        (still running: DNS may hand them out)."""
         from edgeprobe.lab.s3 import BUCKET, REGION
 
         endpoint = self.s3.endpoint
@@ -252,16 +280,24 @@ class Lab:
             "[origin]", f'bucket = "{bucket}"', f'endpoint_url = "{endpoint}"',
             f'region = "{REGION}"', 'url_prefix = "/system/"',
             "anonymous = true  # the lab bucket is public-read, like Mastodon's S3_PERMISSION", "",
-            "[dns]", f'nameservers = ["127.0.0.1:{self.dns_port}"]', "timeout_s = 1.0", "",
+            "[dns]", f'nameservers = ["127.0.0.1:{self.dns_port}"]', "timeout_s = 1.0",
+            *([f'authoritative = ["{authoritative or f"127.0.0.1:{self.dns_port}"}"]']
+              if views and not self.single_address else []), "",
             "[samples]", samples if samples is not None else f"paths = [\n    {paths},\n]", "",
             "[probe]", probe, "",
         ]
         for node in self.options.nodes:
+            if node.name in omit:
+                continue
             lines += ["[[nodes]]", f'name = "{node.name}"', f'region = "{node.region}"',
                       f'host = "{node.name}.lab.test"']
             if self.single_address:
                 lines.append(f"port = {self.ports[node.name]}")
             lines.append("")
+        if views and not self.single_address:
+            for view, (subnets, _) in self.view_answers().items():
+                quoted = ", ".join(f'"{s}"' for s in subnets)
+                lines += ["[[views]]", f'name = "{view}"', f"subnets = [{quoted}]", ""]
         return "\n".join(lines) + extra
 
     def write_probe(self, name: str = "lab.toml", **kwargs: Any) -> Path:

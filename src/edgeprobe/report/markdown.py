@@ -100,13 +100,16 @@ class MarkdownReporter:
         head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
                  f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
                  f"{md(v['site']['media_url'])}_", ""]
+        if v["who_first"]:  # a view is affected: who gets which edge leads
+            head += self._who(v)
         findings = ["### Findings", ""]
         if not v["findings"]:
             findings.append("No findings: every node serves what is in the bucket.")
         budget = self.limit - _size(head) - 200
         findings += [*findings_block(v["findings"], budget), ""]
         text = "\n".join(head + findings)
-        for block in (self._reproduce(v), self._regions(v), self._nodes(v)):
+        later = [] if v["who_first"] else self._who(v)
+        for block in (self._reproduce(v), later, self._regions(v), self._nodes(v)):
             candidate = "\n".join(block)
             if block and len((text + "\n" + candidate).encode()) < self.limit - 200:
                 text += "\n" + candidate
@@ -120,6 +123,17 @@ class MarkdownReporter:
                 if command:
                     out += [f"{md(f['target'])}:", "", *fence(command), ""]
         return [*out, "</details>", ""] if len(out) > 2 else []
+
+    @staticmethod
+    def _who(v: dict[str, Any]) -> list[str]:
+        if not v["who"]:
+            return []
+        rows = [f"| {md(r['view'])} | {md(r['subnets'])} | "
+                + (", ".join(f"{md(e['node'])} ({e['status']})" for e in r["edges"])
+                   or md(r["error"] or "no answer"))
+                + f" | {ICON.get(r['status'], '')} {r['status']} |" for r in v["who"]]
+        return ["### Who gets which edge (GeoDNS)", "", "| view | subnets | gets | status |",
+                "|---|---|---|---|", *rows, ""]
 
     @staticmethod
     def _regions(v: dict[str, Any]) -> list[str]:

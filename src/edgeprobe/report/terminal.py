@@ -65,8 +65,20 @@ class TerminalReporter:
         regions = " · ".join(f"{r['name']} {self.paint(r['status'], r['status'])}"
                              for r in v["regions"])
         lines += [f"  regions: {regions}", ""]
+        lines += self._who(v["who"])
         lines += self._findings(v["findings"])
         return "\n".join(lines) + "\n"
+
+    def _who(self, rows: list[dict[str, Any]]) -> list[str]:
+        """Who gets which edge (GeoDNS views): one line per view, 80 columns."""
+        if not rows:
+            return []
+        out = ["Who gets which edge (GeoDNS):"]
+        for row in rows:
+            out.append(_fit(f"  users in {row['view']} ({row['subnets']}) get:", self.width))
+            out += [f"    {_fit(e['node'], self.width - 18)} {self.paint(e['status'], e['status'])}"
+                    for e in row["edges"]] or [f"    {_fit(row['error'] or 'no answer', 60)}"]
+        return [*out, ""]
 
     def _findings(self, findings: list[dict[str, Any]]) -> list[str]:
         if not findings:

@@ -11,6 +11,7 @@ from collections import Counter
 from typing import Any
 
 from edgeprobe.report import verdict
+from edgeprobe.report.who import affected_from_views, routed_by_dns, who_gets
 from edgeprobe.run_types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult
 from edgeprobe.vocabulary import CONNECTION_VERDICTS, SEVERITY_RANK
 
@@ -217,12 +218,16 @@ def build(run: RunResult) -> dict[str, Any]:
     raw = sorted(run.findings, key=lambda f: SEVERITY_RANK[f.severity])
     findings = [_finding(f) for f in raw]
     status = {n.name: n.status for n in run.nodes}
+    who = who_gets(run)
+    affected = affected_from_views(who) if routed_by_dns(run) else _affected(run, status)
     matrix = [{"node": n.name, "status": n.status,
                "cells": [_cell(n.name, o) for o in run.objects]} for n in run.nodes]
     return {
         "site": {"name": run.site.name, "media_url": run.site.media_url},
         "verdict": verdict(run), "headline": _headline(run, findings),
-        "incident": incident_line(run), "affected": _affected(run, status),
+        "incident": incident_line(run), "affected": affected,
+        # who gets which edge (GeoDNS views); at the top of the reports when one is affected
+        "who": who, "who_first": any(row["status"] != "healthy" for row in who),
         "tls_off": TLS_OFF if run.site.verify_tls is False else None,
         "started_at": run.started_at, "duration_s": run.duration_s, "counts": counts,
         "findings": findings, "severities": Counter(f["severity"] for f in findings),
