@@ -39,7 +39,7 @@ EXPECTED = {
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
-        "site, origin, dns, samples, probe, canary, incident, nodes",
+        "site, origin, dns, samples, probe, canary, incident, nodes, views",
     "invalid-dup-table.toml":
         "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
         "verify_tls",
@@ -77,6 +77,22 @@ EXPECTED = {
         "letters, digits, '.', '_', '-' and '/', not starting with '/'",
     "invalid-canary-requests.toml":
         "invalid-canary-requests.toml:10: canary.requests: must be 0 (off) to 10, not 11",
+    "invalid-view-empty.toml":
+        "invalid-view-empty.toml:15: views[0].subnets: must list at least one subnet "
+        "(\"198.51.100.0/24\")",
+    "invalid-view-host-bits.toml":
+        "invalid-view-host-bits.toml:15: views[0].subnets: item 0: '198.51.100.7/24' is not a "
+        "network (198.51.100.7/24 has host bits set)",
+    "invalid-view-overlap.toml":
+        "invalid-view-overlap.toml:19: views[1].subnets: 198.51.0.0/16 overlaps "
+        "198.51.100.0/24 of view 'us-west': a user belongs to one view",
+    "invalid-view-prefix.toml":
+        "invalid-view-prefix.toml:15: views[0].subnets: item 0: '198.51.100.0/28' is longer "
+        "than /24: GeoDNS and resolvers use at most /24 of an IPv4 client address; use "
+        "198.51.100.0/24",
+    "invalid-view-subnet.toml":
+        "invalid-view-subnet.toml:15: views[0].subnets: item 0: '198.51.100.0/33' is not a "
+        "network ('198.51.100.0/33' does not appear to be an IPv4 or IPv6 network)",
     "invalid-sample-prefix.toml":
         "invalid-sample-prefix.toml:9: samples.paths: '/media/a.png' does not start with "
         "[origin].url_prefix '/system/'",

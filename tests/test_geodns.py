@@ -1,0 +1,175 @@
+"""Who is affected, from GeoDNS: the lab fleet behind a real gdnsd (geoip plugin, inline
+nets, answering by EDNS Client Subnet) on loopback. Every view finding, injected.
+
+Skipped where gdnsd is not installed, except in CI (CI=true), where scripts/setup test
+installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgeprobe.lab.gdnsd import Gdnsd, gdnsd_binary
+from tests.conftest import assert_healthy_not_blamed, blamed, render
+
+FREMONT, SEATTLE = "cdn-fremont-1", "cdn-seattle-1"
+
+
+@pytest.fixture(autouse=True)
+def _needs_gdnsd(lab):
+    if gdnsd_binary() is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must have gdnsd (scripts/setup test installs it)")
+        pytest.skip("needs gdnsd (Debian: apt-get install gdnsd)")
+    if lab.lab.single_address:
+        pytest.skip("views need one loopback address per edge (127.0.1.N)")
+
+
+@contextmanager
+def gdnsd(lab, **options: Any) -> Iterator[Gdnsd]:
+    """A gdnsd for the lab: each view gets its region's nodes, or ``views`` as given."""
+    views = options.pop("views", None) or {
+        name: (subnets, addrs) for name, (subnets, addrs) in lab.lab.view_answers().items()}
+    root = Path(tempfile.mkdtemp(prefix="edgeprobe-gdnsd-"))
+    server = Gdnsd(root, views, **options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def probe(lab, server: Gdnsd | None, **toml: Any) -> dict[str, Any]:
+    where = f"127.0.0.1:{server.port}" if server else None
+    return lab.probe(views=True, authoritative=where, **toml)
+
+
+def finding(run: dict[str, Any], kind: str) -> dict[str, Any]:
+    (found,) = [f for f in run["findings"] if f["kind"] == kind]
+    return found
+
+
+def test_users_of_the_view_that_gets_the_broken_edge_are_named_from_dns(lab):
+    lab.fault(FREMONT, "s3_disabled")
+    with gdnsd(lab) as server:
+        run = probe(lab, server)
+    assert ("region_routed_to_failing_node", "us-west", "critical") in blamed(run)
+    routed = [f for f in run["findings"] if f["kind"] == "region_routed_to_failing_node"]
+    assert [f["target"] for f in routed] == ["us-west"]  # us-east, eu-central: healthy
+    assert routed[0]["summary"] == ("users in us-west (198.51.100.0/24, 2001:db8:100::/56) are "
+                                    f"sent to {FREMONT}, which is failing; also to {SEATTLE} "
+                                    "(healthy)")
+    assert_healthy_not_blamed(run, {FREMONT})
+    west = next(v for v in run["views"] if v["name"] == "us-west")
+    assert west["status"] == "failing"
+    assert [(n["node"], n["status"]) for n in west["nodes"]] == [(FREMONT, "failing"),
+                                                                (SEATTLE, "healthy")]
+    assert {a["scope"] for a in west["answers"] if a["type"] == "A"} == {24, 56}
+    assert all(a["server"] == f"127.0.0.1:{server.port}" for a in west["answers"])
+    page = render("html", run)
+    # the table leads the page, and Affected comes from DNS, not the region labels
+    assert page.index('id="who"') < page.index('id="findings"')
+    assert (f"users in us-west (198.51.100.0/24, 2001:db8:100::/56) get {FREMONT} (failing), "
+            f"{SEATTLE} (healthy)") in page
+    assert "users routed to us-west" not in page
+    md = render("markdown", run)
+    assert md.index("### Who gets which edge") < md.index("### Findings")
+    assert f"| us-west | 198.51.100.0/24, 2001:db8:100::/56 | {FREMONT} (failing)" \
+        in md.replace("\\-", "-")
+    assert "users in us-west (198.51.100.0/24, 2001:db8:100::/56) get:" in \
+        render("terminal", run, width=80)
+
+
+def test_an_address_dns_hands_out_but_nobody_listed_is_probed_and_named(lab):
+    with gdnsd(lab) as server:
+        run = probe(lab, server, omit=(SEATTLE,))
+    address = lab.lab.addresses[SEATTLE]
+    assert blamed(run) == {("dns_unlisted_address", address, "warning")}
+    unlisted = finding(run, "dns_unlisted_address")
+    assert unlisted["summary"] == (f"DNS sends users in us-west to {address}, which no node in "
+                                   "the probe file has: probed as an ad-hoc node, it is "
+                                   "healthy; add it as a [[nodes]] entry")
+    node = next(n for n in run["nodes"] if n["name"] == address)  # probed in the same run
+    assert (node["region"], node["status"], node["checks"]) == ("us-west", "healthy",
+                                                                len(lab.lab.paths))
+
+
+def test_a_broken_unlisted_edge_is_probed_and_its_users_named(lab):
+    lab.fault(SEATTLE, "502")
+    with gdnsd(lab) as server:
+        run = probe(lab, server, omit=(SEATTLE,))
+    address = lab.lab.addresses[SEATTLE]
+    assert {("dns_unlisted_address", address, "warning"),
+            ("node_server_error", address, "critical"),
+            ("region_routed_to_failing_node", "us-west", "critical")} <= blamed(run)
+    assert "it is failing" in finding(run, "dns_unlisted_address")["summary"]
+
+
+def test_a_listed_node_no_view_receives_is_an_info(lab):
+    views = lab.lab.view_answers()
+    views["us-east"] = (views["us-east"][0], (lab.lab.addresses["cdn-newark-1"],))
+    with gdnsd(lab, views=views) as server:
+        run = probe(lab, server)
+    assert blamed(run) == set()
+    info = finding(run, "node_not_in_dns")
+    assert (info["target"], info["severity"]) == ("cdn-ashburn-1", "info")
+    assert info["summary"].startswith("cdn-ashburn-1 (127.0.1.4) is in no view's DNS answer")
+
+
+def test_a_server_that_ignores_ecs_gives_one_info_and_label_based_impact(lab):
+    lab.fault(FREMONT, "s3_disabled")
+    with gdnsd(lab, ignore_ecs=True) as server:
+        run = probe(lab, server)
+    ignored = finding(run, "dns_ecs_ignored")
+    assert ignored["severity"] == "info" and ignored["target"] == "dns"
+    assert not [f for f in run["findings"] if f["kind"] == "region_routed_to_failing_node"]
+    assert {a["scope"] for v in run["views"] for a in v["answers"]} == {0}
+    page = render("html", run)
+    assert "users routed to us-west (cdn-fremont-1: failing)" in page  # the labels again
+
+
+def test_a_view_without_an_answer_is_a_finding(lab):
+    with gdnsd(lab, media=False) as server:
+        run = probe(lab, server)
+    failures = {f["target"]: f for f in run["findings"] if f["kind"] == "view_dns_failure"}
+    assert set(failures) == {"us-west", "us-east", "eu-central"}
+    assert {f["severity"] for f in failures.values()} == {"critical"}  # NXDOMAIN: no media
+    assert "does not exist (NXDOMAIN)" in failures["us-east"]["summary"]
+    assert_healthy_not_blamed(run, set())
+    assert {v["status"] for v in run["views"]} == {"unreachable"}
+
+
+def test_an_unreachable_authoritative_server_is_a_warning_not_a_crash(lab):
+    from edgeprobe.lab.nginx import closed_port
+
+    run = lab.probe(views=True, authoritative=f"127.0.0.1:{closed_port()}")
+    failures = [f for f in run["findings"] if f["kind"] == "view_dns_failure"]
+    assert {(f["target"], f["severity"]) for f in failures} == {
+        ("us-west", "warning"), ("us-east", "warning"), ("eu-central", "warning")}
+    assert "no authoritative server answered" in failures[0]["summary"]
+    assert_healthy_not_blamed(run, set())
+
+
+def test_without_authoritative_servers_the_zone_ns_are_asked_through_the_sites_nameservers(lab):
+    """No [dns] authoritative: the zone's NS come from [dns] nameservers (the lab's, which
+    has no SOA for the zone): a clear finding, and no query to any public resolver."""
+    text = lab.probe_file(views=True).read_text()
+    text = "\n".join(line for line in text.splitlines() if not line.startswith("authoritative"))
+    path = lab.lab.dir / "no-auth.toml"
+    path.write_text(text)
+    from edgeprobe import config, pipeline
+    from edgeprobe.run_result import dump
+
+    run = dump(pipeline.probe(config.load(path)))
+    failure = next(f for f in run["findings"] if f["kind"] == "view_dns_failure")
+    assert "cannot find the authoritative servers of media.lab.test's zone" in failure["summary"]
+    assert "set [dns] authoritative" in failure["summary"]
