@@ -173,3 +173,47 @@ def test_without_authoritative_servers_the_zone_ns_are_asked_through_the_sites_n
     failure = next(f for f in run["findings"] if f["kind"] == "view_dns_failure")
     assert "cannot find the authoritative servers of media.lab.test's zone" in failure["summary"]
     assert "set [dns] authoritative" in failure["summary"]
+
+
+def test_config_discover_prints_nodes_and_views_that_make_a_probe_file(lab):
+    """A new user's start: the edges each view gets, named by reverse DNS, as TOML that
+    becomes a working probe file with [site] and [origin] added."""
+    import tomllib
+
+    from tests.conftest import edgeprobe
+
+    dns_port = lab.lab.dns_port
+    with gdnsd(lab) as server:
+        proc = edgeprobe("config", "discover", "media.lab.test",
+                         "--view", "us-west=198.51.100.0/24,2001:db8:100::/56",
+                         "--view", "us-east=203.0.113.0/24", "--view", "eu-central=192.0.2.0/24",
+                         "--authoritative", f"127.0.0.1:{server.port}",
+                         "--nameserver", f"127.0.0.1:{dns_port}")
+        assert proc.returncode == 0, proc.stderr
+        found = tomllib.loads(proc.stdout)
+        assert [(n["name"], n["region"], n["addresses"]) for n in found["nodes"]] == [
+            (name, region, [lab.lab.addresses[name]]) for name, region in (
+                ("cdn-fremont-1", "us-west"), ("cdn-seattle-1", "us-west"),
+                ("cdn-newark-1", "us-east"), ("cdn-ashburn-1", "us-east"),
+                ("cdn-frankfurt-1", "eu-central"), ("cdn-amsterdam-1", "eu-central"))]
+        assert found["views"][0] == {"name": "us-west",
+                                     "subnets": ["198.51.100.0/24", "2001:db8:100::/56"]}
+        head = lab.probe_file().read_text().split("[[nodes]]")[0]
+        start = head.index("[dns]")  # the lab's [dns] out: discover's takes its place
+        head = head[:start] + head[head.index("\n\n", start) + 2:]
+        path = lab.lab.dir / "discovered.toml"
+        path.write_text(head + proc.stdout.replace("[dns]\n", f'[dns]\nnameservers = '
+                                                   f'["127.0.0.1:{dns_port}"]\n'))
+        run = edgeprobe("probe", "all", "-c", str(path), "-q")
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_config_discover_bad_input_exits_2(lab):
+    from tests.conftest import edgeprobe
+
+    proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=198.51.100.0/28")
+    assert (proc.returncode, proc.stderr) == (
+        2, "edgeprobe: error: --view: '198.51.100.0/28' is longer than /24\n")
+    proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=192.0.2.0/24",
+                     "--authoritative", "ns1.example")
+    assert proc.returncode == 2 and "--authoritative: 'ns1.example'" in proc.stderr

@@ -7,7 +7,6 @@ that ``edgeprobe --help`` starts fast.
 
 from __future__ import annotations
 
-import functools
 import os
 import shutil
 import sys
@@ -18,47 +17,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from edgeprobe import __version__, defaults, vocabulary
-from edgeprobe.errors import EdgeprobeError
+from edgeprobe.cli_common import config_option, handle_errors
+from edgeprobe.cli_config import config_group
 
 if TYPE_CHECKING:
     from edgeprobe.run_types import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON = vocabulary.FAIL_ON
-
-
-def _fail(message: str) -> None:
-    click.echo(f"edgeprobe: error: {message}", err=True)
-    sys.exit(2)
-
-
-EXIT_BUG = 3  # an unexpected exception: never 1, which means "findings"
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
-
-
-def handle_errors(fn: F) -> F:
-    """Errors meant for people become one line on stderr and exit 2; Ctrl-C exits 130 with
-    nothing half-written; anything else is a bug: its traceback and exit 3, so cron, systemd
-    and CI never count a crash as a run with findings (exit 1)."""
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except EdgeprobeError as exc:
-            _fail(str(exc))
-        except KeyboardInterrupt:
-            click.echo("edgeprobe: interrupted; nothing was written", err=True)
-            sys.exit(EXIT_INTERRUPTED)
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
-        except Exception:
-            import traceback
-
-            traceback.print_exc()
-            click.echo(f"edgeprobe: internal error (a bug; exit {EXIT_BUG}): please report it "
-                       "with the traceback above", err=True)
-            sys.exit(EXIT_BUG)
-    return wrapper  # type: ignore[return-value]
 
 
 def _use_colour(stream: Any) -> bool:
@@ -95,9 +61,6 @@ def main() -> None:
 
 
 # -- shared options -------------------------------------------------------------------------------
-config_option = click.option(
-    "-c", "--config", "config_path", metavar="PROBE.toml",
-    help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")
 fail_on_option = click.option(
     "--fail-on", type=click.Choice(FAIL_ON), default=defaults.FAIL_ON, show_default=True,
     help="Exit 1 when a finding is at or above this.")
@@ -201,24 +164,6 @@ def report(run_file: str, html_path: str | None, markdown_path: str | None) -> N
         print_summary(run, to_stderr=False)
 
 
-# -- config ----------------------------------------------------------------------------------------
-@main.group("config")
-def config_group() -> None:
-    """Work with probe files."""
-
-
-@config_group.command("check")
-@config_option
-@handle_errors
-def config_check(config_path: str | None) -> None:
-    """Validate a probe file and print what would be probed (resolving each node)."""
-    from edgeprobe import config
-    from edgeprobe.describe import describe
-
-    settings = config.load(config_path or config.default_path())
-    click.echo(describe(settings))
-
-
 # -- scheduled use ---------------------------------------------------------------------------------
 @main.command()
 @click.argument("run_file", metavar="RUN.json")
@@ -294,3 +239,6 @@ def lab(print_config: bool, faults: tuple[str, ...]) -> None:
     from edgeprobe.demo import run_lab
 
     run_lab(print_config, faults)
+
+
+main.add_command(config_group)

@@ -25,6 +25,7 @@ class LabDns(asyncio.DatagramProtocol):
         # name → [(client network, addresses)]: answered by the query's ECS, like GeoDNS;
         # a query without ECS (or from no listed network) gets ``records``
         self.geo: dict[str, list[tuple[Any, tuple[str, ...]]]] = {}
+        self.media_host = ""  # its addresses are the edges': no PTR points at it
         self.transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: Any) -> None:
@@ -41,6 +42,10 @@ class LabDns(asyncio.DatagramProtocol):
             if fault == "servfail":
                 response.set_rcode(dns.rcode.SERVFAIL)
                 return response
+            if question.rdtype == dns.rdatatype.PTR and name in self.reverse():
+                response.answer.append(dns.rrset.from_text(
+                    question.name, 30, "IN", "PTR", self.reverse()[name] + "."))
+                continue
             if fault == "nxdomain" or name not in self.records:
                 response.set_rcode(dns.rcode.NXDOMAIN)
                 return response
@@ -50,6 +55,14 @@ class LabDns(asyncio.DatagramProtocol):
                     response.answer.append(dns.rrset.from_text(question.name, 30, "IN", rdtype,
                                                                addr))
         return response
+
+    def reverse(self) -> dict[str, str]:
+        """in-addr.arpa / ip6.arpa name → the record's name (one per address)."""
+        import dns.reversename
+
+        return {dns.reversename.from_address(a).to_text().rstrip(".").lower(): name
+                for name, addrs in self.records.items() for a in addrs
+                if name != self.media_host}
 
     def _by_subnet(self, query: dns.message.Message, name: str,
                    response: dns.message.Message) -> tuple[str, ...]:

@@ -159,6 +159,7 @@ class Lab:
 
         views = self.view_answers()
         self.dns.records[MEDIA_HOST] = tuple(a for _, addrs in views.values() for a in addrs)
+        self.dns.media_host = MEDIA_HOST
         self.dns.geo[MEDIA_HOST] = [(ipaddress.ip_network(subnet), addrs)
                                     for subnets, addrs in views.values() for subnet in subnets]
 
