@@ -19,6 +19,7 @@ import click
 from edgeprobe import __version__, defaults, vocabulary
 from edgeprobe.cli_common import config_option, handle_errors
 from edgeprobe.cli_config import config_group
+from edgeprobe.cli_serve import serve_command
 
 if TYPE_CHECKING:
     from edgeprobe.run_types import RunResult
@@ -242,3 +243,4 @@ def lab(print_config: bool, faults: tuple[str, ...]) -> None:
 
 
 main.add_command(config_group)
+main.add_command(serve_command)

@@ -21,8 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgeprobe import defaults
+from edgeprobe.config_rules import RULES, views
 from edgeprobe.config_text import KeyPath, dotted, locate, toml_error, type_word, value_word
-from edgeprobe.config_views import check_subnets, views
 from edgeprobe.errors import ConfigError
 from edgeprobe.settings import (
     REMOVED,
@@ -34,9 +34,8 @@ from edgeprobe.settings import (
 )
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_CANARY_PREFIX_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 _ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "canary", "incident",
-          "views")  # check order
+          "serve", "views")  # check order
 
 
 def default_path() -> str:
@@ -123,7 +122,10 @@ class _Reader:
                     raise self.fail(where, "missing required key")
                 continue
             value = self.typed(table[f.name], spec, where)
-            values[f.name] = getattr(self, spec.check)(value, where) if spec.check else value
+            if spec.check:
+                method = getattr(self, spec.check, None)
+                value = method(value, where) if method else RULES[spec.check](self, value, where)
+            values[f.name] = value
         return cls(**values)
 
     def typed(self, value: Any, spec: Key, path: KeyPath) -> Any:
@@ -240,20 +242,6 @@ class _Reader:
             if item.endswith("/avatars/original/missing.png"):
                 raise self.fail(path, f"{item!r} is Mastodon's placeholder, served by the app, "
                                 "not the bucket")
-        return value
-
-    def subnets(self, value: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
-        return check_subnets(self, value, path)
-
-    def canary_requests(self, value: int, path: KeyPath) -> int:
-        if not 0 <= value <= 10:
-            raise self.fail(path, f"must be 0 (off) to 10, not {value}")
-        return value
-
-    def canary_prefix(self, value: str, path: KeyPath) -> str:
-        if not _CANARY_PREFIX_RE.match(value) or ".." in value:
-            raise self.fail(path, f"{value!r}: a key prefix of letters, digits, '.', '_', '-' "
-                            "and '/', not starting with '/'")
         return value
 
     def node_name(self, value: str, path: KeyPath) -> str:

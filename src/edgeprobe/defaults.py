@@ -32,6 +32,9 @@ NEVER_CACHES_RUNS = 3  # runs in a row without a cache hit (while peers hit) →
 
 CONFIRM_RUNS = 2
 
+SERVE_INTERVAL_S = 60.0
+SERVE_LISTEN = "127.0.0.1:9330"  # loopback only unless the probe file or --listen says so
+
 FAIL_ON = "warning"
 
 # Mastodon stores every upload with this Cache-Control (app/models/concerns/attachmentable).

@@ -12,7 +12,7 @@ import dns.asyncresolver
 import dns.exception
 import dns.reversename
 
-from edgeprobe.config_views import ECS_MAX_PREFIX
+from edgeprobe.config_rules import ECS_MAX_PREFIX
 from edgeprobe.errors import ConfigError
 from edgeprobe.geodns import ask_views
 from edgeprobe.observations import ViewAnswer

@@ -123,6 +123,14 @@ class CanarySettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`edgeprobe serve`: how often it probes, where it listens (docs/metrics.md)."""
+
+    interval_s: float = key(defaults.SERVE_INTERVAL_S, kind=float, positive=True, most=86_400)
+    listen: str = key(defaults.SERVE_LISTEN, kind=str, check="listen")
+
+
+@dataclass(frozen=True)
 class IncidentSettings:
     confirm_runs: int = key(defaults.CONFIRM_RUNS, kind=int, positive=True, most=1_000)
 
@@ -160,7 +168,7 @@ REMOVED: dict[tuple[str, str], str] = {
 SECTIONS: dict[str, type] = {"site": SiteSettings, "origin": OriginSettings,
                              "dns": DnsSettings, "samples": SampleSettings,
                              "probe": ProbeSettings, "canary": CanarySettings,
-                             "incident": IncidentSettings,
+                             "incident": IncidentSettings, "serve": ServeSettings,
                              "nodes": NodeSettings, "views": ViewSettings}
 
 
@@ -175,6 +183,7 @@ class Settings:
     canary: CanarySettings = field(default_factory=CanarySettings)
     incident: IncidentSettings = field(default_factory=IncidentSettings)
     views: tuple[ViewSettings, ...] = ()
+    serve: ServeSettings = field(default_factory=ServeSettings)
     source: str = "<memory>"
 
     def node_port(self, node: NodeSettings) -> int:

@@ -1,4 +1,6 @@
-"""The probe file's ``[[views]]``: named client subnets, checked one by one and across views.
+"""Rules of the probe file's newer keys (config.py walks the settings and calls these by
+their ``check`` name): ``[[views]]`` — named client subnets, checked one by one and across
+views — ``[serve] listen`` and the ``[canary]`` keys.
 
 A subnet is sent as the EDNS Client Subnet of a query (RFC 7871), so it must be a network
 (``198.51.100.0/24``, host bits zero) no longer than /24 for IPv4 or /56 for IPv6 — what
@@ -10,6 +12,7 @@ one view.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import TYPE_CHECKING, Any
 
 from edgeprobe.settings import ViewSettings
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     from edgeprobe.config import _Reader
 
 ECS_MAX_PREFIX = {4: 24, 6: 56}
+_CANARY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -66,3 +70,46 @@ def views(reader: _Reader, data: dict[str, Any]) -> tuple[ViewSettings, ...]:
             owner.append((net, i, text))
         out.append(view)
     return tuple(out)
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``host:port`` or ``[v6]:port`` (an IP address: serve binds it) → (host, port)."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest.removeprefix(":")
+    else:
+        host, _, port = text.rpartition(":")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"{text!r}: use \"ip:port\" (\"127.0.0.1:9330\", \"[::1]:9330\")") \
+            from None
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{text!r}: the port must be 1-65535")
+    return host, int(port)
+
+
+def check_listen(reader: _Reader, value: str, path: tuple[Any, ...]) -> str:
+    try:
+        parse_listen(value)
+    except ValueError as exc:
+        raise reader.fail(path, str(exc)) from None
+    return value
+
+
+def check_canary_requests(reader: _Reader, value: int, path: tuple[Any, ...]) -> int:
+    if not 0 <= value <= 10:
+        raise reader.fail(path, f"must be 0 (off) to 10, not {value}")
+    return value
+
+
+def check_canary_prefix(reader: _Reader, value: str, path: tuple[Any, ...]) -> str:
+    if not _CANARY_PREFIX.match(value) or ".." in value:
+        raise reader.fail(path, f"{value!r}: a key prefix of letters, digits, '.', '_', '-' "
+                          "and '/', not starting with '/'")
+    return value
+
+
+RULES: dict[str, Any] = {"subnets": check_subnets, "listen": check_listen,
+                         "canary_requests": check_canary_requests,
+                         "canary_prefix": check_canary_prefix}
