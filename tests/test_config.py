@@ -39,7 +39,7 @@ EXPECTED = {
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
-        "site, origin, dns, samples, probe, canary, incident, nodes, views",
+        "site, origin, dns, samples, probe, canary, incident, serve, nodes, views",
     "invalid-dup-table.toml":
         "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
         "verify_tls",
@@ -77,6 +77,9 @@ EXPECTED = {
         "letters, digits, '.', '_', '-' and '/', not starting with '/'",
     "invalid-canary-requests.toml":
         "invalid-canary-requests.toml:10: canary.requests: must be 0 (off) to 10, not 11",
+    "invalid-serve-listen.toml":
+        "invalid-serve-listen.toml:10: serve.listen: 'localhost:9330': use \"ip:port\" "
+        "(\"127.0.0.1:9330\", \"[::1]:9330\")",
     "invalid-view-empty.toml":
         "invalid-view-empty.toml:15: views[0].subnets: must list at least one subnet "
         "(\"198.51.100.0/24\")",
