@@ -29,9 +29,10 @@ def _minimal_run():
     ("{not json",
      "run.json:1: not valid JSON: Expecting property name enclosed in double quotes"),
     ('{"schema": "other/thing@2"}', "run.json: not an edgeprobe run result (schema "
-     "'other/thing@2', expected 'edgeprobe/run@1')"),
+     "'other/thing@2', expected 'edgeprobe/run@1' or 'edgeprobe/run@2')"),
     ("[1, 2]",
-     "run.json: not an edgeprobe run result (schema 'list', expected 'edgeprobe/run@1')"),
+     "run.json: not an edgeprobe run result (schema 'list', expected 'edgeprobe/run@1' or "
+     "'edgeprobe/run@2')"),
     ("[" * 100_000, "run.json: not valid JSON: nested too deeply"),
     ('{"schema": "edgeprobe/run@1", "ok": true}',
      "run.json: not a valid run result at $: 'started_at' is a required property"),

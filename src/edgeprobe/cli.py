@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from edgeprobe import __version__, defaults, vocabulary
-from edgeprobe.cli_common import config_option, handle_errors
+from edgeprobe.cli_common import config_option, handle_errors, vantage_option
 from edgeprobe.cli_config import config_group
+from edgeprobe.cli_merge import merge_command
 from edgeprobe.cli_serve import serve_command
 
 if TYPE_CHECKING:
@@ -83,6 +84,7 @@ def probe_options(fn: F) -> F:
                      help="Incident state across runs: marks findings new/ongoing/resolved "
                           "and declares an incident after [incident].confirm_runs runs (left "
                           "unchanged by `probe node|region`)."),
+        vantage_option,
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -91,8 +93,8 @@ def probe_options(fn: F) -> F:
 
 def run_probe_command(config_path: str | None, json_path: str | None, html_path: str | None,
                       markdown_path: str | None, fail_on: str, quiet: bool,
-                      state_path: str | None, node: str | None = None,
-                      region: str | None = None) -> None:
+                      state_path: str | None, vantage: str | None = None,
+                      node: str | None = None, region: str | None = None) -> None:
     from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import check_output
     from edgeprobe.progress import ProgressLine
@@ -106,7 +108,8 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
     progress = ProgressLine(len(scope.select(settings).nodes))
     progress.enabled = progress.enabled and not quiet
     try:
-        run = pipeline.probe(settings, scope, state=state_path, progress=progress)
+        run = pipeline.probe(settings, scope, state=state_path, progress=progress,
+                             vantage=vantage)
     finally:
         progress.clear()
     for warning in run.warnings or ():
@@ -200,9 +203,10 @@ def notify(run_file: str, state_path: str, report_path: str | None) -> None:
               help="Where run.json, report.html and summary.md go (the artifact).")
 @click.option("--node", help="Probe only this node.")
 @click.option("--region", help="Probe only this region.")
+@vantage_option
 @handle_errors
 def action(config_path: str | None, fail_on: str, state_path: str | None, notify_on: bool,
-           out_dir: str, node: str | None, region: str | None) -> None:
+           out_dir: str, node: str | None, region: str | None, vantage: str | None) -> None:
     """Run as a GitHub Actions step: probe, reports, step summary, annotations, outputs."""
     from edgeprobe import config
     from edgeprobe.gha import run_action
@@ -210,7 +214,7 @@ def action(config_path: str | None, fail_on: str, state_path: str | None, notify
     if notify_on and not state_path:
         raise click.UsageError("--notify needs --state (the incident state file)")
     sys.exit(run_action(config_path or config.default_path(), fail_on, state_path, notify_on,
-                        out_dir, node, region))
+                        out_dir, node, region, vantage=vantage))
 
 
 # -- lab and demo ----------------------------------------------------------------------------------
@@ -244,3 +248,4 @@ def lab(print_config: bool, faults: tuple[str, ...]) -> None:
 
 main.add_command(config_group)
 main.add_command(serve_command)
+main.add_command(merge_command)

@@ -15,6 +15,9 @@ from edgeprobe.errors import EdgeprobeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+vantage_option = click.option(
+    "--vantage", metavar="NAME",
+    help="Where this run probes from [default: $EDGEPROBE_VANTAGE, then the host name].")
 config_option = click.option(
     "-c", "--config", "config_path", metavar="PROBE.toml",
     help=f"Probe file [default: ${defaults.CONFIG_ENV}, then {defaults.CONFIG_PATH}].")

@@ -9,13 +9,14 @@ named checks (URLs, CA files, nameservers, node names…), and the few rules acr
 from __future__ import annotations
 
 import difflib
+import hashlib
 import ipaddress
 import math
 import os
 import re
 import ssl
 import tomllib
-from dataclasses import fields
+from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,7 +64,8 @@ def loads(text: str, name: str = "<probe file>") -> Settings:
     except tomllib.TOMLDecodeError as exc:
         detail, line = toml_error(str(exc))
         raise ConfigError(name, None, f"TOML syntax error: {detail}", line) from None
-    return _Reader(text, name).settings(data)
+    settings = _Reader(text, name).settings(data)
+    return replace(settings, digest=hashlib.sha256(text.encode()).hexdigest())
 
 
 class _Reader:

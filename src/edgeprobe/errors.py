@@ -3,6 +3,7 @@
     EdgeprobeError                 base: a message meant for a person, never a bug
     ├── ConfigError                the probe file is bad (file, key, line)       → exit 2
     ├── RunFileError               a saved run-result JSON is unreadable/foreign → exit 2
+    ├── MergeError                 runs that cannot be merged (same vantage, …)   → exit 2
     ├── ProbeError                 the probe cannot run at all (nothing to probe) → exit 2
     ├── LabError                   the lab fleet cannot start (extra missing, …)  → exit 2
     ├── OutputError                a report or state file cannot be written       → exit 2
@@ -40,6 +41,10 @@ class ConfigError(EdgeprobeError):
 
 class RunFileError(EdgeprobeError):
     """A run-result JSON that is malformed or of another schema."""
+
+
+class MergeError(EdgeprobeError):
+    """Runs that cannot be merged: names the file and why (edgeprobe merge)."""
 
 
 class ProbeError(EdgeprobeError):

@@ -49,7 +49,8 @@ def _append(path: str | None, text: str) -> None:
 
 def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
                out_dir: str, node: str | None = None, region: str | None = None,
-               env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout) -> int:
+               env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout,
+               vantage: str | None = None) -> int:
     from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import atomic_write, check_output
     from edgeprobe.notify import Channels, notify_run
@@ -63,7 +64,8 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         channels = Channels.from_env(env) if notify_on else None
         for path in paths.values():
             check_output(path)
-        run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path)
+        run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
+                             vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None)
         for warning in run.warnings or ():
             stdout.write(f"::warning title=state::{escape_data(warning)}\n")
         html = report.reporter("html").render(run)  # rendered once: attached, then written

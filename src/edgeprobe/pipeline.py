@@ -77,25 +77,41 @@ class Scope:
 
 
 def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path | None = None,
-          progress: ProgressFn | None = None) -> RunResult:
+          progress: ProgressFn | None = None, vantage: str | None = None) -> RunResult:
     """Run the pipeline (blocking) and return the run result; see the module docstring."""
-    return asyncio.run(probe_async(settings, scope, state=state, progress=progress))
+    return asyncio.run(probe_async(settings, scope, state=state, progress=progress,
+                                   vantage=vantage))
+
+
+def vantage_name(given: str | None = None) -> str:
+    """Where a run probes from: ``given`` (--vantage), else $EDGEPROBE_VANTAGE, else the
+    host name. A ProbeError for a name merge could not tell apart or show safely."""
+    import os
+    import platform
+    import re
+
+    name = given or os.environ.get("EDGEPROBE_VANTAGE") or platform.node() or "unknown"
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise ProbeError(f"vantage name {name!r}: use up to 64 letters, digits, '.', '_', '-'")
+    return name
 
 
 async def probe_async(settings: Settings, scope: Scope | None = None, *,
                       state: str | Path | None = None,
-                      progress: ProgressFn | None = None) -> RunResult:
+                      progress: ProgressFn | None = None, vantage: str | None = None
+                      ) -> RunResult:
     """``probe`` for callers that have an event loop."""
     from edgeprobe import incident
     from edgeprobe.fileio import check_output
 
     scope = scope or Scope.all()
+    where = vantage_name(vantage)
     chosen = scope.select(settings)
     if state is not None and not scope.partial:
         check_output(state)  # before probing: a run must not be lost to a bad state path
     history = incident.cache_history(state, settings.site.name) \
         if state is not None and not scope.partial else {}
-    run = await _run(chosen, scope, progress, history)
+    run = replace(await _run(chosen, scope, progress, history), vantage=where)
     if state is not None:
         warning: str | None = PARTIAL_STATE
         if not scope.partial:
@@ -164,8 +180,8 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
-    return build(s.site, s.source, inp, analysis, started_at, time.monotonic() - t0,
-                 {"kind": scope.kind, "name": scope.name}, s.canary)
+    return build(s, inp, analysis, started_at, time.monotonic() - t0,
+                 {"kind": scope.kind, "name": scope.name})
 
 
 def per_address(settings: Settings,

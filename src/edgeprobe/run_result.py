@@ -18,11 +18,13 @@ from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.errors import RunFileError
 from edgeprobe.run_types import RunResult, from_json, to_json
 from edgeprobe.sanitize import clean_tree
-from edgeprobe.settings import CanarySettings, SiteSettings
+from edgeprobe.settings import Settings
 from edgeprobe.validation import violation
 from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS, fails, health
 
 SCHEMA = "edgeprobe/run@1"
+MERGED_SCHEMA = "edgeprobe/run@2"  # edgeprobe merge: run@1 plus the vantages
+SCHEMAS = (SCHEMA, MERGED_SCHEMA)
 
 
 def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dict[str, Any]:
@@ -76,9 +78,9 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
     return out
 
 
-def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Analysis,
-          started_at: datetime, duration_s: float, scope: dict[str, str | None],
-          canary: CanarySettings | None = None) -> RunResult:
+def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at: datetime,
+          duration_s: float, scope: dict[str, str | None]) -> RunResult:
+    site, canary = settings.site, settings.canary
     findings = [f.as_dict() for f in analysis.findings]
     nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
     regions: dict[str, list[str]] = {}
@@ -108,7 +110,8 @@ def build(site: SiteSettings, probe_file: str, inp: AnalysisInput, analysis: Ana
         "site": {"name": site.name, "media_url": site.media_url, "verify_tls": site.verify_tls},
         "scope": scope,
         "edgeprobe": {"version": __version__, "host": platform.node(),
-                      "probe_file": probe_file},
+                      "probe_file": settings.source,
+                      **({"probe_file_sha256": settings.digest} if settings.digest else {})},
         "origin": {"bucket": inp.origin.bucket, "available": inp.origin.available,
                    "error": inp.origin.error},
         "counts": {"nodes": len(nodes), "objects": len(objects),
@@ -158,10 +161,10 @@ def load(path: str) -> RunResult:
         raise RunFileError(f"{path}:{exc.lineno}: not valid JSON: {exc.msg}") from None
     except RecursionError:
         raise RunFileError(f"{path}: not valid JSON: nested too deeply") from None
-    if not isinstance(run, dict) or run.get("schema") != SCHEMA:
+    if not isinstance(run, dict) or run.get("schema") not in SCHEMAS:
         found = run.get("schema") if isinstance(run, dict) else type(run).__name__
         raise RunFileError(f"{path}: not an edgeprobe run result (schema {found!r}, "
-                           f"expected {SCHEMA!r})")
+                           f"expected {' or '.join(map(repr, SCHEMAS))})")
     problem = schema_problem(run)
     if problem:
         raise RunFileError(f"{path}: {problem}")

@@ -57,6 +57,7 @@ class ToolInfo:
     version: str
     host: str
     probe_file: str
+    probe_file_sha256: str | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -218,14 +219,17 @@ class RunResult:
     incident: IncidentInfo | Unset = UNSET
     notifications: tuple[DeliveryInfo, ...] | Unset = UNSET
     warnings: tuple[str, ...] | Unset = UNSET
+    vantage: str | Unset = UNSET  # where the run probed from (--vantage)
+    vantages: tuple[dict[str, Any], ...] | Unset = UNSET  # a merged run (run@2) only
 
 
 # The JSON's key order where it differs from the classes' (required fields come first in a
 # dataclass; the JSON interleaves them).
 _ORDER = {
-    RunResult: ("schema", "ok", "health", "started_at", "duration_s", "site", "scope",
+    RunResult: ("schema", "ok", "health", "started_at", "duration_s", "vantage", "site", "scope",
                 "edgeprobe", "origin", "counts", "canary", "views", "findings", "fleet_headers",
-                "nodes", "regions", "objects", "incident", "notifications", "warnings"),
+                "nodes", "regions", "objects", "vantages", "incident", "notifications",
+                "warnings"),
     ObjectResult: ("path", "key", "source", "origin", "reference", "results"),
     NodeResult: ("name", "region", "host", "addresses", "status", "checks", "failures",
                  "latency_ms", "status_codes", "verdicts", "cache_hit_share", "headers",

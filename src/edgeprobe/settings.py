@@ -185,6 +185,7 @@ class Settings:
     views: tuple[ViewSettings, ...] = ()
     serve: ServeSettings = field(default_factory=ServeSettings)
     source: str = "<memory>"
+    digest: str = ""  # SHA-256 of the probe file's text: runs of the same file can be merged
 
     def node_port(self, node: NodeSettings) -> int:
         return node.port or self.site.port

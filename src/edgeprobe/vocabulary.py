@@ -39,7 +39,8 @@ CANARY_EXPLAINS = ("node_media_missing", "node_server_error", "node_content_mism
                    "node_redirect")
 
 # -- what a finding is about ----------------------------------------------------------------------
-SCOPES = ("fleet", "region", "node", "dns", "origin", "object", "samples")  # in report order
+# in report order
+SCOPES = ("fleet", "vantage", "region", "node", "dns", "origin", "object", "samples")
 
 # -- node and region status; run health ----------------------------------------------------------
 HEALTHY, DEGRADED, FAILING, UNREACHABLE = "healthy", "degraded", "failing", "unreachable"

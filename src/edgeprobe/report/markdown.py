@@ -100,6 +100,8 @@ class MarkdownReporter:
         head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
                  f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
                  f"{md(v['site']['media_url'])}_", ""]
+        if v["vantages"] and v["vantages"]["disagree"]:  # vantages disagree: the matrix leads
+            head += self._vantages(v)
         if v["who_first"]:  # a view is affected: who gets which edge leads
             head += self._who(v)
         findings = ["### Findings", ""]
@@ -123,6 +125,17 @@ class MarkdownReporter:
                 if command:
                     out += [f"{md(f['target'])}:", "", *fence(command), ""]
         return [*out, "</details>", ""] if len(out) > 2 else []
+
+    @staticmethod
+    def _vantages(v: dict[str, Any]) -> list[str]:
+        m = v["vantages"]
+        names = [md(n) + (" (degraded)" if d else "") for n, d in
+                 zip(m["vantages"], m["degraded"], strict=True)]
+        rows = [f"| {md(r['node'])} | " + " | ".join(
+            f"{ICON.get(c['status'], '')} {c['status']} {c['ms']} ms" for c in r["cells"]) + " |"
+            for r in m["rows"]]
+        return ["### Node × vantage", "", f"| node | {' | '.join(names)} |",
+                "|---|" + "---|" * len(names), *rows, ""]
 
     @staticmethod
     def _who(v: dict[str, Any]) -> list[str]:

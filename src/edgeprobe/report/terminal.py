@@ -65,9 +65,20 @@ class TerminalReporter:
         regions = " · ".join(f"{r['name']} {self.paint(r['status'], r['status'])}"
                              for r in v["regions"])
         lines += [f"  regions: {regions}", ""]
-        lines += self._who(v["who"])
+        lines += self._who(v["who"]) + self._vantages(v["vantages"])
         lines += self._findings(v["findings"])
         return "\n".join(lines) + "\n"
+
+    def _vantages(self, m: dict[str, Any] | None) -> list[str]:
+        """A merged run: each node's status from each vantage, one line per node."""
+        if not m:
+            return []
+        out = ["Node × vantage:"]
+        for row in m["rows"]:
+            cells = ", ".join(f"{name} {self.paint(c['status'], c['status'])}"
+                              for name, c in zip(m["vantages"], row["cells"], strict=True))
+            out.append(f"  {_fit(row['node'], 24)}: {cells}")
+        return [*out, ""]
 
     def _who(self, rows: list[dict[str, Any]]) -> list[str]:
         """Who gets which edge (GeoDNS views): one line per view, 80 columns."""

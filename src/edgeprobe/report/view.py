@@ -11,7 +11,7 @@ from collections import Counter
 from typing import Any
 
 from edgeprobe.report import verdict
-from edgeprobe.report.who import affected_from_views, routed_by_dns, who_gets
+from edgeprobe.report.who import affected_from_views, routed_by_dns, vantage_matrix, who_gets
 from edgeprobe.run_types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult
 from edgeprobe.vocabulary import CONNECTION_VERDICTS, SEVERITY_RANK
 
@@ -228,6 +228,8 @@ def build(run: RunResult) -> dict[str, Any]:
         "incident": incident_line(run), "affected": affected,
         # who gets which edge (GeoDNS views); at the top of the reports when one is affected
         "who": who, "who_first": any(row["status"] != "healthy" for row in who),
+        # a merged run: node x vantage, at the top when the vantages disagree
+        "vantages": vantage_matrix(run),
         "tls_off": TLS_OFF if run.site.verify_tls is False else None,
         "started_at": run.started_at, "duration_s": run.duration_s, "counts": counts,
         "findings": findings, "severities": Counter(f["severity"] for f in findings),

@@ -45,3 +45,26 @@ def affected_from_views(rows: list[dict[str, Any]]) -> list[str]:
         out.append(f"users in {row['view']} ({row['subnets']}) get " +
                    (got or f"no answer ({row['error'] or 'DNS'})"))
     return out
+
+
+def vantage_matrix(run: RunResult) -> dict[str, Any] | None:
+    """A merged run's node × vantage matrix: each node's status and median latency from
+    each vantage; ``disagree`` when the vantages do not all see the same statuses (the
+    matrix then leads the reports). None for a run from one vantage."""
+    rows_in = [v for v in (run.vantages or ()) if isinstance(v, dict)]
+    if not rows_in:
+        return None
+    names = [_text(v.get("name")) for v in rows_in]
+    nodes = list(dict.fromkeys(n for v in rows_in for n in (v.get("nodes") or {})))
+    rows = []
+    for node in nodes:
+        cells = []
+        for v in rows_in:
+            cell = (v.get("nodes") or {}).get(node) or {}
+            p50 = cell.get("latency_p50_ms")
+            cells.append({"status": _text(cell.get("status")) or "unknown",
+                          "ms": "-" if p50 is None else f"{p50:.0f}"})
+        rows.append({"node": node, "cells": cells})
+    disagree = any(len({c["status"] for c in r["cells"]}) > 1 for r in rows)
+    return {"vantages": names, "degraded": [bool(v.get("degraded")) for v in rows_in],
+            "rows": rows, "disagree": disagree}

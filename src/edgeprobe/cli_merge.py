@@ -1,0 +1,52 @@
+"""`edgeprobe merge` (registered on the main group in cli.py; the merging is merge.py)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from edgeprobe.cli_common import handle_errors
+
+
+@click.command("merge")
+@click.argument("run_files", nargs=-1, metavar="RUN.json...")
+@click.option("--json", "json_path", metavar="FILE|-", help="Write the merged run (run@2).")
+@click.option("--html", "html_path", metavar="FILE", help="Write the HTML report.")
+@click.option("--markdown", "markdown_path", metavar="FILE",
+              help="Write the Markdown summary (e.g. $GITHUB_STEP_SUMMARY).")
+@click.option("--state", "state_path", metavar="FILE",
+              help="Incident state: the merged run declares, updates or resolves it once.")
+@click.option("--confirm-runs", type=click.IntRange(min=1, max=1000), default=2,
+              show_default=True, help="With --state: runs a finding must be seen in before it "
+              "declares an incident (the probe file's [incident] confirm_runs).")
+@click.option("--max-spread", "max_spread_s", type=click.FloatRange(min=0), default=600.0,
+              show_default=True, metavar="SECONDS",
+              help="Refuse runs that started further apart than this.")
+@click.option("--fail-on", type=click.Choice(("critical", "warning", "never")),
+              default="warning", show_default=True,
+              help="Exit 1 when a finding is at or above this.")
+@click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
+@handle_errors
+def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: str | None,
+                  markdown_path: str | None, state_path: str | None, confirm_runs: int,
+                  max_spread_s: float, fail_on: str, quiet: bool) -> None:
+    """Merge several vantages' runs of one probe file into one verdict."""
+    from edgeprobe import incident, report
+    from edgeprobe.cli import print_summary
+    from edgeprobe.fileio import check_output
+    from edgeprobe.merge import load_runs, merge
+    from edgeprobe.run_result import exit_status
+
+    for path in (json_path, html_path, markdown_path, state_path):  # before anything else
+        if path and path != "-":
+            check_output(path)
+    run = merge(load_runs(run_files, max_spread_s))
+    if state_path:
+        run, warning = incident.apply(run, state_path, confirm_runs)
+        if warning:
+            click.echo(f"edgeprobe: warning: {warning}", err=True)
+    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
+    if not quiet:
+        print_summary(run, to_stderr=json_path == "-")
+    sys.exit(exit_status(run, fail_on))
