@@ -143,3 +143,29 @@ def test_merge_declares_the_incident_once(runs, tmp_path):
         proc = edgeprobe("merge", *args, "--state", str(state), "--json", str(out), "-q")
         assert proc.returncode == 1, proc.stderr
         assert json.loads(out.read_text())["incident"]["state"] == expected
+
+
+def test_the_action_merges_the_matrix_artifacts_and_keeps_the_incident_once(runs, lab,
+                                                                            tmp_path):
+    """The matrix workflow's last job: one artifact folder per vantage (run.json inside, as
+    actions/download-artifact lays them out), merged by `edgeprobe action --merge`."""
+    import os
+
+    vantages = tmp_path / "vantages"
+    for name, path in runs.items():
+        (vantages / f"edgeprobe-run-{name}").mkdir(parents=True)
+        (vantages / f"edgeprobe-run-{name}" / "run.json").write_text(path.read_text())
+    outputs, summary = tmp_path / "outputs", tmp_path / "summary.md"
+    env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
+    for expected in ("pending", "open"):
+        outputs.write_text("")
+        proc = edgeprobe("action", "-c", str(lab.probe_file("merge.toml")), "--merge",
+                         str(vantages), "--state", str(tmp_path / "state.json"), "--out",
+                         str(tmp_path / "out"), env=env)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        values = dict(line.split("=", 1) for line in outputs.read_text().splitlines())
+        assert values["incident"] == expected and values["ok"] == "false"
+    merged = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert merged["schema"] == "edgeprobe/run@2" and len(merged["vantages"]) == 3
+    assert "### Node × vantage" in summary.read_text()
+    assert "::warning title=cdn-frankfurt-1::node_path_failure" in proc.stdout

@@ -204,9 +204,12 @@ def notify(run_file: str, state_path: str, report_path: str | None) -> None:
 @click.option("--node", help="Probe only this node.")
 @click.option("--region", help="Probe only this region.")
 @vantage_option
+@click.option("--merge", "merge_dir", metavar="DIR",
+              help="Merge the vantages' runs in DIR (*/run.json) instead of probing.")
 @handle_errors
 def action(config_path: str | None, fail_on: str, state_path: str | None, notify_on: bool,
-           out_dir: str, node: str | None, region: str | None, vantage: str | None) -> None:
+           out_dir: str, node: str | None, region: str | None, vantage: str | None,
+           merge_dir: str | None) -> None:
     """Run as a GitHub Actions step: probe, reports, step summary, annotations, outputs."""
     from edgeprobe import config
     from edgeprobe.gha import run_action
@@ -214,7 +217,7 @@ def action(config_path: str | None, fail_on: str, state_path: str | None, notify
     if notify_on and not state_path:
         raise click.UsageError("--notify needs --state (the incident state file)")
     sys.exit(run_action(config_path or config.default_path(), fail_on, state_path, notify_on,
-                        out_dir, node, region, vantage=vantage))
+                        out_dir, node, region, vantage=vantage, merge_dir=merge_dir))
 
 
 # -- lab and demo ----------------------------------------------------------------------------------

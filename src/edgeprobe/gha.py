@@ -1,6 +1,8 @@
 """`edgeprobe action`: one scheduled probe as a GitHub Actions step.
 
-Probes (with incident state), writes JSON/HTML/Markdown into a folder for the artifact,
+Probes (with incident state) — or, with ``merge_dir``, merges the vantages' runs found there
+(the matrix workflow's last job: the incident is declared once, not once per vantage) —
+writes JSON/HTML/Markdown into a folder for the artifact,
 appends the Markdown to $GITHUB_STEP_SUMMARY, prints one annotation per finding, notifies
 when asked, and writes the step's outputs to $GITHUB_OUTPUT.
 """
@@ -47,10 +49,28 @@ def _append(path: str | None, text: str) -> None:
             fh.write(text)
 
 
+def _merged(directory: str, state_path: str | None, confirm_runs: int) -> RunResult:
+    """The runs under ``directory`` (``*/run.json``: one artifact per vantage, as
+    actions/download-artifact lays them out, or ``*.json``) merged, with the incident state."""
+    from edgeprobe import incident
+    from edgeprobe.merge import load_runs, merge
+
+    root = Path(directory)
+    files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
+    run = merge(load_runs([str(f) for f in files]))
+    if state_path:
+        run, warning = incident.apply(run, state_path, confirm_runs)
+        if warning:
+            from dataclasses import replace
+
+            run = replace(run, warnings=(warning,))
+    return run
+
+
 def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout,
-               vantage: str | None = None) -> int:
+               vantage: str | None = None, merge_dir: str | None = None) -> int:
     from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import atomic_write, check_output
     from edgeprobe.notify import Channels, notify_run
@@ -64,8 +84,11 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         channels = Channels.from_env(env) if notify_on else None
         for path in paths.values():
             check_output(path)
-        run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
-                             vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None)
+        if merge_dir:
+            run = _merged(merge_dir, state_path, settings.incident.confirm_runs)
+        else:
+            run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
+                                 vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None)
         for warning in run.warnings or ():
             stdout.write(f"::warning title=state::{escape_data(warning)}\n")
         html = report.reporter("html").render(run)  # rendered once: attached, then written
