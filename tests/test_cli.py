@@ -244,10 +244,11 @@ def test_callers_go_through_the_pipeline_only():
 
     stages = ("edgeprobe.resolve", "edgeprobe.sample", "edgeprobe.origin", "edgeprobe.fetch",
               "edgeprobe.analyze", "edgeprobe.incident", "edgeprobe.geodns", "edgeprobe.canary",
-              "edgeprobe.listing")
+              "edgeprobe.listing", "edgeprobe.merge")
     callers = [ROOT / "src" / "edgeprobe" / f for f in ("cli.py", "gha.py", "demo.py")]
     for path in [*callers, ROOT / "tests" / "conftest.py",
-                 ROOT / "src" / "edgeprobe" / "cli_config.py"]:
+                 *(ROOT / "src" / "edgeprobe" / f for f in ("cli_config.py", "cli_merge.py",
+                                                             "serve.py"))]:
         tree = ast.parse(path.read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
         imported |= {f"edgeprobe.{a.name}" for n in ast.walk(tree)

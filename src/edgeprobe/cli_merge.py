@@ -32,20 +32,18 @@ def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: 
                   markdown_path: str | None, state_path: str | None, confirm_runs: int,
                   max_spread_s: float, fail_on: str, quiet: bool) -> None:
     """Merge several vantages' runs of one probe file into one verdict."""
-    from edgeprobe import incident, report
+    from edgeprobe import pipeline, report
     from edgeprobe.cli import print_summary
     from edgeprobe.fileio import check_output
-    from edgeprobe.merge import load_runs, merge
     from edgeprobe.run_result import exit_status
 
-    for path in (json_path, html_path, markdown_path, state_path):  # before anything else
+    for path in (json_path, html_path, markdown_path):  # before anything else
         if path and path != "-":
             check_output(path)
-    run = merge(load_runs(run_files, max_spread_s))
-    if state_path:
-        run, warning = incident.apply(run, state_path, confirm_runs)
-        if warning:
-            click.echo(f"edgeprobe: warning: {warning}", err=True)
+    run = pipeline.merge(run_files, state=state_path, confirm_runs=confirm_runs,
+                         max_spread_s=max_spread_s)
+    for warning in run.warnings or ():
+        click.echo(f"edgeprobe: warning: {warning}", err=True)
     report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
     if not quiet:
         print_summary(run, to_stderr=json_path == "-")

@@ -49,24 +49,6 @@ def _append(path: str | None, text: str) -> None:
             fh.write(text)
 
 
-def _merged(directory: str, state_path: str | None, confirm_runs: int) -> RunResult:
-    """The runs under ``directory`` (``*/run.json``: one artifact per vantage, as
-    actions/download-artifact lays them out, or ``*.json``) merged, with the incident state."""
-    from edgeprobe import incident
-    from edgeprobe.merge import load_runs, merge
-
-    root = Path(directory)
-    files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
-    run = merge(load_runs([str(f) for f in files]))
-    if state_path:
-        run, warning = incident.apply(run, state_path, confirm_runs)
-        if warning:
-            from dataclasses import replace
-
-            run = replace(run, warnings=(warning,))
-    return run
-
-
 def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout,
@@ -84,8 +66,11 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         channels = Channels.from_env(env) if notify_on else None
         for path in paths.values():
             check_output(path)
-        if merge_dir:
-            run = _merged(merge_dir, state_path, settings.incident.confirm_runs)
+        if merge_dir:  # one artifact folder per vantage, as actions/download-artifact does
+            root = Path(merge_dir)
+            files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
+            run = pipeline.merge([str(f) for f in files], state=state_path,
+                                 confirm_runs=settings.incident.confirm_runs)
         else:
             run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
                                  vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None)

@@ -83,6 +83,25 @@ def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path |
                                    vantage=vantage))
 
 
+def merge(paths: Sequence[str], *, state: str | Path | None = None, confirm_runs: int = 2,
+          max_spread_s: float = 600.0) -> RunResult:
+    """Several vantages' saved runs of one probe file → one merged run (run@2), checked
+    and judged together (merge.py); with ``state``, the incident is kept once for all."""
+    from edgeprobe import incident
+    from edgeprobe.fileio import check_output
+    from edgeprobe.merge import load_runs
+    from edgeprobe.merge import merge as merge_loaded
+
+    if state is not None:
+        check_output(state)
+    run = merge_loaded(load_runs(paths, max_spread_s))
+    if state is not None:
+        run, warning = incident.apply(run, state, confirm_runs)
+        if warning:
+            run = replace(run, warnings=(warning,))
+    return run
+
+
 def vantage_name(given: str | None = None) -> str:
     """Where a run probes from: ``given`` (--vantage), else $EDGEPROBE_VANTAGE, else the
     host name. A ProbeError for a name merge could not tell apart or show safely."""
