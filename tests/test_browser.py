@@ -56,10 +56,10 @@ class Page:
         return self.page.evaluate(code)
 
 
-def _render(lab, tmp_path, name):
+def _render(lab, tmp_path, name, **toml):
     # Playwright's sync API runs an event loop on this thread: probe from another one
     with ThreadPoolExecutor(1) as pool:
-        run = pool.submit(lab.probe).result()
+        run = pool.submit(lambda: lab.probe(**toml)).result()
     path = tmp_path / f"{name}.html"
     report.write(parse(run), {"html": str(path)})
     return run, path
@@ -67,7 +67,7 @@ def _render(lab, tmp_path, name):
 
 def test_failing_node_report(browser, lab, tmp_path):
     lab.fault("cdn-fremont-1", "s3_disabled")
-    run, path = _render(lab, tmp_path, "demo")
+    run, path = _render(lab, tmp_path, "demo", views=True)  # as `edgeprobe demo` probes
     shots = ROOT / "reports"
     shots.mkdir(exist_ok=True)
     for width, name in ((375, "phone"), (1280, "desktop")):

@@ -203,6 +203,9 @@ def _facts(run: RunResult, counts: dict[str, int]) -> list[tuple[str, str]]:
     where = f"{scope.kind} {_text(scope.name)}".strip() if scope else "all"
     return [("started", run.started_at), ("duration", f"{run.duration_s} s"),
             ("scope", where), ("from host", (tool.host if tool else "") or "?"),
+            *([("vantage", str(run.vantage))] if run.vantage else []),
+            *([("vantages", ", ".join(str(v.get("name")) for v in run.vantages))]
+              if run.vantages else []),
             ("edgeprobe", (tool.version if tool else "") or "?"),
             ("probe file", (tool.probe_file if tool else "") or "?"), ("bucket", bucket),
             ("checks", f"{counts['nodes']} nodes × {counts['objects']} objects = "
