@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from pathlib import Path
 
-from edgeprobe.lab.nginx import closed_port
+from edgeprobe.lab.processes import closed_port
 from edgeprobe.lab.thread import running_lab
 
 HEALTHY_S, BROKEN_S = 40, 60

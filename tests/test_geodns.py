@@ -149,7 +149,7 @@ def test_a_view_without_an_answer_is_a_finding(lab):
 
 
 def test_an_unreachable_authoritative_server_is_a_warning_not_a_crash(lab):
-    from edgeprobe.lab.nginx import closed_port
+    from edgeprobe.lab.processes import closed_port
 
     run = lab.probe(views=True, authoritative=f"127.0.0.1:{closed_port()}")
     failures = [f for f in run["findings"] if f["kind"] == "view_dns_failure"]

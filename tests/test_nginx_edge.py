@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from edgeprobe import config, pipeline
-from edgeprobe.lab.nginx import MastodonProxyEdge, closed_port, nginx_binary
+from edgeprobe.lab.nginx import MastodonProxyEdge, nginx_binary
+from edgeprobe.lab.processes import closed_port
 from edgeprobe.run_result import dump
 from tests.conftest import assert_healthy_not_blamed, blamed
 

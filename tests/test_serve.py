@@ -21,7 +21,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from edgeprobe.lab.nginx import closed_port
+from edgeprobe.lab.processes import closed_port
 from tests.conftest import ROOT
 
 DEPLOY = ROOT / "deploy" / "prometheus"

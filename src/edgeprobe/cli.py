@@ -95,10 +95,9 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
                       markdown_path: str | None, fail_on: str, quiet: bool,
                       state_path: str | None, vantage: str | None = None,
                       node: str | None = None, region: str | None = None) -> None:
-    from edgeprobe import config, pipeline, report
+    from edgeprobe import config, pipeline
     from edgeprobe.fileio import check_output
     from edgeprobe.progress import ProgressLine
-    from edgeprobe.run_result import exit_status
 
     settings = config.load(config_path or config.default_path())
     scope = pipeline.Scope.of(node, region)
@@ -112,6 +111,15 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
                              vantage=vantage)
     finally:
         progress.clear()
+    finish(run, json_path, html_path, markdown_path, quiet, fail_on)
+
+
+def finish(run: RunResult, json_path: str | None, html_path: str | None,
+           markdown_path: str | None, quiet: bool, fail_on: str) -> None:
+    """The end of `probe` and `merge`: warnings, the reports, the summary, the exit."""
+    from edgeprobe import report
+    from edgeprobe.run_result import exit_status
+
     for warning in run.warnings or ():
         click.echo(f"edgeprobe: warning: {warning}", err=True)
     report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})

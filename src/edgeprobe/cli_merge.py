@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from edgeprobe.cli_common import handle_errors
@@ -32,19 +30,13 @@ def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: 
                   markdown_path: str | None, state_path: str | None, confirm_runs: int,
                   max_spread_s: float, fail_on: str, quiet: bool) -> None:
     """Merge several vantages' runs of one probe file into one verdict."""
-    from edgeprobe import pipeline, report
-    from edgeprobe.cli import print_summary
+    from edgeprobe import pipeline
+    from edgeprobe.cli import finish
     from edgeprobe.fileio import check_output
-    from edgeprobe.run_result import exit_status
 
     for path in (json_path, html_path, markdown_path):  # before anything else
         if path and path != "-":
             check_output(path)
     run = pipeline.merge(run_files, state=state_path, confirm_runs=confirm_runs,
                          max_spread_s=max_spread_s)
-    for warning in run.warnings or ():
-        click.echo(f"edgeprobe: warning: {warning}", err=True)
-    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
-    if not quiet:
-        print_summary(run, to_stderr=json_path == "-")
-    sys.exit(exit_status(run, fail_on))
+    finish(run, json_path, html_path, markdown_path, quiet, fail_on)

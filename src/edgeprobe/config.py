@@ -266,25 +266,35 @@ class _Reader:
 
     # -- [[nodes]]: an array of tables, with rules across them ---------------------------------
     def nodes(self, data: dict[str, Any]) -> tuple[NodeSettings, ...]:
-        raw = data.get("nodes")
-        if raw is None:
-            raise self.fail(("nodes",), "missing: add at least one [[nodes]] table")
-        if not isinstance(raw, list) or not all(isinstance(n, dict) for n in raw):
-            raise self.fail(("nodes",), "must be an array of tables [[nodes]]")
-        if not raw:
-            raise self.fail(("nodes",), "must list at least one node")
-        seen: dict[str, int] = {}
-        nodes = []
-        for i, table in enumerate(raw):
-            node: NodeSettings = self.table(NodeSettings, table, ("nodes", i))
-            if node.name in seen:
-                raise self.fail(("nodes", i, "name"), f"duplicate node name {node.name!r} "
-                                f"(first at nodes[{seen[node.name]}])")
-            seen[node.name] = i
+        nodes: list[NodeSettings] = self.named_tables(data, "nodes", NodeSettings,
+                                                      required=True)
+        for i, node in enumerate(nodes):
             if not node.host and not node.addresses:
                 raise self.fail(("nodes", i), f"node {node.name!r} needs host or addresses")
-            nodes.append(node)
         return tuple(nodes)
+
+    def named_tables(self, data: dict[str, Any], section: str, cls: type,
+                     required: bool) -> list[Any]:
+        """An array of tables whose items have unique names ([[nodes]], [[views]])."""
+        word = section.removesuffix("s")
+        raw = data.get(section)
+        if raw is None and required:
+            raise self.fail((section,), f"missing: add at least one [[{section}]] table")
+        raw = [] if raw is None else raw
+        if not isinstance(raw, list) or not all(isinstance(n, dict) for n in raw):
+            raise self.fail((section,), f"must be an array of tables [[{section}]]")
+        if not raw and required:
+            raise self.fail((section,), f"must list at least one {word}")
+        seen: dict[str, int] = {}
+        out = []
+        for i, table in enumerate(raw):
+            item = self.table(cls, table, (section, i))
+            if item.name in seen:
+                raise self.fail((section, i, "name"), f"duplicate {word} name {item.name!r} "
+                                f"(first at {section}[{seen[item.name]}])")
+            seen[item.name] = i
+            out.append(item)
+        return out
 
 
 def _is(value: Any, kinds: tuple[type, ...]) -> bool:

@@ -47,29 +47,20 @@ def check_subnets(reader: _Reader, value: tuple[str, ...], path: tuple[Any, ...]
 
 def views(reader: _Reader, data: dict[str, Any]) -> tuple[ViewSettings, ...]:
     """The ``[[views]]`` tables (none is fine): unique names, no subnet in two views."""
-    raw = data.get("views", [])
-    if not isinstance(raw, list) or not all(isinstance(v, dict) for v in raw):
-        raise reader.fail(("views",), "must be an array of tables [[views]]")
-    seen: dict[str, int] = {}
+    found: list[ViewSettings] = reader.named_tables(data, "views", ViewSettings,
+                                                    required=False)
     owner: list[tuple[Network, int, str]] = []
-    out = []
-    for i, table in enumerate(raw):
-        view: ViewSettings = reader.table(ViewSettings, table, ("views", i))
-        if view.name in seen:
-            raise reader.fail(("views", i, "name"), f"duplicate view name {view.name!r} "
-                              f"(first at views[{seen[view.name]}])")
-        seen[view.name] = i
+    for i, view in enumerate(found):
         for text in view.subnets:
             net = ipaddress.ip_network(text)
             for other, j, other_text in owner:
                 if net.version == other.version and net.overlaps(other):  # type: ignore[arg-type]
-                    where = "this view" if j == i else f"view {raw[j].get('name')!r}"
+                    where = "this view" if j == i else f"view {found[j].name!r}"
                     raise reader.fail(("views", i, "subnets"),
                                       f"{text} overlaps {other_text} of {where}: a user "
                                       "belongs to one view")
             owner.append((net, i, text))
-        out.append(view)
-    return tuple(out)
+    return tuple(found)
 
 
 def parse_listen(text: str) -> tuple[str, int]:

@@ -24,7 +24,7 @@ import dns.message
 import dns.query
 
 from edgeprobe.errors import LabError
-from edgeprobe.lab.nginx import closed_port
+from edgeprobe.lab.processes import closed_port, stop
 
 ZONE = "lab.test"
 CONFIG = """\
@@ -112,10 +112,4 @@ class Gdnsd:
                     raise LabError("gdnsd did not answer within 15 s") from None
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc)

@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import time
@@ -32,6 +31,7 @@ import urllib.request
 from pathlib import Path
 
 from edgeprobe.errors import LabError
+from edgeprobe.lab.processes import closed_port, stop
 
 MODES = ("healthy", "host_misspelt", "bucket_misspelt", "origin_down", "storage_off",
          "catch_all")
@@ -121,13 +121,6 @@ def nginx_binary() -> str | None:
     if found:
         return found
     return "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class MastodonProxyEdge:
@@ -227,10 +220,4 @@ class MastodonProxyEdge:
             return frozenset()
 
     def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop(self.proc)
