@@ -7,8 +7,6 @@ that ``edgeprobe --help`` starts fast.
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,43 +15,22 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from edgeprobe import __version__, defaults, vocabulary
-from edgeprobe.cli_common import config_option, handle_errors, vantage_option
+from edgeprobe.cli_common import (
+    config_option,
+    finish,
+    handle_errors,
+    print_summary,
+    vantage_option,
+)
 from edgeprobe.cli_config import config_group
 from edgeprobe.cli_merge import merge_command
 from edgeprobe.cli_serve import serve_command
 
 if TYPE_CHECKING:
-    from edgeprobe.run_types import RunResult
+    pass
 
 F = TypeVar("F", bound=Callable[..., Any])
 FAIL_ON = vocabulary.FAIL_ON
-
-
-def _use_colour(stream: Any) -> bool:
-    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-
-
-def print_summary(run: RunResult, to_stderr: bool) -> None:
-    from edgeprobe.report import reporter
-
-    stream = sys.stderr if to_stderr else sys.stdout
-    width = shutil.get_terminal_size((80, 24)).columns
-    text = reporter("terminal", colour=_use_colour(stream), width=width).render(run)
-    stream.write(actions_inert(text))
-    stream.flush()
-
-
-def actions_inert(text: str, env: Any = os.environ) -> str:
-    """In a GitHub Actions log, text that quotes servers is wrapped in ``stop-commands``
-    with a random token, so no line of it (``::error …`` at a line start, ``##[`` anywhere)
-    is ever taken as a workflow command; findings reach the log as annotations only through
-    the escaped path (`edgeprobe action`)."""
-    if env.get("GITHUB_ACTIONS") != "true":
-        return text
-    import secrets
-
-    token = secrets.token_hex(16)
-    return f"::stop-commands::{token}\n{text}::{token}::\n"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -112,20 +89,6 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
     finally:
         progress.clear()
     finish(run, json_path, html_path, markdown_path, quiet, fail_on)
-
-
-def finish(run: RunResult, json_path: str | None, html_path: str | None,
-           markdown_path: str | None, quiet: bool, fail_on: str) -> None:
-    """The end of `probe` and `merge`: warnings, the reports, the summary, the exit."""
-    from edgeprobe import report
-    from edgeprobe.run_result import exit_status
-
-    for warning in run.warnings or ():
-        click.echo(f"edgeprobe: warning: {warning}", err=True)
-    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
-    if not quiet:
-        print_summary(run, to_stderr=json_path == "-")
-    sys.exit(exit_status(run, fail_on))
 
 
 @main.group()

@@ -1,17 +1,23 @@
 """What every command shares: the error boundary (exit 2 for people's errors, 3 for bugs,
-130 for Ctrl-C) and the probe-file option. Only the CLI turns errors into messages."""
+130 for Ctrl-C), the shared options, and the end of a command that produced a run (the
+reports, the terminal summary, the exit status). Only the CLI turns errors into messages."""
 
 from __future__ import annotations
 
 import functools
+import os
+import shutil
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from edgeprobe import defaults
 from edgeprobe.errors import EdgeprobeError
+
+if TYPE_CHECKING:
+    from edgeprobe.run_types import RunResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,3 +61,44 @@ def handle_errors(fn: F) -> F:
                        "with the traceback above", err=True)
             sys.exit(EXIT_BUG)
     return wrapper  # type: ignore[return-value]
+
+
+def _use_colour(stream: Any) -> bool:
+    return stream.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+
+
+def print_summary(run: RunResult, to_stderr: bool) -> None:
+    from edgeprobe.report import reporter
+
+    stream = sys.stderr if to_stderr else sys.stdout
+    width = shutil.get_terminal_size((80, 24)).columns
+    text = reporter("terminal", colour=_use_colour(stream), width=width).render(run)
+    stream.write(actions_inert(text))
+    stream.flush()
+
+
+def actions_inert(text: str, env: Any = os.environ) -> str:
+    """In a GitHub Actions log, text that quotes servers is wrapped in ``stop-commands``
+    with a random token, so no line of it (``::error …`` at a line start, ``##[`` anywhere)
+    is ever taken as a workflow command; findings reach the log as annotations only through
+    the escaped path (`edgeprobe action`)."""
+    if env.get("GITHUB_ACTIONS") != "true":
+        return text
+    import secrets
+
+    token = secrets.token_hex(16)
+    return f"::stop-commands::{token}\n{text}::{token}::\n"
+
+
+def finish(run: RunResult, json_path: str | None, html_path: str | None,
+           markdown_path: str | None, quiet: bool, fail_on: str) -> None:
+    """The end of `probe` and `merge`: warnings, the reports, the summary, the exit."""
+    from edgeprobe import report
+    from edgeprobe.run_result import exit_status
+
+    for warning in run.warnings or ():
+        click.echo(f"edgeprobe: warning: {warning}", err=True)
+    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
+    if not quiet:
+        print_summary(run, to_stderr=json_path == "-")
+    sys.exit(exit_status(run, fail_on))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from edgeprobe.cli_common import handle_errors
+from edgeprobe.cli_common import finish, handle_errors
 
 
 @click.command("merge")
@@ -31,7 +31,6 @@ def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: 
                   max_spread_s: float, fail_on: str, quiet: bool) -> None:
     """Merge several vantages' runs of one probe file into one verdict."""
     from edgeprobe import pipeline
-    from edgeprobe.cli import finish
     from edgeprobe.fileio import check_output
 
     for path in (json_path, html_path, markdown_path):  # before anything else

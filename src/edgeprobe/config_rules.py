@@ -13,12 +13,21 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edgeprobe.settings import ViewSettings
 
 if TYPE_CHECKING:
-    from edgeprobe.config import _Reader
+    from edgeprobe.errors import ConfigError
+
+
+class _Reader(Protocol):
+    """What these rules need of config.py's reader (a protocol: no import back)."""
+
+    def fail(self, path: tuple[Any, ...], message: str) -> ConfigError: ...
+
+    def named_tables(self, data: dict[str, Any], section: str, cls: type,
+                     required: bool) -> list[Any]: ...
 
 ECS_MAX_PREFIX = {4: 24, 6: 56}
 _CANARY_PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$")
