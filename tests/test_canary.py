@@ -88,5 +88,6 @@ def test_the_same_cause_on_every_node_is_one_fleet_finding_but_not_on_a_partial_
         "fleet_origin_path_broken", "fleet", ["a", "b", "c"])
     assert fleet.summary.startswith("every node (3): the path to the bucket is broken — the "
                                     "bucket name is wrong")
+    assert fleet.evidence["explains"] == []  # no failure findings given: nothing explained
     partial = canary_findings(nodes, NO_SUCH_KEY, {}, [], 48.0, whole_fleet=False)
     assert {f.target for f in partial} == {"a", "b", "c"}

@@ -167,6 +167,8 @@ def test_fleet_wide_failure_blames_no_single_node(lab):
     assert not [f for f in run["findings"] if f["scope"] in ("node", "region")]
     fleet = next(f for f in run["findings"] if f["kind"] == "fleet_wide_failure")
     assert fleet["evidence"]["cause"] == "bucket_missing"
+    canary = next(f for f in run["findings"] if f["kind"] == "fleet_origin_path_broken")
+    assert canary["evidence"]["explains"] == ["fleet_wide_failure"]
     assert fleet["summary"].endswith("— cause: bucket name wrong (NoSuchBucket) (see "
                                      "fleet_origin_path_broken)")
 

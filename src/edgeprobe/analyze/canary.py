@@ -147,10 +147,11 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
     judged = [c for c in canaries.values() if c.verdict is not None]
     shared = whole_fleet and len(broken) > 1 and len(broken) == len(judged) and \
         len({c.verdict for c in broken.values()}) == 1
+    fleet_explains: list[str] = []
     for node, canary in broken.items():
         cause = str(canary.verdict)
         plain = _plain(canary, cause, expected)
-        explains = []
+        explains: list[str] = []
         for i, f in enumerate(out):
             mine = f.target == node and f.kind in CANARY_EXPLAINS
             if (mine or (shared and f.kind == "fleet_wide_failure")) and \
@@ -160,6 +161,7 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
                 out[i] = replace(f, summary=f"{f.summary} — cause: {SHORT[cause]} (see {see})",
                                  evidence={**f.evidence, "cause": cause, "see": see})
         if shared:
+            fleet_explains += [k for k in explains if k not in fleet_explains]
             continue
         hiding, cache = _hiding(checks_by_node.get(node, ()), cache_valid_h)
         answered = [a for a in canary.answers if a["verdict"] is not None]
@@ -176,7 +178,7 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
             f"every node ({len(broken)}): the path to the bucket is broken — "
             f"{_plain(first, cause, expected).replace('its ', 'the ', 1)}: shared "
             "configuration or the store itself",
-            {**_evidence(first, cause, ref, ["fleet_wide_failure"], len(first.answers), {}),
+            {**_evidence(first, cause, ref, fleet_explains, len(first.answers), {}),
              "nodes": sorted(broken), "example_node": first_node}))
     return out
 
