@@ -208,3 +208,20 @@ def test_certificate_expiry_and_difference():
                      ("node_cert_expiring", "now", "critical"),
                      ("node_cert_expiring", "gone_unverified", "critical"),
                      ("certificates_differ", "fleet", "info")}
+
+
+def test_a_view_whose_answer_holds_no_address_is_a_critical_view_dns_failure():
+    from edgeprobe.analyze.views import summarise_views, view_findings
+    from edgeprobe.observations import ViewAnswer
+
+    answers = [ViewAnswer("us-west", "198.51.100.0/24", t, "127.0.0.1:53", scope=24)
+               for t in ("A", "AAAA")]
+    answers += [ViewAnswer("eu", "192.0.2.0/24", "A", "127.0.0.1:53", ("127.0.1.5",), 60, 24)]
+    owners = {"127.0.1.5": "cdn-frankfurt-1"}
+    views = summarise_views(answers, owners, {"cdn-frankfurt-1": "healthy"})
+    found = view_findings(views, answers, (), ["cdn-frankfurt-1"], owners,
+                          {"cdn-frankfurt-1": "healthy"}, True)
+    assert [(f.kind, f.target, f.severity) for f in found] == [
+        ("view_dns_failure", "us-west", "critical")]
+    assert found[0].summary == ("users in us-west (198.51.100.0/24): the media host has no A "
+                                "or AAAA record for them")

@@ -75,6 +75,12 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
     honoured = ecs_honoured(answers)
     for v in views:
         failed = [a for a in v["answers"] if a["error_kind"]]
+        if not failed and not v["addresses"]:  # NOERROR, but no A and no AAAA
+            findings.append(Finding(
+                "view_dns_failure", "dns", v["name"], CRITICAL,
+                f"users in {v['name']} ({', '.join(v['subnets'])}): the media host has no A "
+                "or AAAA record for them", {"failed": 0, "answers": len(v["answers"]),
+                                            "errors": ["no_address"]}))
         if failed:
             kinds = {a["error_kind"] for a in failed}
             severity = CRITICAL if "nxdomain" in kinds else WARNING
@@ -97,8 +103,8 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
             fine = [n for n in v["nodes"] if n["status"] not in BAD]
             names = ", ".join(f"{n['node']}, which is {n['status']}" for n in bad)
             text = f"users in {v['name']} ({', '.join(v['subnets'])}) are sent to {names}"
-            text += (f"; also to {', '.join(n['node'] for n in fine)} (healthy)" if fine
-                     else "; no healthy edge is in their answer")
+            text += ("; also to " + ", ".join(f"{n['node']} ({n['status']})" for n in fine)
+                     if fine else "; no healthy edge is in their answer")
             severity = CRITICAL if any(BAD[n["status"]] == CRITICAL for n in bad) else WARNING
             findings.append(Finding("region_routed_to_failing_node", "region", v["name"],
                                     severity, text,
