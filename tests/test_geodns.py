@@ -213,7 +213,8 @@ def test_config_discover_bad_input_exits_2(lab):
 
     proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=198.51.100.0/28")
     assert (proc.returncode, proc.stderr) == (
-        2, "edgeprobe: error: --view: '198.51.100.0/28' is longer than /24\n")
+        2, "edgeprobe: error: --view: item 0: '198.51.100.0/28' is longer than /24: GeoDNS "
+           "and resolvers use at most /24 of an IPv4 client address; use 198.51.100.0/24\n")
     proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=192.0.2.0/24",
                      "--authoritative", "ns1.example")
     assert proc.returncode == 2 and "--authoritative: 'ns1.example'" in proc.stderr

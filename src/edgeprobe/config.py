@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from edgeprobe import defaults
-from edgeprobe.config_rules import RULES, views
+from edgeprobe.config_rules import RULES, split_address, views
 from edgeprobe.config_text import KeyPath, dotted, locate, toml_error, type_word, value_word
 from edgeprobe.errors import ConfigError
 from edgeprobe.settings import (
@@ -220,21 +220,10 @@ class _Reader:
         return tuple(self.nameserver(text, path, i) for i, text in enumerate(value))
 
     def nameserver(self, text: str, path: KeyPath, index: int) -> NameserverSettings:
-        host, port = text, 53
-        if text.startswith("["):  # [v6]:port
-            host, _, rest = text[1:].partition("]")
-            if rest:
-                port = _port(rest.removeprefix(":"))
-        elif text.count(":") == 1:
-            host, port_text = text.split(":")
-            port = _port(port_text)
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            port = -1
-        if port < 1:
+        found = split_address(text, 53)
+        if found is None:
             raise self.fail(path, f"item {index} must be \"ip\" or \"ip:port\", not {text!r}")
-        return NameserverSettings(address=host, port=port)
+        return NameserverSettings(address=found[0], port=found[1])
 
     def sample_paths(self, value: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
         for item in value:
@@ -300,8 +289,3 @@ class _Reader:
 def _is(value: Any, kinds: tuple[type, ...]) -> bool:
     """isinstance, but a TOML boolean is not an integer."""
     return isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-
-
-def _port(text: str) -> int:
-    return int(text) if text.isdigit() and 0 < int(text) < 65536 else -1
-

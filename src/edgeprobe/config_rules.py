@@ -72,21 +72,30 @@ def views(reader: _Reader, data: dict[str, Any]) -> tuple[ViewSettings, ...]:
     return tuple(found)
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    """``host:port`` or ``[v6]:port`` (an IP address: serve binds it) → (host, port)."""
+def split_address(text: str, default_port: int | None) -> tuple[str, int] | None:
+    """``ip``, ``ip:port`` or ``[v6]:port`` → (ip, port), or None when it is not one. The
+    one parser of the probe file's nameservers, ``[serve] listen`` and the CLI's servers;
+    ``default_port`` None: the port is required."""
+    host, port = text, None
     if text.startswith("["):
         host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":")
-    else:
-        host, _, port = text.rpartition(":")
+        port = rest.removeprefix(":") or None
+    elif text.count(":") == 1:
+        host, port = text.split(":")
     try:
         ipaddress.ip_address(host)
     except ValueError:
-        raise ValueError(f"{text!r}: use \"ip:port\" (\"127.0.0.1:9330\", \"[::1]:9330\")") \
-            from None
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{text!r}: the port must be 1-65535")
-    return host, int(port)
+        return None
+    number = default_port if port is None else int(port) if port.isdigit() else 0
+    return (host, number) if number is not None and 0 < number < 65536 else None
+
+
+def parse_listen(text: str) -> tuple[str, int]:
+    """``ip:port`` or ``[v6]:port`` (an IP address: serve binds it) → (ip, port)."""
+    found = split_address(text, None)
+    if found is None:
+        raise ValueError(f"{text!r}: use \"ip:port\" (\"127.0.0.1:9330\", \"[::1]:9330\")")
+    return found
 
 
 def check_listen(reader: _Reader, value: str, path: tuple[Any, ...]) -> str:

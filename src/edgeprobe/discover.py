@@ -5,14 +5,14 @@ named by its reverse DNS where it has one."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import re
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
 import dns.reversename
 
-from edgeprobe.config_rules import ECS_MAX_PREFIX
+from edgeprobe.config_rules import check_subnets, split_address
 from edgeprobe.errors import ConfigError
 from edgeprobe.geodns import ask_views
 from edgeprobe.observations import ViewAnswer
@@ -22,41 +22,37 @@ from edgeprobe.settings import DnsSettings, NameserverSettings, ViewSettings
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+class _Option:
+    """config_rules' reader protocol for a command-line option: a mistake is a ConfigError
+    naming the option, with the probe file's own words."""
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+
+    def fail(self, path: tuple[Any, ...], message: str) -> ConfigError:
+        return ConfigError(self.option, None, message)
+
+    def named_tables(self, data: dict[str, Any], section: str, cls: type,
+                     required: bool) -> list[Any]:
+        raise NotImplementedError  # options are not tables
+
+
 def parse_view(text: str) -> ViewSettings:
-    """``NAME=CIDR[,CIDR…]`` (the probe file's rules: networks, ≤ /24 and /56)."""
+    """``NAME=CIDR[,CIDR…]``, by the probe file's rules (check_subnets)."""
     name, sep, subnets = text.partition("=")
     if not sep or not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
         raise ConfigError("--view", None, f"{text!r}: use NAME=CIDR[,CIDR…], e.g. "
                           "us-west=198.51.100.0/24")
-    nets = []
-    for item in subnets.split(","):
-        try:
-            net = ipaddress.ip_network(item.strip(), strict=True)
-        except ValueError as exc:
-            raise ConfigError("--view", None, f"{item!r} is not a network ({exc})") from None
-        if net.prefixlen > ECS_MAX_PREFIX[net.version]:
-            raise ConfigError("--view", None, f"{item!r} is longer than "
-                              f"/{ECS_MAX_PREFIX[net.version]}")
-        nets.append(str(net))
-    return ViewSettings(name=name, subnets=tuple(nets))
+    items = tuple(item.strip() for item in subnets.split(","))
+    return ViewSettings(name=name, subnets=check_subnets(_Option("--view"), items, ()))
 
 
 def parse_server(text: str, option: str) -> NameserverSettings:
     """``ip``, ``ip:port`` or ``[v6]:port`` (the probe file's form)."""
-    host, port = text, "53"
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest.removeprefix(":") or "53"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    try:
-        ipaddress.ip_address(host)
-        number = int(port)
-    except ValueError:
-        number = 0
-    if not 0 < number < 65536:
+    found = split_address(text, 53)
+    if found is None:
         raise ConfigError(option, None, f"{text!r}: use \"ip\" or \"ip:port\"")
-    return NameserverSettings(host, number)
+    return NameserverSettings(*found)
 
 
 async def _ptr(resolver: dns.asyncresolver.Resolver, address: str) -> str | None:

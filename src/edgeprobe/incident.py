@@ -156,26 +156,16 @@ def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]
     return state, None
 
 
-def cache_history(path: str | Path, site: str) -> dict[str, int]:
-    """Per node, the runs in a row without a cache hit so far (for node_never_caches), read
-    before a run without side effects: a missing or invalid file is an empty history (the
-    run's own load_state keeps a bad file aside and says so)."""
-    try:
-        state = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        return {}
-    if _problem(state, site):
-        return {}
-    return dict(state.get("cache_no_hit_runs", {}))
-
-
 def save_state(path: str | Path, state: dict[str, Any]) -> None:
     atomic_write(path, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def apply(run: RunResult, path: str | Path, confirm_runs: int) -> tuple[RunResult, str | None]:
-    """Load, advance and save the state file; return the annotated run and any warning."""
-    state, warning = load_state(path, run.site.name)
+def apply(run: RunResult, path: str | Path, confirm_runs: int,
+          loaded: tuple[dict[str, Any], str | None] | None = None
+          ) -> tuple[RunResult, str | None]:
+    """Load (unless ``loaded``: load_state's answer, read before the run), advance and save
+    the state file; return the annotated run and any warning."""
+    state, warning = loaded or load_state(path, run.site.name)
     state, run = advance(state, run, confirm_runs)
     save_state(path, state)
     if warning and run.incident:

@@ -128,13 +128,15 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
     chosen = scope.select(settings)
     if state is not None and not scope.partial:
         check_output(state)  # before probing: a run must not be lost to a bad state path
-    history = incident.cache_history(state, settings.site.name) \
-        if state is not None and not scope.partial else {}
+    # the state is read once, before the run: its cache history feeds node_never_caches
+    loaded = incident.load_state(state, settings.site.name) \
+        if state is not None and not scope.partial else None
+    history = dict(loaded[0].get("cache_no_hit_runs", {})) if loaded else {}
     run = replace(await _run(chosen, scope, progress, history), vantage=where)
     if state is not None:
         warning: str | None = PARTIAL_STATE
         if not scope.partial:
-            run, warning = incident.apply(run, state, settings.incident.confirm_runs)
+            run, warning = incident.apply(run, state, settings.incident.confirm_runs, loaded)
         if warning:
             run = replace(run, warnings=(*(run.warnings or ()), warning))
     return run

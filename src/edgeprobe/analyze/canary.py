@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from edgeprobe.analyze.cache import HIT, cache_status
+from edgeprobe.analyze.cache import HIT, age_s, cache_status
 from edgeprobe.analyze.types import Check, Finding
 from edgeprobe.observations import CanaryReference, FetchResult
 from edgeprobe.repro import answer_command
@@ -122,7 +122,7 @@ def _hiding(checks: Sequence[Check], cache_valid_h: float) -> tuple[str, dict[st
     if not served:
         return "", {}
     hits = sum(1 for f in served if cache_status(f.headers) == HIT)
-    ages = [int(a) for f in served if (a := f.headers.get("Age", "").strip()).isdigit()]
+    ages = [a for f in served if (a := age_s(f.headers)) is not None]
     text = (f"; its cache is hiding it: {len(served)} of {len(checks)} sampled objects were "
             f"still served ({hits} cache hit{'s' if hits != 1 else ''}), for at most "
             f"{cache_valid_h:g} h after each was cached (proxy_cache_valid)")
