@@ -33,7 +33,7 @@ async def soak(runs: int) -> None:
     from prometheus_client import generate_latest
 
     from edgeprobe import config
-    from edgeprobe.serve import Server
+    from edgeprobe.serve.server import Server
 
     lab = subprocess.Popen([sys.executable, "-m", "edgeprobe", "lab", "--print-config",
                             "--fault", "cdn-fremont-1=s3_disabled"],

@@ -15,14 +15,26 @@ from edgeprobe import config, pipeline
 from edgeprobe.lab.thread import LabThread, running_lab
 from edgeprobe.pipeline import Scope
 from edgeprobe.report import reporter
-from edgeprobe.run_result import dump, parse
+from edgeprobe.result.files import parse_run, run_json
+from edgeprobe.vocabulary import BLAMING
 
 ROOT = Path(__file__).resolve().parent.parent
-BLAMING = ("warning", "critical")
+# The fixtures that start real servers: a test that uses one is marked `lab`, so
+# `pytest -m "not lab"` runs the pure tests alone, in seconds.
+REAL_SERVERS = {"lab", "lab_thread", "fleet", "browser", "nginx_fleet", "gdnsd_server"}
 
-# Tests never leave loopback: botocore must not ask the instance-metadata address
-# (169.254.169.254) for credentials when a test has none.
-os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests never leave loopback: botocore must not ask the instance-metadata address
+    # (169.254.169.254) for credentials when a test has none.
+    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & REAL_SERVERS or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.lab)
 
 
 @pytest.fixture(scope="session")
@@ -53,7 +65,8 @@ class LabHandle:
     def probe(self, *, node: str | None = None, region: str | None = None,
               **toml: Any) -> dict[str, Any]:
         """The run result as its JSON object (what tests assert on)."""
-        return dump(pipeline.probe(config.load(self.probe_file(**toml)), Scope.of(node, region)))
+        settings = config.load(self.probe_file(**toml))
+        return run_json(pipeline.probe(settings, Scope.of(node, region)))
 
 
 @pytest.fixture
@@ -65,7 +78,7 @@ def lab(lab_thread):
 
 def render(fmt: str, run: dict[str, Any], **options: Any) -> str:
     """A run's JSON object rendered as ``fmt`` (reporters take the typed RunResult)."""
-    return reporter(fmt, **options).render(parse(run))
+    return reporter(fmt, **options).render(parse_run(run))
 
 
 def blamed(run: dict[str, Any]) -> set[tuple[str, str, str]]:

@@ -9,10 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.conftest import ROOT
 from tests.fake_services import FakeServices
+from tests.needs import need
 
 BIN = Path(sys.executable).parent
 
@@ -92,12 +91,8 @@ def test_partial_run_leaves_state_alone(lab, tmp_path):
 
 
 def _tool(name):
-    path = shutil.which(name, path=str(BIN)) or shutil.which(name)
-    if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have {name} (pip install -e '.[test]')")
-        pytest.skip(f"{name} is not installed")
-    return path
+    return need(shutil.which(name, path=str(BIN)) or shutil.which(name), name,
+                "pip install -e '.[test]'")
 
 
 def test_actionlint():

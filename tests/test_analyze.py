@@ -9,7 +9,8 @@ import pytest
 
 from edgeprobe.analyze import AnalysisInput, analyze
 from edgeprobe.analyze.verdicts import etag_md5
-from edgeprobe.observations import (
+from edgeprobe.config.settings import NodeSettings
+from edgeprobe.observe.observations import (
     FetchResult,
     OriginFacts,
     OriginObject,
@@ -17,7 +18,6 @@ from edgeprobe.observations import (
     SampleObject,
     Timing,
 )
-from edgeprobe.settings import NodeSettings
 
 CC = "public, max-age=315576000, immutable"
 
@@ -192,7 +192,7 @@ def test_certificate_expiry_and_difference():
     from datetime import UTC, datetime, timedelta
 
     from edgeprobe.analyze.certs import cert_findings
-    from edgeprobe.observations import Certificate
+    from edgeprobe.observe.observations import Certificate
 
     now = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
@@ -212,7 +212,7 @@ def test_certificate_expiry_and_difference():
 
 def test_a_view_whose_answer_holds_no_address_is_a_critical_view_dns_failure():
     from edgeprobe.analyze.views import summarise_views, view_findings
-    from edgeprobe.observations import ViewAnswer
+    from edgeprobe.observe.observations import ViewAnswer
 
     answers = [ViewAnswer("us-west", "198.51.100.0/24", t, "127.0.0.1:53", scope=24)
                for t in ("A", "AAAA")]

@@ -6,15 +6,15 @@ installs both and a skip would hide a broken report.
 
 from __future__ import annotations
 
-import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from edgeprobe import report
-from edgeprobe.run_result import parse
+from edgeprobe.result.files import parse_run
 from tests.conftest import ROOT
+from tests.needs import missing
 
 pytestmark = pytest.mark.browser
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -29,9 +29,7 @@ def browser():
     except ImportError:
         sync_playwright = None
     if not CHROMIUM or sync_playwright is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must have Chromium and Playwright (see scripts/test)")
-        pytest.skip("needs Debian's chromium and the playwright package")
+        missing("Chromium and Playwright", "scripts/setup test installs both")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
@@ -61,7 +59,7 @@ def _render(lab, tmp_path, name, **toml):
     with ThreadPoolExecutor(1) as pool:
         run = pool.submit(lambda: lab.probe(**toml)).result()
     path = tmp_path / f"{name}.html"
-    report.write(parse(run), {"html": str(path)})
+    report.write(parse_run(run), {"html": str(path)})
     return run, path
 
 

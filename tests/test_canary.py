@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from edgeprobe.analyze.canary import canary_findings, classify, judge, s3_error_code
-from edgeprobe.observations import CanaryReference, FetchResult, Timing
+from edgeprobe.analyze.origin_path import canary_findings, classify, judge, s3_error_code
+from edgeprobe.observe.observations import CanaryReference, FetchResult, Timing
 
 NO_SUCH_KEY = CanaryReference(404, "NoSuchKey")
 DENIED = CanaryReference(403, "AccessDenied")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from edgeprobe import config, defaults
+from edgeprobe import config
+from edgeprobe.config import defaults
 from edgeprobe.errors import ConfigError
 from tests.conftest import ROOT, edgeprobe
 
@@ -180,12 +181,12 @@ def test_a_non_ascii_media_host_is_probed_not_refused(lab, tmp_path):
     """Before: the pinned resolver compared 'bücher…' with 'xn--bcher…' and refused every
     connection (a critical fleet_wide_failure on a healthy fleet)."""
     from edgeprobe import pipeline
-    from edgeprobe.run_result import dump
+    from edgeprobe.result.files import run_json
 
     text = lab.probe_file().read_text().replace("media.lab.test", "bücher.lab.test")
     text = text.replace("[site]\n", "[site]\nverify_tls = false\n")
     (tmp_path / "p.toml").write_text(text)
-    run = dump(pipeline.probe(config.load(tmp_path / "p.toml")))
+    run = run_json(pipeline.probe(config.load(tmp_path / "p.toml")))
     assert not [f for f in run["findings"] if f["severity"] != "info"], run["findings"]
     assert {n["status"] for n in run["nodes"]} == {"healthy"}
 
@@ -194,7 +195,7 @@ def test_every_key_is_documented_and_every_table_known():
     """The settings fields are the keys: each one has its row in docs/probe-file.md."""
     from dataclasses import fields
 
-    from edgeprobe.settings import SECTIONS
+    from edgeprobe.config.settings import SECTIONS
 
     docs = (ROOT / "docs" / "probe-file.md").read_text()
     for section, cls in SECTIONS.items():

@@ -290,7 +290,7 @@ def test_a_wrong_url_prefix_is_a_clear_error_not_a_fleet_wide_failure(lab):
 
 def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tmp_path):
     """Before: an edge with a certificate for another name came out HEALTHY, unmentioned."""
-    from edgeprobe.run_result import dump
+    from edgeprobe.result.files import run_json
     from tests.conftest import render
 
     lab.fault(FREMONT, "wrong_cert")
@@ -301,7 +301,7 @@ def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tm
     path.write_text(text)
     from edgeprobe import config, pipeline
 
-    run = dump(pipeline.probe(config.load(path)))
+    run = run_json(pipeline.probe(config.load(path)))
     assert blamed(run) == set()
     assert run["site"]["verify_tls"] is False
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
@@ -360,14 +360,14 @@ def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
     from edgeprobe import config, pipeline
     from edgeprobe.lab.fleet import LabOptions
     from edgeprobe.lab.thread import running_lab
-    from edgeprobe.run_result import dump
+    from edgeprobe.result.files import run_json
 
     with running_lab(LabOptions(dual_stack=(FREMONT,))) as thread:
         lab = thread.lab
         if f"{FREMONT}@::1" not in lab.edges:
             pytest.skip("this machine has no IPv6 loopback (::1)")
         thread.call(lab.set_faults(f"{FREMONT}@::1", "s3_disabled"))
-        run = dump(pipeline.probe(config.load(lab.write_probe())))
+        run = run_json(pipeline.probe(config.load(lab.write_probe())))
     v4, v6 = f"{FREMONT}@{lab.addresses[FREMONT]}", f"{FREMONT}@::1"
     assert blamed(run) == {("node_media_missing", v6, "critical"),
                            ("node_origin_path_broken", v6, "critical")}
@@ -387,14 +387,14 @@ def test_an_edge_that_never_caches_is_named_after_three_runs(lab, tmp_path):
     """One cold run proves nothing (a new object is a miss everywhere): the warning needs
     three runs in a row of only misses while peers hit, counted in the state file."""
     from edgeprobe import config, pipeline
-    from edgeprobe.run_result import dump
+    from edgeprobe.result.files import run_json
 
     lab.fault(FREMONT, "never_caches")
     settings = config.load(lab.probe_file())
     state = tmp_path / "state.json"
 
     def run() -> dict:
-        return dump(pipeline.probe(settings, state=state))
+        return run_json(pipeline.probe(settings, state=state))
 
     streaks = []
     for _ in range(4):  # the first run is cold everywhere: it does not count

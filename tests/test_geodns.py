@@ -7,7 +7,6 @@ installs it.
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -19,16 +18,14 @@ import pytest
 
 from edgeprobe.lab.gdnsd import Gdnsd, gdnsd_binary
 from tests.conftest import assert_healthy_not_blamed, blamed, render
+from tests.needs import need
 
 FREMONT, SEATTLE = "cdn-fremont-1", "cdn-seattle-1"
 
 
 @pytest.fixture(autouse=True)
 def _needs_gdnsd(lab):
-    if gdnsd_binary() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must have gdnsd (scripts/setup test installs it)")
-        pytest.skip("needs gdnsd (Debian: apt-get install gdnsd)")
+    need(gdnsd_binary(), "gdnsd", "Debian: apt-get install gdnsd")
     if lab.lab.single_address:
         pytest.skip("views need one loopback address per edge (127.0.1.N)")
 
@@ -167,9 +164,9 @@ def test_without_authoritative_servers_the_zone_ns_are_asked_through_the_sites_n
     path = lab.lab.dir / "no-auth.toml"
     path.write_text(text)
     from edgeprobe import config, pipeline
-    from edgeprobe.run_result import dump
+    from edgeprobe.result.files import run_json
 
-    run = dump(pipeline.probe(config.load(path)))
+    run = run_json(pipeline.probe(config.load(path)))
     failure = next(f for f in run["findings"] if f["kind"] == "view_dns_failure")
     assert "cannot find the authoritative servers of media.lab.test's zone" in failure["summary"]
     assert "set [dns] authoritative" in failure["summary"]

@@ -8,7 +8,7 @@ import pytest
 
 from edgeprobe import incident, report
 from edgeprobe.notify import issue_title, notify
-from edgeprobe.run_result import dump, parse
+from edgeprobe.result.files import parse_run, run_json
 from tests.conftest import edgeprobe
 from tests.fake_services import FakeServices
 
@@ -26,9 +26,9 @@ def _run(findings, t):
 def _sequence(steps, confirm=2):
     state, out = incident.fresh_state("lab"), []
     for i, nodes in enumerate(steps):
-        state, run = incident.advance(state, parse(_run(nodes, f"2026-11-26T14:{i:02d}:00Z")),
+        state, run = incident.advance(state, parse_run(_run(nodes, f"2026-11-26T14:{i:02d}:00Z")),
                                       confirm)
-        out.append(dump(run))
+        out.append(run_json(run))
     return out
 
 
@@ -57,7 +57,7 @@ def test_confirm_runs_one_declares_at_once():
 def test_corrupt_or_foreign_state_is_replaced(tmp_path, content, problem):
     path = tmp_path / "state.json"
     path.write_text(content)
-    run, warning = incident.apply(parse(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
+    run, warning = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
     assert problem in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"
     saved = json.loads(path.read_text())
@@ -93,12 +93,12 @@ def _probe_and_notify(lab, services, tmp_path, broken=()):
     for node in broken:
         lab.fault(node)
     state = tmp_path / "state.json"
-    run, _ = incident.apply(parse(run), state, 2)
+    run, _ = incident.apply(parse_run(run), state, 2)
     path = tmp_path / "run.json"
     report.write(run, {"json": str(path), "html": str(tmp_path / "r.html")})
     run, deliveries = notify(str(path), str(state), str(tmp_path / "r.html"), services.env())
     raw = list(services.calls)
-    return dump(run), deliveries, services.take(), raw
+    return run_json(run), deliveries, services.take(), raw
 
 
 def test_incident_sequence_notifies_exactly_once_each(lab, services, tmp_path):
@@ -136,7 +136,7 @@ def test_message_content(lab, services, tmp_path):
     calls = {c["service"]: c for c in raw}
     issue = calls["github"]
     assert issue["auth"] == "Bearer ghs_faketoken_never_printed"
-    assert issue["json"]["title"] == issue_title(parse(run)) == \
+    assert issue["json"]["title"] == issue_title(parse_run(run)) == \
         "edgeprobe: lab — cdn-fremont-1 failing"
     assert "node_media_missing" in issue["json"]["body"]
     assert "https://github.example/acme/infra/actions/runs/777" in issue["json"]["body"]

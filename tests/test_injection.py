@@ -7,9 +7,9 @@ import json
 import re
 import shlex
 
+from edgeprobe.config.settings import SiteSettings
+from edgeprobe.observe.repro import curl_command
 from edgeprobe.report.markdown import fence
-from edgeprobe.repro import curl_command
-from edgeprobe.settings import SiteSettings
 from tests.conftest import edgeprobe, render
 
 FREMONT = "cdn-fremont-1"
@@ -74,7 +74,7 @@ def test_outside_actions_there_is_no_stop_commands_wrapper(lab):
 
 
 def test_clean_escapes_control_characters_and_keeps_body_lines():
-    from edgeprobe.sanitize import clean, clean_tree
+    from edgeprobe.observe.sanitize import clean, clean_tree
 
     assert clean("a\x1b[2Jb\x07\u202ec") == "a\\x1b[2Jb\\x07\\u202ec"
     assert clean("x\ny") == "x\\x0ay"  # a header or key never starts a new line

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 
 from edgeprobe import config, pipeline
-from edgeprobe.run_result import dump
+from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed, edgeprobe, render
 
 FREMONT, FRANKFURT = "cdn-fremont-1", "cdn-frankfurt-1"
 
 
 def _run(lab, vantage: str, path: Path) -> dict[str, Any]:
-    return dump(pipeline.probe(config.load(path), vantage=vantage))
+    return run_json(pipeline.probe(config.load(path), vantage=vantage))
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ installs it and a skip would hide a broken canary.
 
 from __future__ import annotations
 
-import os
 import shlex
 import shutil
 import subprocess
@@ -22,8 +21,9 @@ import pytest
 from edgeprobe import config, pipeline
 from edgeprobe.lab.nginx import MastodonProxyEdge, nginx_binary
 from edgeprobe.lab.processes import closed_port
-from edgeprobe.run_result import dump
+from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed
+from tests.needs import need
 
 MEDIA_HOST = "media.lab.test"
 # healthy throughout; the three others are broken in turn
@@ -71,7 +71,7 @@ class NginxFleet:
         return path
 
     def probe(self) -> dict[str, Any]:
-        return dump(pipeline.probe(config.load(self.probe_file())))
+        return run_json(pipeline.probe(config.load(self.probe_file())))
 
     def stop(self) -> None:
         for edge in self.edges.values():
@@ -81,10 +81,7 @@ class NginxFleet:
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[NginxFleet]:
-    if nginx_binary() is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must have nginx (scripts/setup test installs it)")
-        pytest.skip("needs nginx (Debian: apt-get install nginx)")
+    need(nginx_binary(), "nginx", "Debian: apt-get install nginx")
     root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-"))
     running = NginxFleet(root)
     try:
@@ -180,8 +177,8 @@ def test_the_canary_names_each_cause_on_real_nginx(fleet):
 
 
 def _node_curl(fleet: NginxFleet, node: str, path: str) -> str:
-    from edgeprobe.repro import curl_command
-    from edgeprobe.settings import SiteSettings
+    from edgeprobe.config.settings import SiteSettings
+    from edgeprobe.observe.repro import curl_command
 
     site = SiteSettings(name="x", media_url=f"https://{MEDIA_HOST}:{fleet.port}",
                         ca_file=str(fleet.certs.ca_file))

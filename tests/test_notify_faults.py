@@ -9,7 +9,7 @@ import pytest
 
 from edgeprobe import incident
 from edgeprobe.notify import notify
-from edgeprobe.run_result import dump, parse
+from edgeprobe.result.files import parse_run, run_json
 from tests.conftest import edgeprobe
 from tests.fake_services import FakeServices
 
@@ -46,9 +46,9 @@ class Steps:
             self.minute += 1
             run = _run(nodes, f"2026-11-26T14:{self.minute:02d}:00Z", summary)
             state, _ = incident.load_state(self.state, "lab")
-            state, typed = incident.advance(state, parse(run), 1)
+            state, typed = incident.advance(state, parse_run(run), 1)
             incident.save_state(self.state, state)
-            (self.tmp / "run.json").write_text(json.dumps(dump(typed)))
+            (self.tmp / "run.json").write_text(json.dumps(run_json(typed)))
         run, deliveries = notify(str(self.tmp / "run.json"), str(self.state), None,
                                  env or self.services.env())
         self.raw = list(self.services.calls)
@@ -201,7 +201,7 @@ def test_a_state_file_with_wrong_types_is_kept_aside_and_replaced(tmp_path):
     path = tmp_path / "state.json"
     bad = {**incident.fresh_state("lab"), "findings": {"k|t": {"runs": "2", "finding": 5}}}
     path.write_text(json.dumps(bad))
-    run, warning = incident.apply(parse(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
+    run, warning = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
     assert "invalid at $.findings.k|t" in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("state.json.bad-")]

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis_jsonschema import from_schema
 
-from edgeprobe.gha import workflow_commands
+from edgeprobe.cli.action import workflow_commands
 from edgeprobe.report import reporter
-from edgeprobe.run_result import dump, parse, run_schema
+from edgeprobe.result.files import parse_run, run_json, run_schema
 from tests.conftest import edgeprobe
 
 
@@ -126,12 +126,12 @@ def _closed(node, name=None):
                                  HealthCheck.filter_too_much])
 @given(from_schema(_closed(run_schema())))
 def test_every_reporter_renders_every_schema_valid_run(data):
-    run = parse(data)
+    run = parse_run(data)
     for name in ("html", "markdown", "terminal", "json"):
         text = reporter(name).render(run)
         assert isinstance(text, str) and text
     assert len(reporter("markdown").render(run).encode()) < 64 * 1024
-    assert json.loads(reporter("json").render(run)) == dump(run)
+    assert json.loads(reporter("json").render(run)) == run_json(run)
     for line in workflow_commands(run):
         assert "\n" not in line and line.startswith("::")
 
@@ -154,12 +154,12 @@ def test_a_bug_exits_3_with_its_traceback(real_run, tmp_path):
 def test_a_run_is_a_typed_value_that_turns_into_the_same_json(real_run, tmp_path):
     """run_result only turns the typed RunResult into JSON and back: nothing is lost,
     reordered or added on the way (a saved run's bytes are what `report` reads)."""
-    from edgeprobe.run_types import RunResult
+    from edgeprobe.result.types import RunResult
 
-    typed = parse(real_run)
+    typed = parse_run(real_run)
     assert isinstance(typed, RunResult) and typed.nodes[0].latency_ms.p50 is not None
-    assert json.dumps(dump(typed)) == json.dumps(real_run)
+    assert json.dumps(run_json(typed)) == json.dumps(real_run)
     (tmp_path / "run.json").write_text(reporter("json").render(typed))
-    from edgeprobe.run_result import load
+    from edgeprobe.result.files import load_run
 
-    assert load(str(tmp_path / "run.json")) == typed
+    assert load_run(str(tmp_path / "run.json")) == typed

@@ -19,24 +19,18 @@ from contextlib import contextmanager
 from typing import Any
 
 import jsonschema
-import pytest
 
 from edgeprobe.lab.processes import closed_port
 from tests.conftest import ROOT
+from tests.needs import need
 
 DEPLOY = ROOT / "deploy" / "prometheus"
 FREMONT = "cdn-fremont-1"
 SECRET = "s3cr3t-never-served-0123456789"
 
 
-def need(binary: str) -> str:
-    found = shutil.which(binary)
-    if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must have {binary} (scripts/setup test installs Debian's "
-                        "prometheus)")
-        pytest.skip(f"needs {binary} (Debian: apt-get install prometheus)")
-    return found
+def need_tool(binary: str) -> str:
+    return need(shutil.which(binary), binary, "Debian: apt-get install prometheus")
 
 
 def get(url: str, accept: str | None = None) -> tuple[int, str, str]:
@@ -212,7 +206,7 @@ def test_serve_bad_address_or_port_in_use_exits_2(lab):
 
 
 def test_prometheus_scrapes_serve_and_sees_the_broken_edge(lab, tmp_path):
-    prometheus = need("prometheus")
+    prometheus = need_tool("prometheus")
     lab.fault(FREMONT, "s3_disabled")
     with serving(lab) as server:
         server.wait_for('edgeprobe_runs_total{result="ok"} 1.0')
@@ -253,7 +247,7 @@ def _query_until(port: int, query: str, series: int, timeout: float = 30) -> lis
 
 
 def test_the_alert_rules_pass_promtool():
-    promtool = need("promtool")
+    promtool = need_tool("promtool")
     for argv in (["check", "rules", "edgeprobe-rules.yml"],
                  ["test", "rules", "edgeprobe-rules.test.yml"],
                  ["check", "config", "prometheus.yml"]):

@@ -11,11 +11,11 @@ import sys
 import pytest
 
 from edgeprobe import config
+from edgeprobe.config.settings import DnsSettings, NameserverSettings, NodeSettings
 from edgeprobe.lab.dns_server import start_dns
-from edgeprobe.observations import SampleObject
-from edgeprobe.resolve import resolve_all
-from edgeprobe.sample import build_sample, media_urls
-from edgeprobe.settings import DnsSettings, NameserverSettings, NodeSettings
+from edgeprobe.observe.observations import SampleObject
+from edgeprobe.observe.resolve import resolve_all
+from edgeprobe.observe.sample import build_sample, media_urls
 from tests.conftest import edgeprobe
 
 
@@ -59,7 +59,7 @@ def _sample(path):
 def test_spread_takes_the_newest_and_one_from_each_stride():
     import random
 
-    from edgeprobe.listing import spread
+    from edgeprobe.observe.listing import spread
 
     names = [f"{i:03d}/" for i in range(100)]
     for seed in range(20):
@@ -215,7 +215,7 @@ def test_no_credentials_is_origin_unavailable_not_a_crash(lab, tmp_path):
 
 
 def test_sample_object_paths_are_quoted():
-    from edgeprobe.sample import key_to_path, path_to_key
+    from edgeprobe.mastodon import key_to_path, path_to_key
     key = "site_uploads/files/000/000/001/@1x/a b+c.png"
     path = key_to_path(key, "/system/")
     assert path == "/system/site_uploads/files/000/000/001/@1x/a%20b%2Bc.png"
@@ -248,9 +248,10 @@ def test_api_media_under_another_prefix_is_a_clear_error(lab):
 def test_listed_keys_need_no_head(lab, monkeypatch):
     """A key sampled from a listing comes with its size and ETag: the bucket check HEADs
     only explicit and API paths (a cheaper check, same verdicts)."""
-    from edgeprobe import origin, pipeline
-    from edgeprobe.run_result import dump
-    from edgeprobe.s3 import make_client
+    from edgeprobe import pipeline
+    from edgeprobe.observe import origin
+    from edgeprobe.observe.s3 import make_client
+    from edgeprobe.result.files import run_json
 
     heads = []
 
@@ -265,7 +266,7 @@ def test_listed_keys_need_no_head(lab, monkeypatch):
     path = lab.probe_file(samples=f'paths = ["{explicit}"]\n'
                           'bucket_prefixes = ["media_attachments/"]\nper_prefix = 3')
     lab.fault("cdn-fremont-1", "stale")
-    run = dump(pipeline.probe(config.load(path)))
+    run = run_json(pipeline.probe(config.load(path)))
     assert len(run["objects"]) == 4 and len(heads) == 1 and heads[0].endswith(explicit[8:])
     listed = [o for o in run["objects"] if o["source"] == "bucket"]
     assert all(o["origin"]["exists"] and o["origin"]["size"] and o["origin"]["etag"]

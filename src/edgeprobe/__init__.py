@@ -16,32 +16,26 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__version__ = "0.2.0"
+from edgeprobe._version import __version__
 
 _EXPORTS = {
     "probe": ("edgeprobe.pipeline", "probe"),
     "probe_async": ("edgeprobe.pipeline", "probe_async"),
     "Scope": ("edgeprobe.pipeline", "Scope"),
     "load_config": ("edgeprobe.config", "load"),
-    "Settings": ("edgeprobe.settings", "Settings"),
-    "load_run": ("edgeprobe.run_result", "load"),
-    "parse_run": ("edgeprobe.run_result", "parse"),
-    "run_json": ("edgeprobe.run_result", "dump"),
-    "RunResult": ("edgeprobe.run_types", "RunResult"),
-    "exit_status": ("edgeprobe.run_result", "exit_status"),
+    "Settings": ("edgeprobe.config.settings", "Settings"),
+    "load_run": ("edgeprobe.result.files", "load_run"),
+    "parse_run": ("edgeprobe.result.files", "parse_run"),
+    "run_json": ("edgeprobe.result.files", "run_json"),
+    "RunResult": ("edgeprobe.result.types", "RunResult"),
+    "render": ("edgeprobe.report", "render"),
+    "exit_status": ("edgeprobe.result.files", "exit_status"),
     "EdgeprobeError": ("edgeprobe.errors", "EdgeprobeError"),
     "ConfigError": ("edgeprobe.errors", "ConfigError"),
     "ProbeError": ("edgeprobe.errors", "ProbeError"),
     "RunFileError": ("edgeprobe.errors", "RunFileError"),
 }
-__all__ = ["__version__", "render", *_EXPORTS]
-
-
-def render(run: Any, fmt: str, **options: Any) -> str:
-    """A run result (a RunResult) as ``json``, ``html``, ``markdown`` or ``terminal`` text."""
-    from edgeprobe.report import reporter
-
-    return reporter(fmt, **options).render(run)
+__all__ = ["__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

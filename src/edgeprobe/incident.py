@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from edgeprobe.fileio import atomic_write
-from edgeprobe.run_types import IncidentInfo, RunFinding, RunResult
-from edgeprobe.validation import violation
+from edgeprobe.result.codec import from_json
+from edgeprobe.result.types import IncidentInfo, RunFinding, RunResult, TrackedFinding
+from edgeprobe.result.validation import violation
 from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
@@ -73,12 +74,13 @@ def advance(state: dict[str, Any], run: RunResult,
         inc["since"] = None
     inc.update(open=bool(confirmed), confirmed=confirmed)
     state["findings"] = after
-    state["cache_no_hit_runs"] = {n.name: n.cache["no_hit_runs"] for n in run.nodes
-                                  if n.cache and n.cache.get("no_hit_runs")}
+    state["cache_no_hit_runs"] = {n.name: n.cache.no_hit_runs for n in run.nodes
+                                  if n.cache and n.cache.no_hit_runs}
     block = IncidentInfo(
         state=word, change=change, since=inc["since"],
         runs=max((after[k]["runs"] for k in confirmed), default=0), confirm_runs=confirm_runs,
-        confirmed=tuple(after[k] for k in confirmed), resolved=tuple(resolved),
+        confirmed=tuple(from_json(TrackedFinding, after[k]) for k in confirmed),
+        resolved=tuple(from_json(TrackedFinding, r) for r in resolved),
         issue=issue_number(inc.get("issue")))
     return state, replace(run, findings=tuple(findings), incident=block)
 

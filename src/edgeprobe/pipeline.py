@@ -20,10 +20,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edgeprobe.analyze import Analysis, AnalysisInput, analyze
+from edgeprobe.config import defaults
+from edgeprobe.config.settings import Settings
 from edgeprobe.errors import ProbeError
-from edgeprobe.observations import FetchResult, Resolution, Target, ViewAnswer
-from edgeprobe.run_types import RunResult
-from edgeprobe.settings import NodeSettings, Settings
+from edgeprobe.observe.observations import FetchResult, Target
+from edgeprobe.observe.targets import node_targets, per_address, with_unlisted
+from edgeprobe.result.types import RunResult
 
 ProgressFn = Callable[[int, int, FetchResult | None], None]
 PARTIAL_STATE = "partial run: incident state left unchanged (it tracks the whole fleet)"
@@ -83,18 +85,18 @@ def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path |
                                    vantage=vantage))
 
 
-def merge(paths: Sequence[str], *, state: str | Path | None = None, confirm_runs: int = 2,
-          max_spread_s: float = 600.0) -> RunResult:
+def merge(paths: Sequence[str], *, state: str | Path | None = None,
+          confirm_runs: int = defaults.CONFIRM_RUNS,
+          max_spread_s: float = defaults.MERGE_MAX_SPREAD_S) -> RunResult:
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
     and judged together (merge.py); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
     from edgeprobe.fileio import check_output
-    from edgeprobe.merge import load_runs
-    from edgeprobe.merge import merge as merge_loaded
+    from edgeprobe.merge.runs import load_runs, merged_run
 
     if state is not None:
         check_output(state)
-    run = merge_loaded(load_runs(paths, max_spread_s))
+    run = merged_run(load_runs(paths, max_spread_s))
     if state is not None:
         run, warning = incident.apply(run, state, confirm_runs)
         if warning:
@@ -144,13 +146,13 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
 
 async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                no_hit_runs: dict[str, int]) -> RunResult:
-    from edgeprobe import canary
-    from edgeprobe.fetch import fetch_all
-    from edgeprobe.geodns import ask_views
-    from edgeprobe.origin import check_origin
-    from edgeprobe.resolve import resolve_all
-    from edgeprobe.run_result import build
-    from edgeprobe.sample import build_sample
+    from edgeprobe.observe import canary
+    from edgeprobe.observe.fetch import fetch_all
+    from edgeprobe.observe.geodns import ask_views
+    from edgeprobe.observe.origin import check_origin
+    from edgeprobe.observe.resolve import resolve_all
+    from edgeprobe.observe.sample import build_sample
+    from edgeprobe.result.build import build
 
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
@@ -167,7 +169,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                                                                         else ""))
     s, resolutions, unlisted = with_unlisted(s, resolutions, answers)
     s, resolutions = per_address(s, resolutions)
-    targets = _targets(s, resolutions)
+    targets = node_targets(s, resolutions)
     canaries = canary.objects(s.canary, s.origin.url_prefix)
     total = (len(sample.objects) + len(canaries)) * len(targets)
     done = 0
@@ -205,58 +207,11 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                  {"kind": scope.kind, "name": scope.name})
 
 
-def per_address(settings: Settings,
-                resolutions: Sequence[Resolution]) -> tuple[Settings, list[Resolution]]:
-    """A node with several addresses (A and AAAA, or several of each) is probed on every
-    one: it becomes one node per address, named NAME@ADDRESS (a probe file's names cannot
-    hold '@') in the same region, so a broken AAAA cannot hide behind a working A."""
-    by_name = {r.node: r for r in resolutions}
-    nodes, out = [], []
-    for node in settings.nodes:
-        res = by_name[node.name]
-        if len(res.addresses) < 2:
-            nodes.append(node)
-            out.append(res)
-            continue
-        for addr in res.addresses:
-            name = f"{node.name}@{addr}"
-            nodes.append(replace(node, name=name, addresses=(addr,)))
-            out.append(replace(res, node=name, addresses=(addr,)))
-    return replace(settings, nodes=tuple(nodes)), out
-
-
-def with_unlisted(settings: Settings, resolutions: Sequence[Resolution],
-                  answers: Sequence[ViewAnswer]
-                  ) -> tuple[Settings, list[Resolution], tuple[str, ...]]:
-    """Every address DNS hands a view that no node has becomes an ad-hoc node, named by
-    its address, in the view's region: probed in the same run, so the report says whether
-    the edge nobody listed is healthy (dns_unlisted_address)."""
-    known = {a for r in resolutions for a in r.addresses}
-    first_view: dict[str, str] = {}
-    for a in answers:
-        for addr in a.addresses:
-            first_view.setdefault(addr, a.view)
-    unlisted = tuple(a for a in first_view if a not in known)
-    if not unlisted:
-        return settings, list(resolutions), ()
-    nodes = tuple(NodeSettings(name=a, region=first_view[a], addresses=(a,)) for a in unlisted)
-    return (replace(settings, nodes=(*settings.nodes, *nodes)),
-            [*resolutions, *(Resolution(a, None, (a,), pinned=True) for a in unlisted)],
-            unlisted)
-
-
-def _targets(settings: Settings, resolutions: Sequence[Resolution]) -> list[Target]:
-    """Each node that has an address, with the port it listens on."""
-    nodes = {n.name: n for n in settings.nodes}
-    return [Target(r.node, r.addresses, settings.node_port(nodes[r.node]))
-            for r in resolutions if r.addresses]
-
-
 async def _unverified_tls(settings: Settings,
                           targets: Sequence[Target]) -> dict[str, str | None] | None:
     """With verify_tls = false, what verification would have said per node (first
     address); None when verification is on."""
-    from edgeprobe.fetch import tls_verification
+    from edgeprobe.observe.fetch import tls_verification
 
     site = settings.site
     if site.verify_tls or site.scheme != "https":
@@ -271,9 +226,9 @@ async def _check_url_prefix(settings: Settings, targets: Sequence[Target], inp: 
     """Every node answering 404 for every object the bucket has is most often a wrong
     [origin] url_prefix, not a fleet-wide outage: one request for a known key under the
     other usual prefix tells, and a ProbeError then names both (no false alarm)."""
-    from edgeprobe.fetch import fetch_all
-    from edgeprobe.observations import SampleObject
-    from edgeprobe.sample import key_to_path
+    from edgeprobe.mastodon import key_to_path
+    from edgeprobe.observe.fetch import fetch_all
+    from edgeprobe.observe.observations import SampleObject
 
     fleet = next((f for f in analysis.findings if f.kind == "fleet_wide_failure"), None)
     if fleet is None or set(fleet.evidence.get("verdicts", {})) != {"missing"} or not targets:

@@ -1,12 +1,14 @@
 """Every word edgeprobe judges with, in one place: severities, verdicts, statuses, health.
 
 The analysis chooses among these words; the run result, the reports, the incident state
-and the notifications only repeat them. A new finding kind or verdict is added here first.
+and the notifications only repeat them. A new finding kind or verdict is added here first;
+tests hold the JSON Schema's enums and docs/run-result.md's table of kinds to these.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 # -- severities (most severe first) --------------------------------------------------------------
 CRITICAL, WARNING, INFO = "critical", "warning", "info"
@@ -42,10 +44,71 @@ CANARY_EXPLAINS = ("node_media_missing", "node_server_error", "node_content_mism
 # in report order
 SCOPES = ("fleet", "vantage", "region", "node", "dns", "origin", "object", "samples")
 
+# -- finding kinds: what each says, about what, and the most it weighs ---------------------------
+@dataclass(frozen=True)
+class FindingKind:
+    scope: str  # one of SCOPES
+    severity: str  # the most severe it can be (docs/run-result.md says when it is less)
+    meaning: str
+
+
+FINDING_KINDS: dict[str, FindingKind] = {
+    "node_media_missing": FindingKind(
+        "node", CRITICAL, "4xx for objects the bucket has and healthy peers serve"),
+    "node_server_error": FindingKind("node", CRITICAL, "5xx answers"),
+    "node_content_mismatch": FindingKind(
+        "node", CRITICAL, "200 with other bytes than the bucket's, or a body cut short"),
+    "node_unreachable": FindingKind("node", CRITICAL, "no connection: refused, reset, timed out"),
+    "node_dns_failure": FindingKind("node", CRITICAL, "the node's host does not resolve"),
+    "node_tls_error": FindingKind(
+        "node", CRITICAL, "its certificate is not valid for the media host"),
+    "node_cert_expiring": FindingKind("node", CRITICAL, "its certificate runs out soon"),
+    "certificates_differ": FindingKind(
+        "fleet", INFO, "the nodes present different certificates for the media host"),
+    "node_tls_unverified": FindingKind(
+        "node", INFO, "verify_tls = false, and verification would have failed"),
+    "node_slow": FindingKind(
+        "node", CRITICAL, "slow answers, or requests that did not finish within timeout_s"),
+    "node_cache_misconfigured": FindingKind(
+        "node", WARNING, "the Cache-Control of its 200s differs from the fleet's, or is missing"),
+    "node_origin_path_broken": FindingKind(
+        "node", CRITICAL, "its answer for a key that cannot exist shows its bucket path broken"),
+    "fleet_origin_path_broken": FindingKind(
+        "fleet", CRITICAL, "every node's bucket path is broken the same way"),
+    "node_never_caches": FindingKind(
+        "node", WARNING, "no cache hit for several runs while its peers hit"),
+    "node_path_failure": FindingKind(
+        "node", WARNING, "merged runs: the node fails from some vantages only"),
+    "vantage_degraded": FindingKind(
+        "vantage", WARNING, "merged runs: a vantage fails against every node"),
+    "region_routed_to_failing_node": FindingKind(
+        "region", CRITICAL, "GeoDNS sends a view's users to a broken edge"),
+    "dns_unlisted_address": FindingKind(
+        "dns", WARNING, "DNS hands a view an address no node lists"),
+    "node_not_in_dns": FindingKind("dns", INFO, "a listed node that no view receives"),
+    "view_dns_failure": FindingKind("dns", CRITICAL, "a view gets no usable DNS answer"),
+    "dns_ecs_ignored": FindingKind(
+        "dns", INFO, "the servers do not answer by client subnet (ECS scope 0)"),
+    "node_redirect": FindingKind("node", CRITICAL, "3xx instead of the object"),
+    "node_protocol_error": FindingKind("node", CRITICAL, "answers that are not valid HTTP"),
+    "region_degraded": FindingKind(
+        "region", CRITICAL, "every node of the region is failing or unreachable"),
+    "fleet_wide_failure": FindingKind(
+        "fleet", CRITICAL, "every node fails for objects the bucket has"),
+    "origin_object_missing": FindingKind("object", WARNING, "the object is not in the bucket"),
+    "origin_unavailable": FindingKind("origin", WARNING, "the bucket cannot be checked"),
+    "samples_unavailable": FindingKind(
+        "samples", INFO, "a bucket listing or the Mastodon API gave no objects"),
+    "samples_truncated": FindingKind(
+        "samples", INFO, "more objects were found than [samples].max"),
+}
+
 # -- node and region status; run health ----------------------------------------------------------
 HEALTHY, DEGRADED, FAILING, UNREACHABLE = "healthy", "degraded", "failing", "unreachable"
 STATUSES = (HEALTHY, DEGRADED, FAILING, UNREACHABLE)
 HEALTH = (HEALTHY, DEGRADED, FAILING)  # the run's one word, for banners and titles
+UNKNOWN = "unknown"  # a view's address that was not probed
+VIEW_STATUSES = (*STATUSES, UNKNOWN)
 
 
 def health(severities: Iterable[str]) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from edgeprobe.analyze.cache import no_hit_streaks
-from edgeprobe.analyze.canary import canary_findings, judge
 from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
 from edgeprobe.analyze.nodes import (
     cache_findings,
@@ -20,6 +19,7 @@ from edgeprobe.analyze.nodes import (
     never_caches,
     slow_finding,
 )
+from edgeprobe.analyze.origin_path import canary_findings, judge
 from edgeprobe.analyze.rollup import (
     fleet_finding,
     name_addresses,
@@ -39,7 +39,8 @@ from edgeprobe.analyze.types import (
 )
 from edgeprobe.analyze.verdicts import reference, verdict
 from edgeprobe.analyze.views import address_owners, summarise_views, view_findings
-from edgeprobe.vocabulary import SCOPES, health
+from edgeprobe.observe.observations import FetchResult
+from edgeprobe.vocabulary import INFO, SCOPES, health
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
 
@@ -47,7 +48,7 @@ _SCOPE_RANK = {s: i for i, s in enumerate(SCOPES)}
 
 
 def _checks(inp: AnalysisInput) -> tuple[dict[str, Reference], dict[str, list[Check]]]:
-    by_path: dict[str, list] = {o.path: [] for o in inp.objects}
+    by_path: dict[str, list[FetchResult]] = {o.path: [] for o in inp.objects}
     for f in inp.fetches:
         by_path.setdefault(f.path, []).append(f)
     refs = {}
@@ -85,7 +86,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
         slow = slow_finding(node, checks, peers, inp, node_findings)
         findings.extend(node_findings + ([slow] if slow else []))
     findings.extend(cache_findings(by_node))
-    canary_by_node: dict[str, list] = {}
+    canary_by_node: dict[str, list[FetchResult]] = {}
     for f in inp.canaries:
         canary_by_node.setdefault(f.node, []).append(f)
     canaries = {n: judge(fs, inp.canary_reference) for n, fs in canary_by_node.items()}
@@ -104,9 +105,9 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(cert_findings(certs, inp.now, inp.cert_warn_days, inp.media_host,
                                   tls_failed))
     findings.extend(origin_findings(inp, refs, by_path))
-    findings.extend(Finding(n.kind, "samples", n.target, "info", n.summary, n.evidence)
+    findings.extend(Finding(n.kind, "samples", n.target, INFO, n.summary, n.evidence)
                     for n in inp.notes)
-    findings.extend(Finding("node_tls_unverified", "node", node, "info",
+    findings.extend(Finding("node_tls_unverified", "node", node, INFO,
                             f"{node}: TLS verification is off (verify_tls = false); it would "
                             f"have failed: {message}", {"would_fail": message})
                     for node, message in (inp.tls_unverified or {}).items() if message)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from edgeprobe.observations import FetchResult
+from edgeprobe.observe.observations import FetchResult
 
 STATUS_HEADERS = ("X-Cache-Status", "X-Cached", "CF-Cache-Status", "X-Cache")
 HIT_WORDS = ("HIT", "STALE", "UPDATING", "REVALIDATED")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from edgeprobe.analyze.types import Check, Finding
-from edgeprobe.observations import Certificate
+from edgeprobe.observe.observations import Certificate
 from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
 
 CRITICAL_DAYS = 3  # a certificate expiring within this many days is critical

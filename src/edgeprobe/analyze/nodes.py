@@ -6,11 +6,13 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from edgeprobe import defaults
+from edgeprobe.analyze import tuning
 from edgeprobe.analyze.stats import latency_summary, median
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
-from edgeprobe.observations import Resolution
-from edgeprobe.repro import body_command
+from edgeprobe.mastodon import MASTODON_CACHE_CONTROL
+from edgeprobe.observe.observations import Resolution
+from edgeprobe.observe.repro import body_command
+from edgeprobe.vocabulary import CRITICAL, WARNING
 
 _WHAT = {
     "node_media_missing": "answered {codes} for {n} of {m} objects that exist in the bucket",
@@ -28,8 +30,8 @@ def severity(count: int, total: int, dominant: bool, total_failed: int) -> str:
     """Most requests failing is critical; some is a warning. When the node fails most
     requests in several ways at once, its dominant failure carries the critical."""
     if count * 2 > total or (dominant and total_failed * 2 > total):
-        return "critical"
-    return "warning"
+        return CRITICAL
+    return WARNING
 
 
 def _codes(checks: Sequence[Check]) -> str:
@@ -87,7 +89,7 @@ def failure_findings(node: str, checks: Sequence[Check], refs: dict[str, Referen
             "peers_serving": sorted(peers),
             "reference": sorted(sources),
             "examples": [example(c, refs.get(c.fetch.path))
-                         for c in group[: defaults.EXAMPLES_IN_EVIDENCE]],
+                         for c in group[: tuning.EXAMPLES_IN_EVIDENCE]],
         }
         findings.append(Finding(kind, "node", node,
                                 severity(len(group), total, kind == dominant, len(failed)),
@@ -106,7 +108,7 @@ def slow_finding(node: str, checks: Sequence[Check], peer_p50s: Sequence[float],
     reason = None
     if lat["p95"] is not None and lat["p95"] > inp.slow_ms:
         reason = f"p95 latency {lat['p95']:.0f} ms is over slow_ms {inp.slow_ms:.0f} ms"
-    elif (lat["p50"] is not None and peers and lat["p50"] > defaults.SLOW_PEER_FACTOR * peers
+    elif (lat["p50"] is not None and peers and lat["p50"] > tuning.SLOW_PEER_FACTOR * peers
           and lat["p50"] > inp.slow_ms / 2):
         reason = (f"median latency {lat['p50']:.0f} ms is {lat['p50'] / peers:.0f}× "
                   f"its peers' {peers:.0f} ms")
@@ -119,7 +121,7 @@ def slow_finding(node: str, checks: Sequence[Check], peer_p50s: Sequence[float],
             return None
     if reason is None:
         return None
-    return Finding("node_slow", "node", node, "warning", f"{node}: {reason}", evidence)
+    return Finding("node_slow", "node", node, WARNING, f"{node}: {reason}", evidence)
 
 
 def normalise_cache_control(value: str | None) -> str | None:
@@ -141,7 +143,7 @@ def cache_findings(checks_by_node: dict[str, list[Check]]) -> list[Finding]:
     if not present:
         fleet = None
     elif len(present) > 1 and present[0][1] == present[1][1]:
-        expected = normalise_cache_control(defaults.MASTODON_CACHE_CONTROL)
+        expected = normalise_cache_control(MASTODON_CACHE_CONTROL)
         tied = [v for v, n in present if n == present[0][1]]
         fleet = expected if expected in tied else None
         if fleet is None:  # an even split: nobody is the odd one out, only missing headers are
@@ -154,15 +156,15 @@ def cache_findings(checks_by_node: dict[str, list[Check]]) -> list[Finding]:
             continue
         sent = "no Cache-Control" if value is None else f"Cache-Control: {value}"
         want = f"the fleet sends {fleet!r}" if fleet else \
-            f"Mastodon stores {defaults.MASTODON_CACHE_CONTROL!r}"
-        findings.append(Finding("node_cache_misconfigured", "node", node, "warning",
+            f"Mastodon stores {MASTODON_CACHE_CONTROL!r}"
+        findings.append(Finding("node_cache_misconfigured", "node", node, WARNING,
                                 f"{node} sends {sent}; {want}",
                                 {"cache_control": value, "fleet_cache_control": fleet}))
     return findings
 
 
 def dns_finding(res: Resolution) -> Finding:
-    return Finding("node_dns_failure", "node", res.node, "critical",
+    return Finding("node_dns_failure", "node", res.node, CRITICAL,
                    f"{res.node}: {res.error}",
                    {"host": res.host, "error_kind": res.error_kind,
                     "nameservers": list(res.nameservers)})
@@ -175,12 +177,12 @@ def never_caches(summaries: Mapping[str, Any]) -> list[Finding]:
     out = []
     for node, s in summaries.items():
         runs = s.cache.get("no_hit_runs", 0)
-        if runs >= defaults.NEVER_CACHES_RUNS:
+        if runs >= tuning.NEVER_CACHES_RUNS:
             out.append(Finding(
-                "node_never_caches", "node", node, "warning",
+                "node_never_caches", "node", node, WARNING,
                 f"{node} has not answered from its cache for {runs} runs in a row (every 200 "
                 f"said MISS or BYPASS) while other nodes had cache hits on the same objects: "
                 "its cache is off or broken, so every request goes to the bucket",
                 {"no_hit_runs": runs, "misses": s.cache.get("misses"),
-                 "threshold_runs": defaults.NEVER_CACHES_RUNS}))
+                 "threshold_runs": tuning.NEVER_CACHES_RUNS}))
     return out

@@ -7,9 +7,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from edgeprobe import defaults
+from edgeprobe.analyze import tuning
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
-from edgeprobe.vocabulary import BLAMING
+from edgeprobe.vocabulary import (
+    BLAMING,
+    CRITICAL,
+    DEGRADED,
+    FAILING,
+    HEALTHY,
+    INFO,
+    UNREACHABLE,
+    WARNING,
+)
 
 
 def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
@@ -25,14 +34,14 @@ def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
                     if c.fetch.status_code)
     nodes = sorted({c.fetch.node for p in failed for c in by_path[p]})
     how = "/".join(codes) if codes else "/".join(verdicts)
-    severity = "critical" if len(failed) * 2 > len(existing) else "warning"
+    severity = CRITICAL if len(failed) * 2 > len(existing) else WARNING
     evidence: dict[str, Any] = {
         "objects": len(existing), "failed": len(failed), "nodes": nodes,
         "verdicts": dict(verdicts), "status_codes": dict(codes),
         "examples": [{"path": p, "results": {c.fetch.node: c.fetch.status_code or c.verdict
                                              for c in by_path[p]},
                       "curl": by_path[p][0].fetch.curl}
-                     for p in failed[: defaults.EXAMPLES_IN_EVIDENCE]],
+                     for p in failed[: tuning.EXAMPLES_IN_EVIDENCE]],
     }
     return Finding("fleet_wide_failure", "fleet", "fleet", severity,
                    f"every node ({len(nodes)}) fails for {len(failed)} of {len(existing)} objects "
@@ -44,7 +53,7 @@ def origin_findings(inp: AnalysisInput, refs: dict[str, Reference],
                     by_path: dict[str, list[Check]]) -> list[Finding]:
     out = []
     if not inp.origin.available:
-        out.append(Finding("origin_unavailable", "origin", inp.origin.bucket, "warning",
+        out.append(Finding("origin_unavailable", "origin", inp.origin.bucket, WARNING,
                            f"the bucket {inp.origin.bucket!r} cannot be checked: "
                            f"{inp.origin.error}; nodes were judged against each other",
                            {"error_kind": inp.origin.error_kind, "error": inp.origin.error}))
@@ -55,7 +64,7 @@ def origin_findings(inp: AnalysisInput, refs: dict[str, Reference],
         answers = {c.fetch.node: c.fetch.status_code or c.verdict for c in checks}
         cached = sum(1 for c in checks if c.verdict == "cached")
         # an explicit path that is gone is worth a look; a sampled one was just deleted
-        severity = "warning" if obj.source == "paths" else "info"
+        severity = WARNING if obj.source == "paths" else INFO
         if cached:
             of = "" if cached == len(checks) else f" of {len(checks)}"
             summary = (f"{obj.key} was deleted from the bucket; still served from cache by "
@@ -82,24 +91,24 @@ def node_statuses(inp: AnalysisInput, findings: Sequence[Finding],
         checks = checks_by_node.get(node.name, [])
         if node.name in dns_failed or (checks and all(c.verdict == "unreachable"
                                                         for c in checks)):
-            out[node.name] = "unreachable"
-        elif "critical" in sev:
-            out[node.name] = "failing"
-        elif "warning" in sev:
-            out[node.name] = "degraded"
+            out[node.name] = UNREACHABLE
+        elif CRITICAL in sev:
+            out[node.name] = FAILING
+        elif WARNING in sev:
+            out[node.name] = DEGRADED
         else:
-            out[node.name] = "healthy"
+            out[node.name] = HEALTHY
     return out
 
 
 def region_status(statuses: Sequence[str]) -> str:
-    if statuses and all(s == "unreachable" for s in statuses):
-        return "unreachable"
-    if statuses and all(s in ("failing", "unreachable") for s in statuses):
-        return "failing"
-    if any(s != "healthy" for s in statuses):
-        return "degraded"
-    return "healthy"
+    if statuses and all(s == UNREACHABLE for s in statuses):
+        return UNREACHABLE
+    if statuses and all(s in (FAILING, UNREACHABLE) for s in statuses):
+        return FAILING
+    if any(s != HEALTHY for s in statuses):
+        return DEGRADED
+    return HEALTHY
 
 
 def region_findings(inp: AnalysisInput, node_status: dict[str, str],
@@ -108,17 +117,17 @@ def region_findings(inp: AnalysisInput, node_status: dict[str, str],
     for node in inp.nodes:
         regions.setdefault(node.region, []).append(node.name)
     status = {r: region_status([node_status[n] for n in names]) for r, names in regions.items()}
-    if inp.scope == "node" or any(f.kind == "fleet_wide_failure" and f.severity == "critical"
+    if inp.scope == "node" or any(f.kind == "fleet_wide_failure" and f.severity == CRITICAL
                                   for f in findings):
         return status, []
     out = []
     for region, names in regions.items():
-        if status[region] not in ("failing", "unreachable"):
+        if status[region] not in (FAILING, UNREACHABLE):
             continue
         why = {n: sorted({f.kind for f in findings if f.scope == "node" and f.target == n
-                          and f.severity == "critical"}) for n in names}
+                          and f.severity == CRITICAL}) for n in names}
         parts = ", ".join(f"{n} ({', '.join(k) or node_status[n]})" for n, k in why.items())
-        out.append(Finding("region_degraded", "region", region, "critical",
+        out.append(Finding("region_degraded", "region", region, CRITICAL,
                            f"every node of {region} is failing: {parts}; users routed to "
                            f"{region} get broken media", {"nodes": names, "why": why}))
     return status, out
@@ -126,7 +135,7 @@ def region_findings(inp: AnalysisInput, node_status: dict[str, str],
 
 def name_addresses(findings: Sequence[Finding], node_names: Sequence[str]) -> list[Finding]:
     """A node probed on several addresses is one node per address (NAME@ADDRESS, see
-    pipeline.per_address). A finding on one of them, while the node's other addresses are
+    observe/targets.per_address). A finding on one of them, while the node's other addresses are
     fine, says so: whose users it hurts is a matter of address family."""
     blamed = {f.target for f in findings if f.scope == "node" and f.severity in BLAMING}
     family_of: dict[str, list[str]] = {}

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from edgeprobe import defaults
-from edgeprobe.observations import (
+from edgeprobe.config import defaults
+from edgeprobe.config.settings import NodeSettings
+from edgeprobe.observe.observations import (
     CanaryReference,
     FetchResult,
     Note,
@@ -16,8 +17,11 @@ from edgeprobe.observations import (
     SampleObject,
     ViewAnswer,
 )
-from edgeprobe.settings import NodeSettings
-from edgeprobe.vocabulary import FAILURE_KINDS, SEVERITY_RANK, VERDICTS
+from edgeprobe.vocabulary import FAILURE_KINDS, FINDING_KINDS, HEALTHY, SEVERITY_RANK, VERDICTS
+
+if TYPE_CHECKING:  # they import this module: the names only
+    from edgeprobe.analyze.origin_path import NodeCanary
+    from edgeprobe.analyze.summary import NodeSummary
 
 __all__ = ["FAILURE_KINDS", "SEVERITY_RANK", "VERDICTS"]
 
@@ -74,6 +78,13 @@ class Finding:
     summary: str
     evidence: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # one spelling: a kind, scope or severity not in vocabulary.py is a bug, found here
+        known = FINDING_KINDS.get(self.kind)
+        if known is None or known.scope != self.scope or self.severity not in SEVERITY_RANK:
+            raise ValueError(f"finding {self.kind!r} ({self.scope}, {self.severity}) is not "
+                             "declared so in vocabulary.FINDING_KINDS")
+
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "scope": self.scope, "target": self.target,
                 "severity": self.severity, "summary": self.summary, "evidence": self.evidence}
@@ -86,9 +97,9 @@ class Analysis:
     region_status: dict[str, str]
     references: dict[str, Reference]  # by path
     checks: dict[tuple[str, str], Check]  # (node, path) → check
-    health: str = "healthy"  # the run's one word (vocabulary.health)
-    nodes: dict[str, Any] = field(default_factory=dict)  # name → summary.NodeSummary
+    health: str = HEALTHY  # the run's one word (vocabulary.health)
+    nodes: dict[str, NodeSummary] = field(default_factory=dict)
     fleet_headers: dict[str, str | None] = field(default_factory=dict)
     certificates: dict[str, dict[str, Any]] = field(default_factory=dict)  # node → described
-    canaries: dict[str, Any] = field(default_factory=dict)  # node → canary.NodeCanary
+    canaries: dict[str, NodeCanary] = field(default_factory=dict)  # the origin-path canary
     views: list[dict[str, Any]] = field(default_factory=list)  # who gets which edge

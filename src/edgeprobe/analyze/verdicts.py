@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from edgeprobe.analyze.types import Reference
-from edgeprobe.observations import FetchResult, OriginObject
+from edgeprobe.observe.observations import FetchResult, OriginObject
 
 _MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 

@@ -20,10 +20,19 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgeprobe.analyze.types import Finding
-from edgeprobe.observations import Resolution, ViewAnswer
-from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
+from edgeprobe.observe.observations import Resolution, ViewAnswer
+from edgeprobe.vocabulary import (
+    CRITICAL,
+    DEGRADED,
+    FAILING,
+    HEALTHY,
+    INFO,
+    UNKNOWN,
+    UNREACHABLE,
+    WARNING,
+)
 
-BAD = {"failing": CRITICAL, "unreachable": CRITICAL, "degraded": WARNING}
+BAD = {FAILING: CRITICAL, UNREACHABLE: CRITICAL, DEGRADED: WARNING}
 
 
 def address_owners(resolutions: Sequence[Resolution]) -> dict[str, str]:
@@ -46,7 +55,7 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
     out: dict[str, dict[str, Any]] = {}
     for a in answers:
         v = out.setdefault(a.view, {"name": a.view, "subnets": [], "addresses": [],
-                                    "nodes": [], "status": "healthy", "answers": []})
+                                    "nodes": [], "status": HEALTHY, "answers": []})
         if a.subnet not in v["subnets"]:
             v["subnets"].append(a.subnet)
         for addr in a.addresses:
@@ -55,14 +64,14 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
         v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
                              "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
                              "error_kind": a.error_kind, "error": a.error})
-    rank = ["healthy", "degraded", "failing", "unreachable"]
+    rank = [HEALTHY, DEGRADED, FAILING, UNREACHABLE]
     for v in out.values():
         v["nodes"] = [{"address": addr, "node": owners.get(addr),
-                       "status": status.get(owners.get(addr, ""), "unknown")}
+                       "status": status.get(owners.get(addr, ""), UNKNOWN)}
                       for addr in v["addresses"]]
         states = [n["status"] for n in v["nodes"] if n["status"] in rank]
         if any(a["error_kind"] for a in v["answers"]) and not v["addresses"]:
-            v["status"] = "unreachable"
+            v["status"] = UNREACHABLE
         elif states:
             v["status"] = max(states, key=rank.index)
     return list(out.values())
@@ -111,7 +120,7 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
                                     {"subnets": v["subnets"], "nodes": v["nodes"]}))
     for addr in unlisted:
         got = [v["name"] for v in views if addr in v["addresses"]]
-        state = status.get(owners.get(addr, addr), "unknown")
+        state = status.get(owners.get(addr, addr), UNKNOWN)
         findings.append(Finding(
             "dns_unlisted_address", "dns", addr, WARNING,
             f"DNS sends users in {', '.join(got)} to {addr}, which no node in the probe file "

@@ -7,8 +7,6 @@ import struct
 import zlib
 from dataclasses import dataclass
 
-MASTODON_CACHE_CONTROL = "public, max-age=315576000, immutable"
-
 
 @dataclass(frozen=True)
 class LabObject:

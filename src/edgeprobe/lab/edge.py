@@ -13,6 +13,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from edgeprobe.lab.certs import LabCerts
+
 # Every fault a node can be given (see docs/lab.md for what each one imitates).
 FAULTS = {
     "s3_disabled": "S3_ENABLED is not 'true': the node looks on local disk, 404 for all media",
@@ -83,7 +85,7 @@ class EdgeState:
     faults: set[str] = field(default_factory=set)
     slow_delay_s: float = 0.8
     cache: dict[str, Cached] = field(default_factory=dict)  # kept across restarts, like disk
-    counter: itertools.count = field(default_factory=itertools.count)
+    counter: itertools.count[int] = field(default_factory=itertools.count)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -202,7 +204,7 @@ def _hostile_headers(state: EdgeState) -> Any:
 class Edge:
     """Start/stop one edge on (address, port); restarted whenever its faults change."""
 
-    def __init__(self, state: EdgeState, address: str, port: int, contexts: Any) -> None:
+    def __init__(self, state: EdgeState, address: str, port: int, contexts: LabCerts) -> None:
         self.state = state
         self.address = address
         self.port = port

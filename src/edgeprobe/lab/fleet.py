@@ -19,6 +19,7 @@ from typing import Any
 from edgeprobe.errors import LabError
 from edgeprobe.lab import require_extra
 from edgeprobe.lab.content import LabObject, default_objects
+from edgeprobe.lab.processes import can_bind, free_port
 
 MEDIA_HOST = "media.lab.test"
 
@@ -52,26 +53,6 @@ class LabOptions:
     # nodes that also listen on ::1 (an AAAA record beside their A): their IPv6 edge is
     # its own server, "NODE@::1" in Lab.edges, so a fault can break one address only
     dual_stack: tuple[str, ...] = ()
-
-
-def _can_bind(address: str) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind((address, 0))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(addresses: list[str]) -> int:
-    """A port free on every address (a race with other programs is retried by the caller)."""
-    with socket.socket() as first:
-        first.bind((addresses[0], 0))
-        port = first.getsockname()[1]
-        for addr in addresses[1:]:
-            with socket.socket() as s:
-                s.bind((addr, port))
-    return port
 
 
 class Lab:
@@ -123,13 +104,13 @@ class Lab:
         nodes = self.options.nodes
         single = self.options.single_address
         if single is None:
-            single = not _can_bind("127.0.1.1")
+            single = not can_bind("127.0.1.1")
         wanted = ["127.0.0.1"] * len(nodes) if single else \
             [f"127.0.{1 + i // 250}.{1 + i % 250}" for i in range(len(nodes))]
-        port = _free_port(sorted(set(wanted)))
+        port = free_port(sorted(set(wanted)))
         for i, node in enumerate(nodes):
             address = wanted[i]
-            node_port = _free_port([address]) if single else port
+            node_port = free_port([address]) if single else port
             self.addresses[node.name], self.ports[node.name] = address, node_port
             state = EdgeState(node.name, upstream, self.client,
                               set(self.options.faults.get(node.name, ())),
@@ -247,7 +228,7 @@ class Lab:
             self.s3.put(obj)
 
     async def delete_object(self, key: str) -> None:
-        """Delete from the bucket (the edges then 404 it too, as nginx's cache is not kept)."""
+        """Delete from the bucket (edges that cached it keep serving it, as nginx does)."""
         await asyncio.to_thread(self.s3.delete, key)
         self.deleted.add(key)
 

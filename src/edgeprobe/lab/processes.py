@@ -1,5 +1,5 @@
-"""What the lab's real servers (nginx, gdnsd) share: a free loopback port, and a stop that
-never leaves a process behind."""
+"""What the lab's servers share: free loopback ports (one port free on several addresses),
+and a stop that never leaves a process behind."""
 
 from __future__ import annotations
 
@@ -23,3 +23,24 @@ def stop(proc: subprocess.Popen[bytes] | None) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(5)
+
+
+def can_bind(address: str) -> bool:
+    """Whether this machine has ``address`` (macOS has no 127.0.1.N by default)."""
+    with socket.socket() as s:
+        try:
+            s.bind((address, 0))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(addresses: list[str]) -> int:
+    """A port free on every address (a race with other programs is retried by the caller)."""
+    with socket.socket() as first:
+        first.bind((addresses[0], 0))
+        port = first.getsockname()[1]
+        for addr in addresses[1:]:
+            with socket.socket() as s:
+                s.bind((addr, port))
+    return int(port)

@@ -6,7 +6,8 @@ import logging
 import os
 from typing import Any
 
-from edgeprobe.lab.content import MASTODON_CACHE_CONTROL, LabObject, body_of
+from edgeprobe.lab.content import LabObject, body_of
+from edgeprobe.mastodon import MASTODON_CACHE_CONTROL
 
 BUCKET = "lab-media"
 REGION = "us-east-1"

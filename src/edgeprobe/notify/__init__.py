@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from edgeprobe.errors import EnvError
-from edgeprobe.report import verdict
-from edgeprobe.run_types import DeliveryInfo, IncidentInfo, RunResult
-from edgeprobe.vocabulary import BLAMING
+from edgeprobe.result.types import DeliveryInfo, IncidentInfo, RunResult
+from edgeprobe.vocabulary import BLAMING, CRITICAL
 
 ISSUE_BODY_MAX = 60_000  # GitHub refuses bodies over 65,536 characters
 CHAT_MAX = 1_900  # Discord's content limit is 2,000
@@ -82,14 +81,14 @@ class Delivery:
 
 def failing_targets(run: RunResult) -> list[str]:
     confirmed = (run.incident.confirmed if run.incident else ()) or ()
-    return list(dict.fromkeys(f["target"] for f in confirmed)) or \
-        [f.target for f in run.findings if f.severity == "critical"]
+    return list(dict.fromkeys(f.target for f in confirmed)) or \
+        [f.target for f in run.findings if f.severity == CRITICAL]
 
 
 def issue_title(run: RunResult) -> str:
     targets = failing_targets(run)
     shown = ", ".join(targets[:4]) + (f" and {len(targets) - 4} more" if len(targets) > 4 else "")
-    return f"edgeprobe: {run.site.name} — {shown or 'edges'} {verdict(run)}"[:200]
+    return f"edgeprobe: {run.site.name} — {shown or 'edges'} {run.health!s}"[:200]
 
 
 def chat_text(run: RunResult, change: str, run_url: str | None) -> str:
@@ -221,13 +220,13 @@ def notify_run(run: RunResult, state_path: str | Path, channels: Channels,
 def notify(run_path: str, state_path: str, report: str | None = None,
            env: Mapping[str, str] = os.environ) -> tuple[RunResult, list[Delivery]]:
     """`edgeprobe notify`: a saved run's notifications, recorded back into its file."""
-    from edgeprobe import run_result
     from edgeprobe.errors import OutputError, RunFileError
     from edgeprobe.fileio import atomic_write
     from edgeprobe.report import reporter
+    from edgeprobe.result.files import load_run
 
     channels = Channels.from_env(env)
-    run = run_result.load(run_path)
+    run = load_run(run_path)
     if not run.incident:
         raise RunFileError(f"{run_path}: has no incident block; run `edgeprobe probe … --state "
                            f"{state_path}` first")

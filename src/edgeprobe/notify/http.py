@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from edgeprobe.bounded import read_capped
+from edgeprobe.observe.bounded import read_capped
 
 MAX_ANSWER = 4 * 1024 * 1024
 

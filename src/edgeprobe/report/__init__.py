@@ -1,49 +1,50 @@
-"""Reporters: each turns one run-result dict (docs/run-result.md) into text.
+"""Reporters: each turns one typed run result (docs/run-result.md) into text.
 
 They share one interface, ``render(run) -> str``, so a saved run re-renders exactly as the
-live one did (``edgeprobe report RUN.json``).
+live one did (``edgeprobe report RUN.json``). Each is imported only when asked for: the HTML
+one brings jinja2.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib import import_module
 from typing import Any, Protocol
 
-from edgeprobe.run_types import RunResult
-
-Run = RunResult
+from edgeprobe.result.types import RunResult
 
 
 class Reporter(Protocol):
     name: str
 
-    def render(self, run: Run) -> str: ...
+    def render(self, run: RunResult) -> str: ...
 
 
-def verdict(run: Run) -> str:
-    """The run's health word (healthy / degraded / failing), for banners and titles, as the
-    analysis wrote it (run_result.build, load and parse always set it)."""
-    return str(run.health)
+#: format name → (module, class); the one list of formats
+REPORTERS = {
+    "json": ("edgeprobe.report.json_report", "JsonReporter"),
+    "html": ("edgeprobe.report.html", "HtmlReporter"),
+    "markdown": ("edgeprobe.report.markdown", "MarkdownReporter"),
+    "terminal": ("edgeprobe.report.terminal", "TerminalReporter"),
+}
 
 
 def reporter(name: str, **options: Any) -> Reporter:
-    """The reporter for ``json``, ``html``, ``markdown`` or ``terminal`` (imported lazily)."""
-    if name == "json":
-        from edgeprobe.report.json_report import JsonReporter
-        return JsonReporter()
-    if name == "html":
-        from edgeprobe.report.html import HtmlReporter
-        return HtmlReporter()
-    if name == "markdown":
-        from edgeprobe.report.markdown import MarkdownReporter
-        return MarkdownReporter(**options)
-    if name == "terminal":
-        from edgeprobe.report.terminal import TerminalReporter
-        return TerminalReporter(**options)
-    raise ValueError(f"no reporter named {name!r}")
+    """The reporter for ``json``, ``html``, ``markdown`` or ``terminal``; ``options`` go to
+    the reporters that take any (markdown, terminal)."""
+    if name not in REPORTERS:
+        raise ValueError(f"no reporter named {name!r}")
+    module, cls = REPORTERS[name]
+    made: Reporter = getattr(import_module(module), cls)(**options)
+    return made
 
 
-def write(run: Run, outputs: Mapping[str, str | None]) -> list[str]:
+def render(run: RunResult, fmt: str, **options: Any) -> str:
+    """A run result as ``json``, ``html``, ``markdown`` or ``terminal`` text."""
+    return reporter(fmt, **options).render(run)
+
+
+def write(run: RunResult, outputs: Mapping[str, str | None]) -> list[str]:
     """Render and atomically write each requested file (``{"html": path, …}``); ``-`` for the
     JSON means stdout. Returns the paths written."""
     import sys

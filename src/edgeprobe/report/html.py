@@ -6,8 +6,8 @@ import base64
 import hashlib
 from importlib import resources
 
-from edgeprobe.report import Run
 from edgeprobe.report.view import build
+from edgeprobe.result.types import RunResult
 
 # The only script; the page's CSP allows exactly this text (by hash), nothing else.
 SCRIPT = """
@@ -31,7 +31,7 @@ document.querySelectorAll('td.cell').forEach(function (td) {
 class HtmlReporter:
     name = "html"
 
-    def render(self, run: Run) -> str:
+    def render(self, run: RunResult) -> str:
         import jinja2
 
         env = jinja2.Environment(

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
-from edgeprobe.report import Run
+from edgeprobe.result.types import RunResult
 
 
 class JsonReporter:
     name = "json"
 
-    def render(self, run: Run) -> str:
-        from edgeprobe.run_types import to_json
+    def render(self, run: RunResult) -> str:
+        from edgeprobe.result.codec import to_json
 
         return json.dumps(to_json(run), indent=2, ensure_ascii=False) + "\n"

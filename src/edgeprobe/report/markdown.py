@@ -11,12 +11,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from edgeprobe.report import Run
 from edgeprobe.report.view import build
+from edgeprobe.result.types import RunResult
+from edgeprobe.vocabulary import CRITICAL, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
 
 LIMIT = 64 * 1024 - 512
-ICON = {"failing": "🔴", "critical": "🔴", "degraded": "🟠", "warning": "🟠", "healthy": "🟢",
-        "unreachable": "🟣", "info": "🔵"}
+ICON = {FAILING: "🔴", CRITICAL: "🔴", DEGRADED: "🟠", WARNING: "🟠", HEALTHY: "🟢",
+        UNREACHABLE: "🟣", INFO: "🔵"}
 MATRIX_CELL = {"ok": "·", "gone": "–", "cached": "c", "unverified": "?"}
 AFFECTED_MAX = 2000
 _BACKTICKS = re.compile(r"`+")
@@ -85,7 +86,7 @@ class MarkdownReporter:
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
 
-    def render(self, run: Run) -> str:
+    def render(self, run: RunResult) -> str:
         v = build(run)
         head = [f"## {ICON[v['verdict']]} edgeprobe: {v['verdict'].upper()} — "
                 f"{md(v['site']['name'])}", "", md(v["headline"]), ""]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
-from edgeprobe.report import Run
+from edgeprobe.result.types import RunResult
+from edgeprobe.vocabulary import CRITICAL, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
 
-COLOURS = {"failing": "31;1", "critical": "31;1", "unreachable": "35;1", "degraded": "33;1",
-           "warning": "33;1", "healthy": "32", "info": "36", "dim": "2"}
+COLOURS = {FAILING: "31;1", CRITICAL: "31;1", UNREACHABLE: "35;1", DEGRADED: "33;1",
+           WARNING: "33;1", HEALTHY: "32", INFO: "36", "dim": "2"}
 MAX_FINDINGS = 20
 
 
@@ -31,7 +32,7 @@ class TerminalReporter:
         code = COLOURS.get(key)
         return f"\033[{code}m{text}\033[0m" if self.colour and code else text
 
-    def render(self, run: Run) -> str:
+    def render(self, run: RunResult) -> str:
         from edgeprobe.report.view import build
 
         v = build(run)
@@ -46,7 +47,7 @@ class TerminalReporter:
                        f"{v['started_at']}", "dim"),
             "",
         ]
-        for extra, key in ((v["tls_off"], "warning"), (v["incident"], word)):
+        for extra, key in ((v["tls_off"], WARNING), (v["incident"], word)):
             if extra:
                 lines[2:2] = [self.paint(_fit(extra, w), key)]
         name_w = min(24, max([4, *(len(n["name"]) for n in v["nodes"])]))
@@ -93,7 +94,7 @@ class TerminalReporter:
 
     def _findings(self, findings: list[dict[str, Any]]) -> list[str]:
         if not findings:
-            return [self.paint("No findings: every node serves what is in the bucket.", "healthy")]
+            return [self.paint("No findings: every node serves what is in the bucket.", HEALTHY)]
         tally: dict[str, int] = {}
         for f in findings:
             tally[f["severity"]] = tally.get(f["severity"], 0) + 1

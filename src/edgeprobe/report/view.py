@@ -10,10 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from edgeprobe.report import verdict
 from edgeprobe.report.who import affected_from_views, routed_by_dns, vantage_matrix, who_gets
-from edgeprobe.run_types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult
-from edgeprobe.vocabulary import CONNECTION_VERDICTS, SEVERITY_RANK
+from edgeprobe.result.types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult
+from edgeprobe.vocabulary import (
+    CONNECTION_VERDICTS,
+    CRITICAL,
+    FAILING,
+    HEALTHY,
+    INFO,
+    SEVERITY_RANK,
+    WARNING,
+)
 
 CELL_LABEL = {"unreachable": "DOWN", "tls_error": "TLS", "timeout": "SLOW",
               "protocol_error": "BAD", "dns_failure": "DNS"}
@@ -97,7 +104,7 @@ def _finding(f: RunFinding) -> dict[str, Any]:
     # the canary's evidence is its broken answers (a GET whose curl shows the body)
     examples += [_example(a) for a in _list(ev.get("answers")) if isinstance(a, dict)
                  and a.get("verdict") not in (None, "ok")]
-    blaming = f.severity != "info"
+    blaming = f.severity != INFO
     return {"severity": f.severity, "kind": f.kind, "target": f.target,
             "summary": f.summary, "state": f.state or None,
             "line": evidence_line({"kind": f.kind, "evidence": ev}),
@@ -108,10 +115,10 @@ def _finding(f: RunFinding) -> dict[str, Any]:
 
 
 def _headline(run: RunResult, findings: list[dict[str, Any]]) -> str:
-    word = verdict(run)
-    if word == "healthy":
+    word = str(run.health)
+    if word == HEALTHY:
         return "Every node serves what is in the bucket."
-    want = "critical" if word == "failing" else "warning"
+    want = CRITICAL if word == FAILING else WARNING
     bad = [f for f in findings if f["severity"] == want]
     return bad[0]["summary"] if bad else word
 
@@ -119,7 +126,7 @@ def _headline(run: RunResult, findings: list[dict[str, Any]]) -> str:
 def _affected(run: RunResult, status: dict[str, str]) -> list[str]:
     out = []
     for region in run.regions:
-        bad = [n for n in region.nodes if status.get(n, "unknown") != "healthy"]
+        bad = [n for n in region.nodes if status.get(n, "unknown") != HEALTHY]
         if bad:
             out.append(f"users routed to {region.name} ({', '.join(bad)}: "
                        f"{', '.join(status.get(n, 'unknown') for n in bad)})")
@@ -127,11 +134,11 @@ def _affected(run: RunResult, status: dict[str, str]) -> list[str]:
 
 
 def _node(n: NodeResult) -> dict[str, Any]:
-    codes = {str(k): v for k, v in _dict(n.status_codes).items()}
-    errors = {v: c for v, c in _dict(n.verdicts).items() if v in CONNECTION_VERDICTS}
+    codes = {str(k): v for k, v in (n.status_codes or {}).items()}
+    errors = {v: c for v, c in (n.verdicts or {}).items() if v in CONNECTION_VERDICTS}
     answers = [f"{c}×{k}" for c, k in sorted(codes.items(), key=lambda kv: -kv[1])]
     answers += [f"{v}×{k}" for v, k in errors.items()]
-    share = _num(n.cache_hit_share)
+    share = n.cache_hit_share if isinstance(n.cache_hit_share, float | int) else None
     lat = n.latency_ms
     return {
         "name": n.name, "region": n.region, "status": n.status,
@@ -142,10 +149,10 @@ def _node(n: NodeResult) -> dict[str, Any]:
         "p50": lat.p50, "p95": lat.p95, "max": lat.max,
         "cache_hits": "-" if share is None else f"{share * 100:.0f}%",
         # the origin-path canary's verdict: ok, the cause of a broken path, or "-"
-        "bucket_path": _text(_dict(n.canary).get("verdict")) or "-",
-        "header_diffs": list(_dict(n.header_diffs).items()),
+        "bucket_path": (n.canary.verdict if n.canary else None) or "-",
+        "header_diffs": list((n.header_diffs or {}).items()),
         "tls_verification": _val(n.tls_verification),
-        "phases": " / ".join(_ms(_dict(n.phases_ms).get(p)) for p in ("connect", "tls",
+        "phases": " / ".join(_ms((n.phases_ms or {}).get(p)) for p in ("connect", "tls",
                                                                    "first_byte")),
     }
 
@@ -186,7 +193,7 @@ def incident_line(run: RunResult) -> str | None:
     if inc.state == "open" and since:
         runs = inc.runs or 0
         change = f"; incident {inc.change}" if inc.change else ""
-        return f"{verdict(run)} since {since} ({runs} run{'s' if runs != 1 else ''}){change}"
+        return f"{run.health!s} since {since} ({runs} run{'s' if runs != 1 else ''}){change}"
     if inc.state == "resolved":
         return "incident resolved: nothing confirmed is failing any more"
     if inc.state == "pending":
@@ -204,7 +211,7 @@ def _facts(run: RunResult, counts: dict[str, int]) -> list[tuple[str, str]]:
     return [("started", run.started_at), ("duration", f"{run.duration_s} s"),
             ("scope", where), ("from host", (tool.host if tool else "") or "?"),
             *([("vantage", str(run.vantage))] if run.vantage else []),
-            *([("vantages", ", ".join(str(v.get("name")) for v in run.vantages))]
+            *([("vantages", ", ".join(v.name for v in run.vantages))]
               if run.vantages else []),
             ("edgeprobe", (tool.version if tool else "") or "?"),
             ("probe file", (tool.probe_file if tool else "") or "?"), ("bucket", bucket),
@@ -227,10 +234,10 @@ def build(run: RunResult) -> dict[str, Any]:
                "cells": [_cell(n.name, o) for o in run.objects]} for n in run.nodes]
     return {
         "site": {"name": run.site.name, "media_url": run.site.media_url},
-        "verdict": verdict(run), "headline": _headline(run, findings),
+        "verdict": str(run.health), "headline": _headline(run, findings),
         "incident": incident_line(run), "affected": affected,
         # who gets which edge (GeoDNS views); at the top of the reports when one is affected
-        "who": who, "who_first": any(row["status"] != "healthy" for row in who),
+        "who": who, "who_first": any(row["status"] != HEALTHY for row in who),
         # a merged run: node x vantage, at the top when the vantages disagree
         "vantages": vantage_matrix(run),
         "tls_off": TLS_OFF if run.site.verify_tls is False else None,
@@ -240,7 +247,7 @@ def build(run: RunResult) -> dict[str, Any]:
                      "members": [{"name": m, "status": status.get(m, "unknown")}
                                  for m in r.nodes]} for r in run.regions],
         "nodes": [_node(n) for n in run.nodes],
-        "fleet_headers": list(_dict(run.fleet_headers).items()),
+        "fleet_headers": list((run.fleet_headers or {}).items()),
         "objects": [{"path": o.path, "size": "?" if o.origin.size is None else o.origin.size,
                      "missing": o.origin.exists is False} for o in run.objects],
         "matrix": matrix, "facts": _facts(run, counts),

@@ -1,15 +1,12 @@
 """The "who gets which edge" table and the Affected line from GeoDNS views (docs/analysis.md):
-read from the run's ``views``; reporters only format these rows."""
+read from the run's typed ``views``; reporters only format these rows."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from edgeprobe.run_types import RunResult
-
-
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
+from edgeprobe.result.types import RunResult
+from edgeprobe.vocabulary import HEALTHY
 
 
 def who_gets(run: RunResult) -> list[dict[str, Any]]:
@@ -17,15 +14,11 @@ def who_gets(run: RunResult) -> list[dict[str, Any]]:
     the worst status among them."""
     rows = []
     for v in run.views or ():
-        edges = [{"node": _text(n.get("node")) or _text(n.get("address")),
-                  "address": _text(n.get("address")), "status": _text(n.get("status"))}
-                 for n in v.get("nodes", []) if isinstance(n, dict)]
-        errors = sorted({_text(a.get("error_kind")) for a in v.get("answers", [])
-                         if isinstance(a, dict) and a.get("error_kind")})
-        rows.append({"view": _text(v.get("name")),
-                     "subnets": ", ".join(_text(s) for s in v.get("subnets", [])),
-                     "edges": edges, "status": _text(v.get("status")) or "unknown",
-                     "error": ", ".join(errors)})
+        edges = [{"node": n.node or n.address, "address": n.address, "status": n.status}
+                 for n in v.nodes]
+        errors = sorted({a.error_kind for a in v.answers if a.error_kind})
+        rows.append({"view": v.name, "subnets": ", ".join(v.subnets), "edges": edges,
+                     "status": v.status, "error": ", ".join(errors)})
     return rows
 
 
@@ -39,7 +32,7 @@ def affected_from_views(rows: list[dict[str, Any]]) -> list[str]:
     users get a node that is not healthy (or no answer)."""
     out = []
     for row in rows:
-        if row["status"] == "healthy":
+        if row["status"] == HEALTHY:
             continue
         got = ", ".join(f"{e['node']} ({e['status']})" for e in row["edges"])
         out.append(f"users in {row['view']} ({row['subnets']}) get " +
@@ -51,20 +44,19 @@ def vantage_matrix(run: RunResult) -> dict[str, Any] | None:
     """A merged run's node × vantage matrix: each node's status and median latency from
     each vantage; ``disagree`` when the vantages do not all see the same statuses (the
     matrix then leads the reports). None for a run from one vantage."""
-    rows_in = [v for v in (run.vantages or ()) if isinstance(v, dict)]
-    if not rows_in:
+    vantages = run.vantages or ()
+    if not vantages:
         return None
-    names = [_text(v.get("name")) for v in rows_in]
-    nodes = list(dict.fromkeys(n for v in rows_in for n in (v.get("nodes") or {})))
-    rows = []
+    nodes = list(dict.fromkeys(n for v in vantages for n in v.nodes))
+    rows: list[dict[str, Any]] = []
     for node in nodes:
         cells = []
-        for v in rows_in:
-            cell = (v.get("nodes") or {}).get(node) or {}
-            p50 = cell.get("latency_p50_ms")
-            cells.append({"status": _text(cell.get("status")) or "unknown",
-                          "ms": "-" if p50 is None else f"{p50:.0f}"})
+        for v in vantages:
+            cell = v.nodes.get(node)
+            p50 = cell.latency_p50_ms if cell else None
+            cells.append({"status": cell.status if cell else "unknown",
+                          "ms": "-" if not isinstance(p50, int | float) else f"{p50:.0f}"})
         rows.append({"node": node, "cells": cells})
     disagree = any(len({c["status"] for c in r["cells"]}) > 1 for r in rows)
-    return {"vantages": names, "degraded": [bool(v.get("degraded")) for v in rows_in],
+    return {"vantages": [v.name for v in vantages], "degraded": [v.degraded for v in vantages],
             "rows": rows, "disagree": disagree}

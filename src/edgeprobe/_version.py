@@ -1,0 +1,3 @@
+"""The version alone, so that any module may name it without importing the package face."""
+
+__version__ = "0.2.0"

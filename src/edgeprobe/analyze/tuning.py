@@ -1,0 +1,13 @@
+"""The analysis' own constants: how far is "far above its peers", how much evidence a finding
+carries. Not settings: the probe file's knobs (slow_ms, cert_warn_days, …) are in
+config/defaults.py; these are the judgement's internals, tested by analysis tables."""
+
+from __future__ import annotations
+
+# A node is "far above its peers" when its median latency is this many times theirs
+# and at least half of slow_ms (loopback noise of a few ms is not a finding).
+SLOW_PEER_FACTOR = 4.0
+
+EXAMPLES_IN_EVIDENCE = 5  # failing checks quoted in one finding's evidence
+
+NEVER_CACHES_RUNS = 3  # runs in a row without a cache hit (while peers hit) → a warning

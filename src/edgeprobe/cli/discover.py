@@ -1,0 +1,120 @@
+"""`edgeprobe config discover`: the [[nodes]] and [[views]] tables of a new probe file, from
+what GeoDNS hands each view (the same ECS questions a probe asks, geodns.py), each address
+named by its reverse DNS where it has one."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import dns.asyncresolver
+import dns.exception
+import dns.reversename
+
+from edgeprobe.config.rules import check_subnets, split_address
+from edgeprobe.config.settings import DnsSettings, NameserverSettings, ViewSettings
+from edgeprobe.errors import ConfigError
+from edgeprobe.observe.geodns import ask_views
+from edgeprobe.observe.observations import ViewAnswer
+from edgeprobe.observe.resolve import make_resolver
+
+_LABEL = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class _Option:
+    """config_rules' reader protocol for a command-line option: a mistake is a ConfigError
+    naming the option, with the probe file's own words."""
+
+    def __init__(self, option: str) -> None:
+        self.option = option
+
+    def fail(self, path: tuple[Any, ...], message: str) -> ConfigError:
+        return ConfigError(self.option, None, message)
+
+    def named_tables(self, data: dict[str, Any], section: str, cls: type,
+                     required: bool) -> list[Any]:
+        raise NotImplementedError  # options are not tables
+
+
+def parse_view(text: str) -> ViewSettings:
+    """``NAME=CIDR[,CIDR…]``, by the probe file's rules (check_subnets)."""
+    name, sep, subnets = text.partition("=")
+    if not sep or not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise ConfigError("--view", None, f"{text!r}: use NAME=CIDR[,CIDR…], e.g. "
+                          "us-west=198.51.100.0/24")
+    items = tuple(item.strip() for item in subnets.split(","))
+    return ViewSettings(name=name, subnets=check_subnets(_Option("--view"), items, ()))
+
+
+def parse_server(text: str, option: str) -> NameserverSettings:
+    """``ip``, ``ip:port`` or ``[v6]:port`` (the probe file's form)."""
+    found = split_address(text, 53)
+    if found is None:
+        raise ConfigError(option, None, f"{text!r}: use \"ip\" or \"ip:port\"")
+    return NameserverSettings(*found)
+
+
+async def _ptr(resolver: dns.asyncresolver.Resolver, address: str) -> str | None:
+    try:
+        answer = await resolver.resolve(dns.reversename.from_address(address), "PTR")
+    except dns.exception.DNSException:
+        return None
+    return str(answer[0].target).rstrip(".") or None
+
+
+def node_name(address: str, ptr: str | None, taken: set[str]) -> str:
+    """The PTR name's first label, else edge-<address>; made unique and valid."""
+    base = (ptr.split(".")[0] if ptr else "") or f"edge-{address}"
+    base = _LABEL.sub("-", base).strip("-.") or "edge"
+    name, n = base, 2
+    while name in taken:
+        name, n = f"{base}-{n}", n + 1
+    taken.add(name)
+    return name
+
+
+Found = tuple[list[ViewAnswer], dict[str, str | None]]
+
+
+async def _discover(dns_settings: DnsSettings, host: str,
+                    views: tuple[ViewSettings, ...]) -> Found:
+    answers = list(await ask_views(dns_settings, host, views))
+    addresses = list(dict.fromkeys(a for x in answers for a in x.addresses))
+    try:
+        resolver = make_resolver(dns_settings)
+        ptrs = await asyncio.gather(*(_ptr(resolver, a) for a in addresses))
+    except Exception:  # no resolver here: the names fall back to the addresses
+        ptrs = [None] * len(addresses)
+    return answers, dict(zip(addresses, ptrs, strict=True))
+
+
+def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ...]) -> str:
+    """TOML to paste into a probe file: [dns] authoritative (if given), [[nodes]] for every
+    address a view gets (region: the first view that gets it), [[views]]; the answers that
+    failed as comments."""
+    answers, ptrs = asyncio.run(_discover(dns_settings, host, views))
+    out = [f"# edgeprobe config discover {host}: what its authoritative servers hand each view",
+           "# (EDNS Client Subnet); add [site] and [origin] to make a probe file.", ""]
+    if dns_settings.authoritative:
+        quoted = ", ".join(f'"{s}"' for s in dns_settings.authoritative)
+        out += ["[dns]", f"authoritative = [{quoted}]"]
+    for a in answers:
+        if a.error_kind:
+            out.append(f"# {a.view} {a.subnet} {a.rdtype}: {a.error}")
+    scopes = [a.scope for a in answers if a.addresses]
+    if scopes and not any(scopes):
+        out.append("# every answer had ECS scope 0: these servers do not answer by client subnet")
+    first_view: dict[str, str] = {}
+    for a in answers:
+        for addr in a.addresses:
+            first_view.setdefault(addr, a.view)
+    taken: set[str] = set()
+    for addr, view in first_view.items():
+        out += ["", "[[nodes]]", f'name = "{node_name(addr, ptrs.get(addr), taken)}"',
+                f'region = "{view}"', f'addresses = ["{addr}"]'
+                + (f"  # {ptrs[addr]}" if ptrs.get(addr) else "")]
+    for v in views:
+        quoted = ", ".join(f'"{s}"' for s in v.subnets)
+        out += ["", "[[views]]", f'name = "{v.name}"', f"subnets = [{quoted}]"]
+    return "\n".join(out) + "\n"

@@ -1,0 +1,43 @@
+"""Every default value of the probe file and the commands, in one place (docs/probe-file.md
+documents the same numbers). The analysis' internals are in analyze/tuning.py, Mastodon's
+facts in mastodon.py."""
+
+from __future__ import annotations
+
+CONFIG_ENV = "EDGEPROBE_CONFIG"
+CONFIG_PATH = "probes/edgeprobe.toml"
+
+URL_PREFIX = "/system/"
+VERIFY_TLS = True
+ANONYMOUS = False
+
+DNS_TIMEOUT_S = 2.0
+
+PER_PREFIX = 5
+SAMPLES_MAX = 50
+SAMPLE_SEED = 0
+LIST_LIMIT = 1000  # keys listed per bucket prefix before sampling from them
+
+PROBE_TIMEOUT_S = 10.0
+CONCURRENCY = 64
+PER_NODE_CONCURRENCY = 8
+SLOW_MS = 1500
+MAX_BODY_BYTES = 50 * 1024 * 1024
+CERT_WARN_DAYS = 14  # a certificate expiring within this many days is a warning
+
+# The origin-path canary: requests per node and address for keys that cannot exist, under
+# this recognisable key prefix (operators filter it from their logs).
+CANARY_REQUESTS = 2
+CANARY_PREFIX = "edgeprobe-canary/"
+CACHE_VALID_H = 48.0  # Mastodon's proxy: proxy_cache_valid 200 48h
+
+CONFIRM_RUNS = 2
+MERGE_MAX_SPREAD_S = 600.0  # edgeprobe merge: runs started further apart are refused
+
+SERVE_INTERVAL_S = 60.0
+SERVE_LISTEN = "127.0.0.1:9330"  # loopback only unless the probe file or --listen says so
+
+FAIL_ON = "warning"
+
+BODY_EXCERPT_BYTES = 300
+HEADER_VALUE_MAX = 300

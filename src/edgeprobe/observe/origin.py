@@ -1,0 +1,82 @@
+"""Stage 3: what the bucket holds for each sampled key (exists, size, ETag), via boto3.
+
+Every call goes through ``threads.call`` (a daemon thread, a total deadline); at most
+MAX_THREADS are in flight. Nothing secret is ever put into an error message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Mapping
+
+from edgeprobe.config.settings import OriginSettings
+from edgeprobe.errors import OriginError
+from edgeprobe.observe import threads
+from edgeprobe.observe.observations import OriginFacts, OriginObject
+from edgeprobe.observe.s3 import S3Client, make_client, map_error
+
+MAX_THREADS = 16
+
+
+def _head_bucket(client: S3Client, bucket: str) -> None:
+    try:
+        client.head_bucket(Bucket=bucket)
+    except Exception as exc:
+        raise map_error(exc, bucket) from exc
+
+
+def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
+    from botocore.exceptions import ClientError
+
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            return OriginObject(key, exists=False)
+        if status == 403:
+            # S3 answers 403, not 404, for a missing key when the caller may not list the bucket.
+            return OriginObject(key, exists=None, error="403 from the bucket: missing, or no "
+                                "permission (without s3:ListBucket S3 says 403 for missing keys)")
+        return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
+    except Exception as exc:
+        return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
+    return OriginObject(key, exists=True, size=head.get("ContentLength"), etag=head.get("ETag"))
+
+
+async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,
+                       concurrency: int = MAX_THREADS,
+                       listed: Mapping[str, OriginObject] | None = None) -> OriginFacts:
+    """HEAD the bucket, then every key the bucket's listing has not already described
+    (``listed``: key → size and ETag from the listing the sample came from); never raises:
+    an unusable bucket is a report. Each call has a total deadline of ``timeout_s`` (see
+    threads.call), so a dripping endpoint costs one deadline per call, not forever."""
+    known = dict(listed or {})
+    keys = [k for k in dict.fromkeys(keys) if k not in known]
+    try:
+        client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
+        await threads.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
+    except OriginError as exc:
+        return OriginFacts(settings.bucket, available=False, error_kind=exc.kind,
+                            error=str(exc))
+    except Exception as exc:  # botocore config errors (bad region name…), deadlines
+        err = map_error(exc, settings.bucket)
+        return OriginFacts(settings.bucket, available=False, error_kind=err.kind,
+                            error=str(err))
+    limit = asyncio.Semaphore(max(1, min(concurrency, MAX_THREADS)))
+
+    async def head(key: str) -> OriginObject:
+        async with limit:
+            try:
+                return await threads.call(_head_object, client, settings.bucket, key,
+                                     deadline=timeout_s)
+            except TimeoutError as exc:
+                return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))
+
+    heads = await asyncio.gather(*(head(k) for k in keys))
+    objects = {**known, **{o.key: o for o in heads}}
+    if keys and not known and all(o.exists is None for o in heads):  # every key 403: no news
+        return OriginFacts(settings.bucket, available=False, error_kind="access_denied"
+                            if all("403" in (o.error or "") for o in heads) else "error",
+                            error=heads[0].error, objects=objects)
+    return OriginFacts(settings.bucket, available=True, objects=objects)

@@ -1,0 +1,90 @@
+"""The S3 client and its error mapping (a table).
+
+boto3 blocks, and its timeouts are per socket read: an endpoint that sends one byte every
+half second never trips them. So every call goes through ``threads.call`` with a total
+deadline. Credentials come only from the standard boto3 chain; no message ever carries a
+secret.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from edgeprobe.config.settings import OriginSettings
+from edgeprobe.errors import OriginError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client as S3Client  # type: ignore[import-not-found,unused-ignore]
+else:
+    S3Client = Any
+
+MAX_POOL = 16
+
+
+def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
+    """An S3 client for the configured endpoint; unsigned when ``anonymous``."""
+    import boto3  # heavy: imported only when a probe runs
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    config = Config(
+        signature_version=UNSIGNED if settings.anonymous else None,
+        connect_timeout=timeout_s, read_timeout=timeout_s,
+        retries={"max_attempts": 2, "mode": "standard"},
+        max_pool_connections=MAX_POOL,
+        s3={"addressing_style": "path"} if settings.endpoint_url else {},
+    )
+    return boto3.session.Session().client(
+        "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config,
+        verify=settings.ca_file)
+
+
+@functools.cache
+def _error_table() -> dict[type[BaseException], tuple[str, str]]:
+    """botocore exception class → (kind, message), looked up along the MRO (see map_error)."""
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+    from botocore.exceptions import (
+        EndpointConnectionError,
+        NoCredentialsError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+    )
+
+    no_credentials = ("no S3 credentials in the standard boto3 chain (environment, profile, "
+                      "role); set them, or anonymous = true for a public bucket")
+    unreachable = ("unreachable", "cannot reach the S3 endpoint")
+    return {NoCredentialsError: ("no_credentials", no_credentials),
+            PartialCredentialsError: ("no_credentials", no_credentials),
+            ReadTimeoutError: ("timeout", "the S3 endpoint timed out"),
+            EndpointConnectionError: unreachable, BotoConnectionError: unreachable,
+            TimeoutError: ("timeout", "the S3 endpoint did not answer in time")}
+
+
+_CODES = {"NoSuchBucket": "no_such_bucket", "AccessDenied": "access_denied",
+          "403": "access_denied", "Forbidden": "access_denied",
+          "AllAccessDisabled": "access_denied"}
+
+
+def map_error(exc: BaseException, bucket: str) -> OriginError:
+    """A library error → OriginError with a stable kind and a secret-free message."""
+    from botocore.exceptions import ClientError
+
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        code = str(err.get("Code", ""))
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        kind = _CODES.get(code) or ("no_such_bucket" if code == "404" and status == 404
+                                    else "error")
+        if kind == "no_such_bucket":
+            return OriginError(kind, f"bucket {bucket!r} does not exist (404)")
+        if kind == "access_denied":
+            return OriginError(kind, f"access to bucket {bucket!r} denied (403)")
+        return OriginError("error", f"bucket {bucket!r}: {code or status} "
+                           f"{err.get('Message', '')}".strip()[:300])
+    table = _error_table()
+    for cls in type(exc).__mro__:  # the most specific class first: row order does not matter
+        if cls in table:
+            kind, message = table[cls]
+            return OriginError(kind, f"{message} ({type(exc).__name__})")
+    return OriginError("error", f"bucket {bucket!r}: {type(exc).__name__}")

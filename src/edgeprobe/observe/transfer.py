@@ -1,0 +1,175 @@
+"""One libcurl transfer: its options (pinned like ``curl --connect-to``), its callbacks
+(headers recorded, the body streamed through MD5 and a byte counter, never held whole),
+and the FetchResult it becomes.
+
+Safety comes from libcurl's own options: no redirect is followed, no Accept-Encoding is
+sent (so nothing is decompressed), HTTP/0.9 is refused, the body is capped
+(MAXFILESIZE_LARGE, and the write callback stops past ``max_body_bytes`` when the size was
+not announced), a total timeout and a low-speed limit bound every request, and the
+certificate is checked against the media host unless ``verify_tls = false``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pycurl
+
+from edgeprobe._version import __version__
+from edgeprobe.config import defaults
+from edgeprobe.config.settings import ProbeSettings, SiteSettings
+from edgeprobe.observe.curl_errors import map_curl_error
+from edgeprobe.observe.observations import Certificate, FetchResult, SampleObject, Target, Timing
+from edgeprobe.observe.repro import connect_to, curl_command
+
+ERROR_BODY_READ = 64 * 1024  # bytes kept of a non-2xx body (its excerpt comes from these)
+BUFFER = 256 * 1024  # libcurl's receive buffer: fewer, larger write callbacks
+LOW_SPEED_BYTES = 1  # bytes/s under which a transfer counts as stalled (for timeout_s)
+RECORDED_HEADERS = ("Cache-Control", "Age", "X-Cache-Status", "X-Cache", "X-Cached",
+                    "CF-Cache-Status", "Content-Type", "Content-Length", "ETag",
+                    "Last-Modified", "Server", "Via", "Location")
+_RECORDED = {h.lower(): h for h in RECORDED_HEADERS}
+
+
+def base_url(site: SiteSettings, port: int) -> str:
+    default = 443 if site.scheme == "https" else 80
+    return f"{site.scheme}://{site.media_host}" + ("" if port == default else f":{port}")
+
+
+@dataclass
+class Transfer:
+    """The state of one request while libcurl runs it."""
+
+    index: int
+    target: Target
+    obj: SampleObject
+    url: str
+    limit: int
+    status: int | None = None
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    digest: Any = field(default_factory=lambda: hashlib.md5(usedforsecurity=False))
+    size: int = 0
+    kept: bytearray = field(default_factory=bytearray)
+    truncated: bool = False  # stopped at max_body_bytes
+    cut: bool = False  # an error body, read as far as needed
+    want_cert: bool = False  # the node's first request: record its certificate
+
+    def on_header(self, line: bytes) -> None:
+        text = line.decode("iso-8859-1").rstrip("\r\n")
+        if text.startswith("HTTP/"):  # a new response (after a 100 Continue, say)
+            parts = text.split()
+            self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            self.headers = {}
+            return
+        name, sep, value = text.partition(":")
+        if sep and name.strip().lower() in _RECORDED:
+            self.headers.setdefault(_RECORDED[name.strip().lower()], []).append(value.strip())
+
+    def on_body(self, chunk: bytes) -> int | None:
+        """libcurl's write callback: None goes on; a short count stops the transfer."""
+        if self.status is not None and 200 <= self.status < 300:
+            self.size += len(chunk)
+            if self.size > self.limit:
+                self.truncated = True
+                return 0
+            self.digest.update(chunk)
+            return None
+        self.size += len(chunk)
+        room = ERROR_BODY_READ - len(self.kept)
+        self.kept += chunk[:room]
+        if len(self.kept) >= ERROR_BODY_READ:
+            self.cut = True
+            return 0
+        return None
+
+
+def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSettings,
+              cainfo: str | None) -> None:
+    """Every option of one transfer (the handle is reset between transfers)."""
+    curl.setopt(pycurl.URL, t.url)
+    curl.setopt(pycurl.CONNECT_TO, [connect_to(site, t.target.port, t.target.addresses[0])])
+    curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    curl.setopt(pycurl.NOSIGNAL, 1)
+    curl.setopt(pycurl.FOLLOWLOCATION, 0)
+    curl.setopt(pycurl.HTTP09_ALLOWED, 0)
+    curl.setopt(pycurl.USERAGENT, f"edgeprobe/{__version__}")
+    curl.setopt(pycurl.TIMEOUT_MS, int(probe.timeout_s * 1000))
+    curl.setopt(pycurl.CONNECTTIMEOUT_MS, int(probe.timeout_s * 1000))
+    curl.setopt(pycurl.LOW_SPEED_LIMIT, LOW_SPEED_BYTES)
+    curl.setopt(pycurl.LOW_SPEED_TIME, max(1, int(probe.timeout_s)))
+    curl.setopt(pycurl.MAXFILESIZE_LARGE, probe.max_body_bytes)
+    curl.setopt(pycurl.BUFFERSIZE, BUFFER)
+    curl.setopt(pycurl.HEADERFUNCTION, t.on_header)
+    curl.setopt(pycurl.WRITEFUNCTION, t.on_body)
+    if site.scheme == "https":
+        if cainfo:
+            curl.setopt(pycurl.CAINFO, cainfo)
+        verify = 1 if site.verify_tls else 0
+        curl.setopt(pycurl.SSL_VERIFYPEER, verify)
+        curl.setopt(pycurl.SSL_VERIFYHOST, 2 if verify else 0)
+        if t.want_cert:
+            curl.setopt(pycurl.OPT_CERTINFO, 1)
+
+
+def certificate(curl: pycurl.Curl) -> Certificate | None:
+    """The leaf certificate from libcurl's CERTINFO, or None (no TLS, or no new handshake)."""
+    try:
+        chain = curl.getinfo(pycurl.INFO_CERTINFO)
+    except pycurl.error:
+        return None
+    if not chain:
+        return None
+    leaf = dict(chain[0])
+    pem = leaf.get("Cert", "")
+    body = "".join(line for line in pem.splitlines() if line and not line.startswith("-----"))
+    try:
+        der = base64.b64decode(body, validate=False)
+        expires = datetime.strptime(" ".join(leaf.get("Expire date", "").split()),
+                                    "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+    except (ValueError, binascii.Error):
+        return None
+    return Certificate(subject=leaf.get("Subject", ""), issuer=leaf.get("Issuer", ""),
+                       san=leaf.get("X509v3 Subject Alternative Name", ""),
+                       not_after=expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                       sha256=hashlib.sha256(der).hexdigest())
+
+
+def _ms(seconds: float) -> float | None:
+    return round(seconds * 1000, 2) if seconds > 0 else None
+
+
+def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
+           message: str | None) -> FetchResult:
+    """The FetchResult of a finished transfer (``code``: libcurl's error, None for none)."""
+    address = curl.getinfo(pycurl.PRIMARY_IP) or t.target.addresses[0]
+    connect = curl.getinfo(pycurl.CONNECT_TIME)
+    first, total = curl.getinfo(pycurl.STARTTRANSFER_TIME), curl.getinfo(pycurl.TOTAL_TIME)
+    timing = Timing(connect_ms=_ms(connect), tls_ms=_ms(curl.getinfo(pycurl.APPCONNECT_TIME)),
+                    first_byte_ms=_ms(first), total_ms=_ms(total),
+                    transfer_ms=round((total - first) * 1000, 2) if first > 0 else None)
+    common: dict[str, Any] = {
+        "node": t.target.node, "path": t.obj.path, "url": t.url, "address": address,
+        "timing": timing, "certificate": certificate(curl) if t.want_cert else None,
+        "curl": curl_command(site, t.target.port, address, t.url, t.limit)}
+    headers = {name: ", ".join(values)[: defaults.HEADER_VALUE_MAX]
+               for name, values in t.headers.items()}
+    if code in (pycurl.E_FILESIZE_EXCEEDED,) or (code == pycurl.E_WRITE_ERROR
+                                                 and (t.truncated or t.cut)):
+        code, message = None, None
+        t.truncated = t.truncated or not t.cut
+    if code is not None:
+        err = map_curl_error(code, message or "", connected=connect > 0,
+                             answered=t.status is not None)
+        return FetchResult(**common, headers=headers, error_kind=err.kind, error=str(err))
+    ok = t.status is not None and 200 <= t.status < 300
+    return FetchResult(
+        **common, status_code=t.status, size=t.size,
+        md5=t.digest.hexdigest() if ok and not t.truncated else None, truncated=t.truncated,
+        headers=headers,
+        body_excerpt=None if ok else bytes(t.kept[: defaults.BODY_EXCERPT_BYTES]).decode(
+            "utf-8", "replace") or None)

@@ -1,0 +1,183 @@
+"""`edgeprobe serve`: probe the fleet on a timer and serve the latest run to Prometheus,
+browsers and scripts (docs/cli.md, docs/metrics.md).
+
+    /metrics   the latest complete run as metrics (OpenMetrics or the classic text, by Accept)
+    /          the latest HTML report          /run.json   the latest run result
+    /healthz   200 while runs run; 503 with the reason when the last one could not
+    /probe?node=NAME   one node probed now (the multi-target exporter pattern)
+
+Every run goes through the pipeline, one at a time (a lock: a timer run and a /probe never
+overlap). A run replaces the served one only once complete — metrics, report and JSON
+together — so a scrape during a run gets the previous run, never half of one. A run that
+cannot run (a ProbeError, a bug) is a metric, a log line and /healthz 503, never a dead
+server. SIGTERM or SIGINT lets the current run finish its writes, then exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry
+from prometheus_client.exposition import choose_encoder
+
+from edgeprobe.config.settings import Settings
+from edgeprobe.errors import EdgeprobeError
+from edgeprobe.pipeline import Scope, probe_async
+from edgeprobe.result.types import RunResult
+from edgeprobe.serve.metrics import RunCollector, ServerState
+
+JITTER = 0.1  # each wait is interval_s ± 10%: several probers do not beat in step
+
+
+@dataclass(frozen=True)
+class Served:
+    """One complete run, rendered once: what the endpoints hand out until the next."""
+
+    run: RunResult
+    html: bytes
+    json: bytes
+
+
+def _log(message: str) -> None:
+    print(f"edgeprobe serve: {message}", file=sys.stderr, flush=True)
+
+
+def _render(run: RunResult) -> Served:
+    from edgeprobe.report import reporter
+
+    return Served(run, reporter("html").render(run).encode(),
+                  reporter("json").render(run).encode())
+
+
+class Server:
+    def __init__(self, settings: Settings, state_path: str | None, interval_s: float) -> None:
+        self.settings, self.interval_s = settings, interval_s
+        # incident state: the given file, else one kept for the process's life (a temp file)
+        self._tmp = tempfile.TemporaryDirectory(prefix="edgeprobe-") if not state_path else None
+        self.state_path = state_path or str(Path(self._tmp.name if self._tmp else ".") /
+                                            "state.json")
+        self.state = ServerState()
+        self.served: Served | None = None
+        self.lock = asyncio.Lock()
+        self.stopping = asyncio.Event()
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.registry.register(RunCollector(self.state))
+
+    async def run_once(self) -> None:
+        """One whole-fleet run; the served run changes only when it completes."""
+        async with self.lock:
+            started = time.monotonic()
+            try:
+                run = await probe_async(self.settings, Scope.all(), state=self.state_path)
+                served = await asyncio.to_thread(_render, run)
+            except EdgeprobeError as exc:
+                self._failed(str(exc))
+                return
+            except Exception as exc:  # a bug: say so, keep serving the last good run
+                traceback.print_exc()
+                self._failed(f"internal error ({type(exc).__name__}); see the log")
+                return
+            self.served = served
+            now = time.time()
+            self.state.run, self.state.last_error = run, None
+            self.state.last_attempt = self.state.last_success = now
+            self.state.runs["ok"] += 1
+            _log(f"run ok in {time.monotonic() - started:.1f} s: {run.health}, "
+                 f"{len(run.findings)} findings")
+
+    def _failed(self, reason: str) -> None:
+        self.state.last_attempt, self.state.last_error = time.time(), reason
+        self.state.runs["failed"] += 1
+        _log(f"run failed: {reason}")
+
+    async def loop(self) -> None:
+        while not self.stopping.is_set():
+            await self.run_once()
+            wait = self.interval_s * random.uniform(1 - JITTER, 1 + JITTER)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), wait)
+
+    # -- endpoints ---------------------------------------------------------------------------
+    async def metrics(self, request: web.Request) -> web.Response:
+        return _metrics(self.registry, request)
+
+    async def index(self, request: web.Request) -> web.Response:
+        if self.served is None:
+            return web.Response(status=503, text="no run has completed yet\n")
+        return web.Response(body=self.served.html, content_type="text/html", charset="utf-8")
+
+    async def run_json(self, request: web.Request) -> web.Response:
+        if self.served is None:
+            return web.Response(status=503, text="no run has completed yet\n")
+        return web.Response(body=self.served.json, content_type="application/json")
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        s = self.state
+        if s.last_error is not None:
+            return web.Response(status=503, text=f"the last run could not run: {s.last_error}\n")
+        if s.run is None:
+            return web.Response(status=503, text="starting: the first run has not finished\n")
+        return web.Response(text=f"ok: last run {s.run.started_at} ({s.run.health})\n")
+
+    async def probe_node(self, request: web.Request) -> web.Response:
+        name = request.query.get("node", "")
+        names = [n.name for n in self.settings.nodes]
+        if name not in names:
+            return web.Response(status=404 if name else 400,
+                                text=f"no node named {name!r}; nodes: {', '.join(names)}\n")
+        async with self.lock:
+            try:
+                run = await probe_async(self.settings, Scope.node(name))
+            except EdgeprobeError as exc:
+                return web.Response(status=503, text=f"cannot probe {name}: {exc}\n")
+        registry = CollectorRegistry(auto_describe=True)
+        registry.register(RunCollector(ServerState(run=run), server=False))
+        return _metrics(registry, request)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/", self.index)
+        app.router.add_get("/run.json", self.run_json)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/probe", self.probe_node)
+        return app
+
+
+def _metrics(registry: CollectorRegistry, request: web.Request) -> web.Response:
+    encoder, content_type = choose_encoder(request.headers.get("Accept", ""))
+    return web.Response(body=encoder(registry), headers={"Content-Type": content_type})
+
+
+async def serve(settings: Settings, host: str, port: int, state_path: str | None,
+                interval_s: float) -> None:
+    """Serve until SIGTERM/SIGINT; the current run finishes first."""
+    server = Server(settings, state_path, interval_s)
+    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise EdgeprobeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, server.stopping.set)
+    _log(f"listening on http://{host}:{port}/ (runs every {interval_s:g} s)")
+    task = asyncio.create_task(server.loop())
+    await server.stopping.wait()
+    _log("stopping: the current run finishes first")
+    await task
+    await runner.cleanup()
+    if server._tmp is not None:
+        server._tmp.cleanup()
