@@ -29,7 +29,7 @@ def body(i: int) -> tuple[int, str]:
 
 def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
           origin: str = "ok", exists: dict[int, bool] | None = None, multipart: bool = False,
-          latency: dict[str, float] | None = None, scope: str = "all",
+          latency: dict[str, float | list[float]] | None = None, scope: str = "all",
           cache: dict[str, str | None] | None = None):
     """matrix: node → one answer per object: 200, "bad" (200 wrong bytes), a status code,
     or an error kind ("unreachable", "tls_error", …)."""
@@ -53,6 +53,7 @@ def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
         for i, (o, answer) in enumerate(zip(objects, answers, strict=True)):
             size, md5 = body(i)
             total = (latency or {}).get(node, 10.0)
+            total = total[i] if isinstance(total, list) else total  # per object, or all
             headers = {"Cache-Control": (cache or {}).get(node, CC)}
             headers = {k: v for k, v in headers.items() if v is not None}
             common = {"node": node, "path": o.path, "url": "https://m" + o.path,
@@ -126,6 +127,13 @@ CASES = {
     "everyone slow over slow_ms": (
         {"a": OK4, "b": OK4}, {"latency": {"a": 1600.0, "b": 1700.0}},
         {("node_slow", "a", "warning"), ("node_slow", "b", "warning")}),
+    "a loaded prober's two late answers among thirteen: nobody blamed": (
+        {"a": [200] * 13, "b": [200] * 13, "c": [200] * 13},
+        {"latency": {"a": [20.0] * 11 + [1600.0, 1700.0], "b": 25.0, "c": 30.0}}, set()),
+    "slow on four answers of thirteen: blamed": (
+        {"a": [200] * 13, "b": [200] * 13, "c": [200] * 13},
+        {"latency": {"a": [20.0] * 9 + [2000.0] * 4, "b": 25.0, "c": 30.0}},
+        {("node_slow", "a", "warning")}),
     "missing Cache-Control": (
         {"a": OK4, "b": OK4, "c": OK4}, {"cache": {"a": None}},
         {("node_cache_misconfigured", "a", "warning")}),

@@ -14,6 +14,7 @@ from edgeprobe.analyze.cache import no_hit_streaks
 from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
 from edgeprobe.analyze.nodes import (
     cache_findings,
+    check_latency,
     dns_finding,
     failure_findings,
     never_caches,
@@ -76,8 +77,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings: list[Finding] = [dns_finding(r) for r in inp.resolutions if r.error_kind]
     p50s = {}
     for node, checks in by_node.items():
-        done = [c.fetch.timing.total_ms for c in checks
-                if c.fetch.status_code and c.fetch.timing.total_ms is not None]
+        done = [ms for c in checks if c.fetch.status_code and (ms := check_latency(c)) is not None]
         if done:
             p50s[node] = median(done)
     for node, checks in by_node.items():

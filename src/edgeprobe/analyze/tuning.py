@@ -7,6 +7,12 @@ from __future__ import annotations
 # A node is "far above its peers" when its median latency is this many times theirs
 # and at least half of slow_ms (loopback noise of a few ms is not a finding).
 SLOW_PEER_FACTOR = 4.0
+# "over slow_ms" needs at least this many answers over it, and this share of the node's
+# answers: a loaded prober delays one or two answers at random, a slow edge many.
+SLOW_MIN_OVER = 2
+SLOW_SHARE = 0.2
+# Bodies this large are timed to their first byte: their transfer measures the prober too.
+LARGE_BODY_BYTES = 1024 * 1024
 
 EXAMPLES_IN_EVIDENCE = 5  # failing checks quoted in one finding's evidence
 
