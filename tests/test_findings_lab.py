@@ -27,7 +27,7 @@ NODE_FAULTS = [
     ("down", "node_unreachable", "critical", "unreachable"),
     ("wrong_cert", "node_tls_error", "critical", "failing"),
     ("expired_cert", "node_tls_error", "critical", "failing"),
-    ("cert_expiring", "node_cert_expiring", "critical", "failing"),
+    ("cert_expiring", "node_cert_expiring", "critical", "at_risk"),  # serves right, for now
     ("no_dns", "node_dns_failure", "critical", "unreachable"),
     ("dns_servfail", "node_dns_failure", "critical", "unreachable"),
     ("dns_timeout", "node_dns_failure", "critical", "unreachable"),
@@ -78,7 +78,8 @@ def test_one_broken_node(lab, fault, kind, severity, status):
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
     assert node["status"] == status
     region = next(r for r in run["regions"] if r["name"] == "us-west")
-    assert region["status"] == "degraded"  # cdn-seattle-1 still serves us-west
+    # cdn-seattle-1 still serves us-west; an edge at risk serves it too, for now
+    assert region["status"] == ("at_risk" if status == "at_risk" else "degraded")
     assert_healthy_not_blamed(run, {FREMONT})
 
 
@@ -352,6 +353,28 @@ def test_a_certificate_expiring_on_one_edge_is_named_with_its_dates(lab):
         n for n in run["nodes"] if n["name"] != FREMONT)["certificate"]["sha256"]
     run = lab.probe(probe="timeout_s = 5.0\ncert_warn_days = 1")  # 2 days left: still critical
     assert ("node_cert_expiring", FREMONT, "critical") in blamed(run)
+
+
+def test_an_expiring_certificate_puts_the_edge_at_risk_not_out_of_service(lab):
+    """Its media are served fine: the node is at_risk (not failing), no finding says its
+    users get broken media, and serve's edgeprobe_node_up stays 1."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    from edgeprobe.result.files import parse_run
+    from edgeprobe.serve.metrics import RunCollector, ServerState
+
+    lab.fault(FREMONT, "cert_expiring")
+    run = lab.probe(views=not lab.lab.single_address)
+    status = {n["name"]: n["status"] for n in run["nodes"]}
+    assert status.pop(FREMONT) == "at_risk" and set(status.values()) == {"healthy"}
+    assert blamed(run) == {("node_cert_expiring", FREMONT, "critical")}
+    fremont_region = next(n["region"] for n in run["nodes"] if n["name"] == FREMONT)
+    assert {r["name"]: r["status"] for r in run["regions"]}[fremont_region] == "at_risk"
+    registry = CollectorRegistry()
+    registry.register(RunCollector(ServerState(run=parse_run(run)), server=False))
+    metrics = generate_latest(registry).decode()
+    assert f'edgeprobe_node_up{{node="{FREMONT}",region="{fremont_region}"}} 1.0' in metrics
+    assert f'edgeprobe_node_status{{edgeprobe_node_status="at_risk",node="{FREMONT}"' in metrics
 
 
 def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):

@@ -105,7 +105,11 @@ FINDING_KINDS: dict[str, FindingKind] = {
 
 # -- node and region status; run health ----------------------------------------------------------
 HEALTHY, DEGRADED, FAILING, UNREACHABLE = "healthy", "degraded", "failing", "unreachable"
-STATUSES = (HEALTHY, DEGRADED, FAILING, UNREACHABLE)
+# serves its media right, but a finding says that will end (a certificate about to expire):
+# not failing, no region finding about broken media, edgeprobe_node_up stays 1
+AT_RISK = "at_risk"
+STATUSES = (HEALTHY, AT_RISK, DEGRADED, FAILING, UNREACHABLE)
+RISK_KINDS = ("node_cert_expiring",)  # findings that put a node at risk, not out of service
 HEALTH = (HEALTHY, DEGRADED, FAILING)  # the run's one word, for banners and titles
 UNKNOWN = "unknown"  # a view's address that was not probed
 VIEW_STATUSES = (*STATUSES, UNKNOWN)

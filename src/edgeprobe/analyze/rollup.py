@@ -10,12 +10,14 @@ from typing import Any
 from edgeprobe.analyze import tuning
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
 from edgeprobe.vocabulary import (
+    AT_RISK,
     BLAMING,
     CRITICAL,
     DEGRADED,
     FAILING,
     HEALTHY,
     INFO,
+    RISK_KINDS,
     UNREACHABLE,
     WARNING,
 )
@@ -81,13 +83,16 @@ def origin_findings(inp: AnalysisInput, refs: dict[str, Reference],
 
 def node_statuses(inp: AnalysisInput, findings: Sequence[Finding],
                   checks_by_node: dict[str, list[Check]]) -> dict[str, str]:
-    """healthy / degraded (a warning) / failing (a critical) / unreachable. Fleet-wide
-    findings apply to every node."""
+    """healthy / at_risk (only a RISK_KINDS finding: it serves right, for now) / degraded
+    (a warning) / failing (a critical) / unreachable. Fleet-wide findings apply to every
+    node."""
     fleet = {f.severity for f in findings if f.scope == "fleet"}
     out = {}
     dns_failed = {r.node for r in inp.resolutions if r.error_kind}
     for node in inp.nodes:
-        sev = {f.severity for f in findings if f.scope == "node" and f.target == node.name} | fleet
+        mine = [f for f in findings if f.scope == "node" and f.target == node.name]
+        sev = {f.severity for f in mine if f.kind not in RISK_KINDS} | fleet
+        at_risk = any(f.kind in RISK_KINDS and f.severity in BLAMING for f in mine)
         checks = checks_by_node.get(node.name, [])
         if node.name in dns_failed or (checks and all(c.verdict == "unreachable"
                                                         for c in checks)):
@@ -97,7 +102,7 @@ def node_statuses(inp: AnalysisInput, findings: Sequence[Finding],
         elif WARNING in sev:
             out[node.name] = DEGRADED
         else:
-            out[node.name] = HEALTHY
+            out[node.name] = AT_RISK if at_risk else HEALTHY
     return out
 
 
@@ -106,9 +111,9 @@ def region_status(statuses: Sequence[str]) -> str:
         return UNREACHABLE
     if statuses and all(s in (FAILING, UNREACHABLE) for s in statuses):
         return FAILING
-    if any(s != HEALTHY for s in statuses):
+    if any(s not in (HEALTHY, AT_RISK) for s in statuses):
         return DEGRADED
-    return HEALTHY
+    return AT_RISK if AT_RISK in statuses else HEALTHY
 
 
 def region_findings(inp: AnalysisInput, node_status: dict[str, str],

@@ -27,6 +27,7 @@ from edgeprobe.vocabulary import (
     FAILING,
     HEALTHY,
     INFO,
+    STATUSES,
     UNKNOWN,
     UNREACHABLE,
     WARNING,
@@ -64,7 +65,7 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
         v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
                              "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
                              "error_kind": a.error_kind, "error": a.error})
-    rank = [HEALTHY, DEGRADED, FAILING, UNREACHABLE]
+    rank = list(STATUSES)
     for v in out.values():
         v["nodes"] = [{"address": addr, "node": owners.get(addr),
                        "status": status.get(owners.get(addr, ""), UNKNOWN)}

@@ -13,11 +13,20 @@ from typing import Any
 
 from edgeprobe.report.view import build
 from edgeprobe.result.types import RunResult
-from edgeprobe.vocabulary import CRITICAL, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
+from edgeprobe.vocabulary import (
+    AT_RISK,
+    CRITICAL,
+    DEGRADED,
+    FAILING,
+    HEALTHY,
+    INFO,
+    UNREACHABLE,
+    WARNING,
+)
 
 LIMIT = 64 * 1024 - 512
-ICON = {FAILING: "🔴", CRITICAL: "🔴", DEGRADED: "🟠", WARNING: "🟠", HEALTHY: "🟢",
-        UNREACHABLE: "🟣", INFO: "🔵"}
+ICON = {FAILING: "🔴", CRITICAL: "🔴", DEGRADED: "🟠", WARNING: "🟠", AT_RISK: "🟡",
+        HEALTHY: "🟢", UNREACHABLE: "🟣", INFO: "🔵"}
 MATRIX_CELL = {"ok": "·", "gone": "–", "cached": "c", "unverified": "?"}
 AFFECTED_MAX = 2000
 _BACKTICKS = re.compile(r"`+")

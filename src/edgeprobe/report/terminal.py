@@ -6,10 +6,19 @@ import textwrap
 from typing import Any
 
 from edgeprobe.result.types import RunResult
-from edgeprobe.vocabulary import CRITICAL, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
+from edgeprobe.vocabulary import (
+    AT_RISK,
+    CRITICAL,
+    DEGRADED,
+    FAILING,
+    HEALTHY,
+    INFO,
+    UNREACHABLE,
+    WARNING,
+)
 
 COLOURS = {FAILING: "31;1", CRITICAL: "31;1", UNREACHABLE: "35;1", DEGRADED: "33;1",
-           WARNING: "33;1", HEALTHY: "32", INFO: "36", "dim": "2"}
+           AT_RISK: "33", WARNING: "33;1", HEALTHY: "32", INFO: "36", "dim": "2"}
 MAX_FINDINGS = 20
 
 

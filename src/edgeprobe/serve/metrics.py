@@ -28,7 +28,15 @@ from prometheus_client.registry import Collector
 
 from edgeprobe._version import __version__
 from edgeprobe.result.types import RunResult
-from edgeprobe.vocabulary import CANARY_OK, FAILING, HEALTH, STATUSES, UNREACHABLE, VERDICTS
+from edgeprobe.vocabulary import (
+    CANARY_OK,
+    FAILING,
+    HEALTH,
+    STATUSES,
+    UNREACHABLE,
+    VERDICTS,
+    VIEW_STATUSES,
+)
 
 PHASES = ("connect", "tls", "first_byte", "transfer", "total")
 DOWN = (FAILING, UNREACHABLE)
@@ -109,7 +117,7 @@ class RunCollector(Collector):
                                          "users get: the worst status of their edges",
                                          labels=["view"])
             for v in run.views:
-                views.add_metric([v.name], {st: v.status == st for st in STATUSES})
+                views.add_metric([v.name], {st: v.status == st for st in VIEW_STATUSES})
             yield views
 
 
