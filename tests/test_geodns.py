@@ -215,3 +215,18 @@ def test_config_discover_bad_input_exits_2(lab):
     proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=192.0.2.0/24",
                      "--authoritative", "ns1.example")
     assert proc.returncode == 2 and "--authoritative: 'ns1.example'" in proc.stderr
+
+
+def test_a_media_host_published_as_a_cname_is_followed_to_its_addresses(lab):
+    """A common setup: the media host is a CNAME to a CDN's or load balancer's name in
+    another zone. The chain is followed (with the view's subnet), reported, and the
+    addresses at its end judged (0.2: a critical view_dns_failure for every view)."""
+    lab.fault(FREMONT, "s3_disabled")
+    with gdnsd(lab, cname="edge.cdn-lb.test.") as server:
+        run = probe(lab, server)
+    for view in run["views"]:
+        assert view["addresses"], view
+        assert {tuple(a.get("cname", ())) for a in view["answers"]} == {("edge.cdn-lb.test.",)}
+    assert not [f for f in run["findings"] if f["kind"] == "view_dns_failure"]
+    routed = finding(run, "region_routed_to_failing_node")
+    assert routed["target"] == "us-west" and FREMONT in routed["summary"]

@@ -64,7 +64,8 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
                 v["addresses"].append(addr)
         v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
                              "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
-                             "error_kind": a.error_kind, "error": a.error})
+                             "error_kind": a.error_kind, "error": a.error,
+                             **({"cname": list(a.cname)} if a.cname else {})})
     rank = list(STATUSES)
     for v in out.values():
         v["nodes"] = [{"address": addr, "node": owners.get(addr),

@@ -8,6 +8,8 @@ on a loopback port, as the zone's authoritative server.
 ``ignore_ecs=True`` makes the map answer by the querier's own address only (the
 plugin's ``ignore_ecs``): every answer then has scope 0, like a server without ECS
 support. ``media=False`` leaves the media host out of the zone (NXDOMAIN for every view).
+``cname="edge.cdn-lb.test."`` publishes the media host as a CNAME to that name, which a
+second zone of the same server answers by ECS (a CDN's or load balancer's name).
 """
 
 from __future__ import annotations
@@ -69,9 +71,11 @@ class Gdnsd:
     """views: name → (client subnets, the edge addresses those clients get)."""
 
     def __init__(self, directory: Path, views: Mapping[str, tuple[Sequence[str], Sequence[str]]],
-                 *, host: str = "media", ignore_ecs: bool = False, media: bool = True) -> None:
+                 *, host: str = "media", ignore_ecs: bool = False, media: bool = True,
+                 cname: str | None = None) -> None:
         self.dir = directory
         self.views, self.host, self.ignore_ecs, self.media = views, host, ignore_ecs, media
+        self.cname = cname
         self.port = closed_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -85,9 +89,15 @@ class Gdnsd:
         (self.dir / "config").write_text(CONFIG.format(
             port=self.port, dir=self.dir, datacenters=", ".join(names), nets=nets,
             dcmap=dcmap, ignore_ecs="true" if self.ignore_ecs else "false"))
-        zone = ["@ SOA ns1 hostmaster 1 7200 1800 259200 300", "@ NS ns1", "@ NS ns2",
+        head = ["@ SOA ns1 hostmaster 1 7200 1800 259200 300", "@ NS ns1", "@ NS ns2",
                 "ns1 A 127.0.0.1", "ns2 A 127.0.0.1"]
-        if self.media:
+        zone = list(head)
+        if self.media and self.cname:
+            target, _, target_zone = self.cname.rstrip(".").partition(".")
+            zone.append(f"{self.host} 60 CNAME {self.cname}")
+            (self.dir / "zones" / target_zone).write_text(
+                "\n".join([*head, f"{target} 60 DYNA geoip!media"]) + "\n")
+        elif self.media:
             zone.append(f"{self.host} 60 DYNA geoip!media")
         (self.dir / "zones" / ZONE).write_text("\n".join(zone) + "\n")
 

@@ -10,13 +10,15 @@ users is sent to. The answer's scope prefix says whether the answer depended on 
 Servers: ``[dns] authoritative``, or the zone's NS records found through ``[dns]
 nameservers`` (or the system's resolver): no query goes to a public resolver the probe file
 does not name. Each query goes to the servers in turn until one answers; nothing raises — a
-failure is a ViewAnswer with its error.
+failure is a ViewAnswer with its error. A media host published as a CNAME (to a CDN's or a
+load balancer's name) is followed to its addresses, and the chain is reported.
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+from dataclasses import replace
 
 import dns.asyncquery
 import dns.asyncresolver
@@ -24,6 +26,7 @@ import dns.edns
 import dns.exception
 import dns.flags
 import dns.message
+import dns.name
 import dns.rcode
 import dns.rdatatype
 import dns.resolver
@@ -34,6 +37,7 @@ from edgeprobe.observe.observations import ViewAnswer
 from edgeprobe.observe.resolve import make_resolver, query_addresses
 
 RDTYPES = ("A", "AAAA")
+MAX_CNAMES = 8  # names followed from the media host before a chain is a loop
 
 
 async def authoritative_servers(settings: DnsSettings, host: str) -> list[NameserverSettings]:
@@ -58,11 +62,25 @@ async def authoritative_servers(settings: DnsSettings, host: str) -> list[Namese
     return [NameserverSettings(a) for a in dict.fromkeys(addresses)]
 
 
-async def _ask(host: str, rdtype: str, subnet: str, servers: list[NameserverSettings],
-               timeout_s: float, view: str) -> ViewAnswer:
+def _chain(answer: dns.message.Message, host: str) -> tuple[str, ...]:
+    """The CNAME chain an answer section holds from ``host`` on (names, in order)."""
+    targets = {str(rrset.name).lower(): str(rrset[0].target).lower()
+               for rrset in answer.answer if rrset.rdtype == dns.rdatatype.CNAME}
+    chain: list[str] = []
+    name = dns.name.from_text(host).to_text().lower()
+    while name in targets and len(chain) <= MAX_CNAMES:
+        name = targets[name]
+        chain.append(name)
+    return tuple(chain)
+
+
+async def _query(name: str, rdtype: str, subnet: str, servers: list[NameserverSettings],
+                 timeout_s: float) -> tuple[dns.message.Message | None, str | None, list[str]]:
+    """The first usable answer (server, message) for ``name`` with the subnet as ECS, or the
+    servers' errors."""
     net = ipaddress.ip_network(subnet)
     ecs = dns.edns.ECSOption(str(net.network_address), net.prefixlen)
-    query = dns.message.make_query(host, rdtype, use_edns=0, options=[ecs], want_dnssec=False)
+    query = dns.message.make_query(name, rdtype, use_edns=0, options=[ecs], want_dnssec=False)
     query.flags &= ~dns.flags.RD  # an authoritative question
     errors = []
     for server in servers:
@@ -77,19 +95,50 @@ async def _ask(host: str, rdtype: str, subnet: str, servers: list[NameserverSett
         if rcode in (dns.rcode.SERVFAIL, dns.rcode.REFUSED):
             errors.append(f"{server}: {dns.rcode.to_text(rcode)}")
             continue
-        scope = next((o.scopelen for o in answer.options if isinstance(o, dns.edns.ECSOption)),
-                     None)
-        if rcode == dns.rcode.NXDOMAIN:
-            return ViewAnswer(view, subnet, rdtype, str(server), scope=scope,
-                              error_kind="nxdomain", error=f"{host} does not exist (NXDOMAIN)")
+        return answer, str(server), errors
+    return None, None, errors
+
+
+async def _ask(host: str, rdtype: str, subnet: str, servers: list[NameserverSettings],
+               settings: DnsSettings, view: str) -> ViewAnswer:
+    """The view's answer for ``host``. A CNAME (to a CDN's or a load balancer's name) is
+    followed, at most MAX_CNAMES names deep: at the same servers first, then at the target
+    zone's own (its NS through ``[dns] nameservers``), always with the view's subnet; the
+    addresses at the chain's end are the answer, and the chain is reported."""
+    chain: tuple[str, ...] = ()
+    name, asked = host, servers
+    while True:
+        answer, server, errors = await _query(name, rdtype, subnet, asked, settings.timeout_s)
+        if answer is None and chain and asked is servers:
+            try:  # the target's zone is served elsewhere: ask its own servers
+                asked = await authoritative_servers(replace(settings, authoritative=()), name)
+            except DnsError as exc:
+                return ViewAnswer(view, subnet, rdtype, None, cname=chain,
+                                  error_kind=exc.kind, error=str(exc))
+            continue
+        if answer is None:
+            kind = "timeout" if errors and all(e.endswith("timeout") for e in errors) \
+                else "servfail"
+            return ViewAnswer(view, subnet, rdtype, None, cname=chain, error_kind=kind,
+                              error=f"no authoritative server answered: {'; '.join(errors)}")
+        scope = next((o.scopelen for o in answer.options
+                      if isinstance(o, dns.edns.ECSOption)), None)
+        if answer.rcode() == dns.rcode.NXDOMAIN:
+            return ViewAnswer(view, subnet, rdtype, server, scope=scope, cname=chain,
+                              error_kind="nxdomain", error=f"{name} does not exist (NXDOMAIN)")
         wanted = dns.rdatatype.from_text(rdtype)
         records = [rrset for rrset in answer.answer if rrset.rdtype == wanted]
-        addresses = tuple(sorted(r.address for rrset in records for r in rrset))
-        ttl = min((rrset.ttl for rrset in records), default=None)
-        return ViewAnswer(view, subnet, rdtype, str(server), addresses, ttl, scope)
-    kind = "timeout" if errors and all(e.endswith("timeout") for e in errors) else "servfail"
-    return ViewAnswer(view, subnet, rdtype, None, error_kind=kind,
-                      error=f"no authoritative server answered: {'; '.join(errors)}")
+        more = _chain(answer, name)
+        chain = (*chain, *more)
+        if len(chain) > MAX_CNAMES:
+            return ViewAnswer(view, subnet, rdtype, server, scope=scope, cname=chain,
+                              error_kind="cname_loop", error=f"{host}: a CNAME chain longer "
+                              f"than {MAX_CNAMES} names ({' → '.join(chain[:MAX_CNAMES])} …)")
+        if records or not more:
+            addresses = tuple(sorted(r.address for rrset in records for r in rrset))
+            ttl = min((rrset.ttl for rrset in records), default=None)
+            return ViewAnswer(view, subnet, rdtype, server, addresses, ttl, scope, cname=chain)
+        name, asked = more[-1], servers  # follow the chain's end
 
 
 async def ask_views(settings: DnsSettings, host: str,
@@ -102,5 +151,5 @@ async def ask_views(settings: DnsSettings, host: str,
     except DnsError as exc:
         return tuple(ViewAnswer(v.name, s, t, None, error_kind=exc.kind, error=str(exc))
                      for v in views for s in v.subnets for t in RDTYPES)
-    return tuple(await asyncio.gather(*(_ask(host, t, s, servers, settings.timeout_s, v.name)
+    return tuple(await asyncio.gather(*(_ask(host, t, s, servers, settings, v.name)
                                         for v in views for s in v.subnets for t in RDTYPES)))

@@ -150,5 +150,6 @@ class ViewAnswer:
     addresses: tuple[str, ...] = ()
     ttl: int | None = None
     scope: int | None = None  # None: the answer carried no ECS option
-    error_kind: str | None = None  # nxdomain, servfail, timeout, no_authoritative
+    error_kind: str | None = None  # nxdomain, servfail, timeout, no_authoritative, cname_loop
     error: str | None = None
+    cname: tuple[str, ...] = ()  # the CNAME chain followed from the media host, in order

@@ -139,7 +139,7 @@ class ViewNode:
 @dataclass(frozen=True)
 class ViewDnsAnswer:
     JSON_ORDER: ClassVar[tuple[str, ...]] = ("subnet", "type", "server", "addresses", "ttl",
-                                             "scope", "error_kind", "error")
+                                             "scope", "error_kind", "error", "cname")
     subnet: str
     type: str  # A or AAAA
     addresses: tuple[str, ...]
@@ -148,6 +148,7 @@ class ViewDnsAnswer:
     scope: int | Unset | None = UNSET  # the ECS scope prefix; 0: the same for everyone
     error_kind: str | Unset | None = UNSET
     error: str | Unset | None = UNSET
+    cname: tuple[str, ...] | Unset = UNSET  # the CNAME chain followed, when there was one
 
 
 @dataclass(frozen=True)
