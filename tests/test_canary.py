@@ -40,9 +40,11 @@ CASES = [
     (answer(502, "<html>502 Bad Gateway</html>"), NO_SUCH_KEY, "origin_unreachable"),
     (answer(504), NO_SUCH_KEY, "origin_unreachable"),
     (answer(None, error_kind="timeout"), NO_SUCH_KEY, "origin_unreachable"),  # connected
+    # on a reused connection libcurl's connect time is 0: a timeout is still "connected, no
+    # answer" (0.2 called it "not connected", and a hanging bucket path healthy)
+    (answer(None, error_kind="timeout", connected=False), NO_SUCH_KEY, "origin_unreachable"),
     (answer(200, "<!doctype html>"), NO_SUCH_KEY, "catch_all"),
     # no answer from the node itself: node_unreachable and its kin say that, not the canary
-    (answer(None, error_kind="timeout", connected=False), NO_SUCH_KEY, None),
     (answer(None, error_kind="unreachable", connected=False), NO_SUCH_KEY, None),
     (answer(None, error_kind="tls_error"), NO_SUCH_KEY, None),
 ]

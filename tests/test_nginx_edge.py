@@ -54,7 +54,7 @@ class NginxFleet:
         for edge in self.edges.values():
             edge.start()
 
-    def probe_file(self) -> Path:
+    def probe_file(self, timeout_s: float = 5.0) -> Path:
         from edgeprobe.lab.s3 import BUCKET, REGION
 
         paths = ", ".join(f'"/{o.key}"' for o in self.objects)
@@ -63,15 +63,16 @@ class NginxFleet:
             f'ca_file = "{self.certs.ca_file}"',
             "[origin]", f'bucket = "{BUCKET}"', f'endpoint_url = "{self.s3.endpoint}"',
             f'region = "{REGION}"', 'url_prefix = "/"', "anonymous = true",
-            "[samples]", f"paths = [{paths}]", "[probe]", "timeout_s = 5.0", "",
+            "[samples]", f"paths = [{paths}]", "[probe]", f"timeout_s = {timeout_s}", "",
             *(f'[[nodes]]\nname = "{n}"\nregion = "lab"\naddresses = ["{a}"]\n'
               for n, a in EDGES.items())])
         path = self.root / "nginx.toml"
         path.write_text(text)
         return path
 
-    def probe(self) -> dict[str, Any]:
-        return run_json(pipeline.probe(config.load(self.probe_file())))
+    def probe(self, timeout_s: float = 5.0, state: Path | None = None) -> dict[str, Any]:
+        settings = config.load(self.probe_file(timeout_s))
+        return run_json(pipeline.probe(settings, state=state))
 
     def stop(self) -> None:
         for edge in self.edges.values():
@@ -174,6 +175,47 @@ def test_the_canary_names_each_cause_on_real_nginx(fleet):
     assert _node(run, FRANKFURT)["canary"]["verdict"] == "ok"
     for edge in EDGES:
         fleet.edges[edge].configure("healthy")
+
+
+def test_a_hanging_path_to_the_bucket_is_broken_not_healthy(fleet):
+    """The store accepts the connection and never answers (a hung resolver or upstream):
+    nginx would answer 502 only after its own 60 s. The canary's requests ride on the
+    connections the sampled media used, where libcurl reports no connect time; 0.2 read that
+    as "not connected", gave the canary no verdict and called the edge healthy."""
+    fleet.probe()  # warm every cache
+    fleet.edges[NEWARK].configure("origin_hangs")
+    try:
+        run = fleet.probe(timeout_s=2.0)
+    finally:
+        fleet.edges[NEWARK].configure("healthy")
+    assert blamed(run) == {("node_origin_path_broken", NEWARK, "critical")}
+    assert_healthy_not_blamed(run, {NEWARK})
+    finding = _finding(run, "node_origin_path_broken", NEWARK)
+    assert finding["evidence"]["cause"] == "origin_unreachable"
+    assert f"{NEWARK}: its path to the bucket is broken — its path to the bucket hangs: a " \
+        "missing key got no answer in 2 s" in finding["summary"]
+    assert "its cache is hiding it" in finding["summary"]
+    assert {a["verdict"] for a in finding["evidence"]["answers"]} == {"origin_unreachable"}
+
+
+def test_an_edge_without_proxy_cache_never_caches_over_runs(fleet, tmp_path):
+    """No proxy_cache line: nginx sends no X-Cache-Status at all (0.2 counted that as
+    "unknown" and never named the edge); its peers say HIT on the same objects."""
+    state = tmp_path / "state.json"
+    fleet.probe()  # the peers' caches warm
+    fleet.edges[FRANKFURT].configure("no_cache")
+    try:
+        for _ in range(3):
+            run = fleet.probe(state=state)
+    finally:
+        fleet.edges[FRANKFURT].configure("healthy")
+    frankfurt = _node(run, FRANKFURT)
+    assert frankfurt["cache"]["hits"] == frankfurt["cache"]["misses"] == 0
+    assert frankfurt["cache"]["no_hit_runs"] == 3
+    assert blamed(run) == {("node_never_caches", FRANKFURT, "warning")}
+    assert_healthy_not_blamed(run, {FRANKFURT})
+    assert "its 200s said nothing of a cache" in _finding(run, "node_never_caches",
+                                                          FRANKFURT)["summary"]
 
 
 def _node_curl(fleet: NginxFleet, node: str, path: str) -> str:

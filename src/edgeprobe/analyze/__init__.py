@@ -94,7 +94,8 @@ def analyze(inp: AnalysisInput) -> Analysis:
     if fleet:
         findings.append(fleet)
     findings = canary_findings(canaries, inp.canary_reference, by_node, findings,
-                               inp.cache_valid_h, whole_fleet=inp.scope == "all")
+                               inp.cache_valid_h, whole_fleet=inp.scope == "all",
+                               waited_s=inp.timeout_s)
     summaries = {n: summarise(cs) for n, cs in by_node.items()}
     streaks = no_hit_streaks({n: s.cache for n, s in summaries.items()}, inp.no_hit_runs)
     summaries = {n: replace(s, cache={**s.cache, "no_hit_runs": streaks[n]})

@@ -5,7 +5,10 @@ nginx's ``$upstream_cache_status`` (MISS, BYPASS, EXPIRED, STALE, UPDATING, REVA
 HIT) arrives as ``X-Cache-Status`` (Mastodon's proxy page) or ``X-Cached`` (its main site
 config); Cloudflare sends ``CF-Cache-Status``; CloudFront, Fastly and Varnish ``X-Cache``
 ("Hit from cloudfront", "MISS, HIT": the last value is the edge nearest the client). An
-``Age`` above 0 means a cached copy where no status header says otherwise.
+``Age`` above 0 means a cached copy where no status header says otherwise. An nginx edge
+without a ``proxy_cache`` line sends none of them at all (``$upstream_cache_status`` is
+empty, so ``add_header`` drops the header): where its peers say HIT on the same objects, that
+silence is itself the sign of an edge that never caches.
 """
 
 from __future__ import annotations
@@ -57,12 +60,14 @@ def cache_summary(fetches: Sequence[FetchResult]) -> dict[str, Any]:
 
 def no_hit_streaks(caches: Mapping[str, Mapping[str, Any]],
                    before: Mapping[str, int]) -> dict[str, int]:
-    """Runs in a row in which a node served 200s that all said MISS/BYPASS while another
-    node had cache hits on the same objects (so the objects had been asked for before):
-    ``before`` (from the state file) plus this run, or 0 once it hits."""
+    """Runs in a row in which a node served 200s none of which was a cache hit — each said
+    MISS/BYPASS, or nothing at all (no status header, no ``Age``: no cache in the path) —
+    while another node had cache hits on the same objects (so the objects had been asked
+    for before): ``before`` (from the state file) plus this run, or 0 once it hits."""
     hitting = {n for n, c in caches.items() if c["hits"]}
     out = {}
     for node, c in caches.items():
-        cold = c["misses"] > 0 and not c["hits"] and bool(hitting - {node})
+        served = c["misses"] + c["unknown"] > 0
+        cold = served and not c["hits"] and bool(hitting - {node})
         out[node] = before.get(node, 0) + 1 if cold else 0
     return out

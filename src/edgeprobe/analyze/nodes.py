@@ -189,9 +189,19 @@ def dns_finding(res: Resolution) -> Finding:
                     "nameservers": list(res.nameservers)})
 
 
+def _no_hit_words(cache: Mapping[str, Any]) -> str:
+    if not cache.get("misses"):
+        return "its 200s said nothing of a cache: no X-Cache-Status, X-Cache or Age, as an " \
+               "nginx without proxy_cache"
+    if cache.get("unknown"):
+        return "its 200s said MISS or BYPASS, or nothing of a cache"
+    return "every 200 said MISS or BYPASS"
+
+
 def never_caches(summaries: Mapping[str, Any]) -> list[Finding]:
-    """An edge whose 200s said MISS/BYPASS for ``NEVER_CACHES_RUNS`` runs in a row while
-    its peers had hits on the same objects: its cache is off or broken, so every request
+    """An edge none of whose 200s was a cache hit (MISS/BYPASS, or no cache header and no
+    ``Age`` at all) for ``NEVER_CACHES_RUNS`` runs in a row while its peers had hits on the
+    same objects: its cache is off or broken, so every request
     goes to the bucket (cost, latency, and no stale copy to serve in an outage)."""
     out = []
     for node, s in summaries.items():
@@ -199,9 +209,10 @@ def never_caches(summaries: Mapping[str, Any]) -> list[Finding]:
         if runs >= tuning.NEVER_CACHES_RUNS:
             out.append(Finding(
                 "node_never_caches", "node", node, WARNING,
-                f"{node} has not answered from its cache for {runs} runs in a row (every 200 "
-                f"said MISS or BYPASS) while other nodes had cache hits on the same objects: "
-                "its cache is off or broken, so every request goes to the bucket",
+                f"{node} has not answered from its cache for {runs} runs in a row ("
+                f"{_no_hit_words(s.cache)}) while other nodes had cache hits on the same "
+                "objects: its cache is off or broken, so every request goes to the bucket",
                 {"no_hit_runs": runs, "misses": s.cache.get("misses"),
+                 "unknown": s.cache.get("unknown"),
                  "threshold_runs": tuning.NEVER_CACHES_RUNS}))
     return out

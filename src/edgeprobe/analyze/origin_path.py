@@ -44,6 +44,9 @@ PLAIN = {
                     "on its local disk): a missing key gets {status} {shape} instead of the "
                     "bucket's {expected}",
     "origin_unreachable": "it cannot reach the bucket: a missing key gets {status}",
+    "origin_hangs": "its path to the bucket hangs: a missing key got no answer in {waited:g} s "
+                    "(edgeprobe's timeout_s; nginx gives up only after its own proxy timeouts, "
+                    "30–60 s)",
     "catch_all": "it answers 200 for objects that do not exist (a catch-all): missing media "
                  "look present",
 }
@@ -81,9 +84,8 @@ def expected_words(ref: CanaryReference | None) -> str:
 
 def classify(f: FetchResult, ref: CanaryReference | None) -> str | None:
     """One answer → ``ok``, a cause (CANARY_CAUSES) or None (no answer to judge)."""
-    if f.status_code is None:
-        connected = f.timing.connect_ms is not None
-        return "origin_unreachable" if f.error_kind == "timeout" and connected else None
+    if f.status_code is None:  # "timeout" is only ever a request that was connected
+        return "origin_unreachable" if f.error_kind == "timeout" else None
     status = f.status_code
     if 200 <= status < 300:
         return "catch_all"
@@ -136,7 +138,7 @@ def _hiding(checks: Sequence[Check], cache_valid_h: float) -> tuple[str, dict[st
 def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | None,
                     checks_by_node: Mapping[str, Sequence[Check]],
                     findings: Sequence[Finding], cache_valid_h: float,
-                    whole_fleet: bool = True) -> list[Finding]:
+                    whole_fleet: bool = True, waited_s: float = 0.0) -> list[Finding]:
     """The findings with each broken node's node_origin_path_broken added, and the failure
     findings it explains pointing at it (and it at them). When every node of a whole-fleet
     run says the same cause, that is shared configuration or the store itself: one
@@ -150,7 +152,7 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
     fleet_explains: list[str] = []
     for node, canary in broken.items():
         cause = str(canary.verdict)
-        plain = _plain(canary, cause, expected)
+        plain = _plain(canary, cause, expected, waited_s)
         explains: list[str] = []
         for i, f in enumerate(out):
             mine = f.target == node and f.kind in CANARY_EXPLAINS
@@ -176,18 +178,20 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
         out.append(Finding(
             "fleet_origin_path_broken", "fleet", "fleet", CRITICAL,
             f"every node ({len(broken)}): the path to the bucket is broken — "
-            f"{_plain(first, cause, expected).replace('its ', 'the ', 1)}: shared "
+            f"{_plain(first, cause, expected, waited_s).replace('its ', 'the ', 1)}: shared "
             "configuration or the store itself",
             {**_evidence(first, cause, ref, fleet_explains, len(first.answers), {}),
              "nodes": sorted(broken), "example_node": first_node}))
     return out
 
 
-def _plain(canary: NodeCanary, cause: str, expected: str) -> str:
+def _plain(canary: NodeCanary, cause: str, expected: str, waited_s: float) -> str:
     first = next(a for a in canary.answers if a["verdict"] == cause)
     shape = "HTML" if "<html" in (first["body_excerpt"] or "").lower() else "non-S3 answer"
-    return PLAIN[cause].format(expected=expected, code=first["code"], shape=shape,
-                               status=first["status_code"] or first["error"])
+    words = PLAIN["origin_hangs" if cause == "origin_unreachable"
+                  and first["status_code"] is None else cause]
+    return words.format(expected=expected, code=first["code"], shape=shape,
+                        status=first["status_code"] or first["error"], waited=waited_s)
 
 
 def _evidence(canary: NodeCanary, cause: str, ref: CanaryReference | None,

@@ -25,7 +25,8 @@ FAULTS = {
     "origin_down": "the bucket unreachable from the edge: cached objects still served, "
                    "502 for the rest",
     "catch_all": "a fallback page (200) for every file the bucket does not have",
-    "never_caches": "proxy_cache off: every request goes to the bucket (X-Cache-Status MISS)",
+    "never_caches": "no proxy_cache: every request goes to the bucket, and no cache header "
+                    "at all (as nginx without a proxy_cache line)",
     "access_denied": "the proxy reaches a private bucket: 403 AccessDenied XML (DO Spaces)",
     "502": "the upstream is broken: 502 for every request",
     "502_some": "a flaky upstream: 502 for every fourth request (25%)",
@@ -148,6 +149,8 @@ async def _send(request: web.Request, state: EdgeState, cached: Cached,
                 status: str) -> web.StreamResponse:
     faults = state.faults
     headers = {**state.headers, **cached.headers, "X-Cache-Status": status}
+    if "never_caches" in faults:  # no proxy_cache: $upstream_cache_status is empty, not sent
+        del headers["X-Cache-Status"]
     if "no_cache_headers" in faults:
         headers.pop("Cache-Control", None)
     body = cached.body

@@ -15,8 +15,11 @@ MODES are the ways such an edge breaks, each a real configuration mistake:
 ``host_misspelt`` (the bucket name wrong in ``proxy_set_header Host`` only: the cache key,
 the evaluated ``$s3_backend$uri``, is unchanged, so cached objects keep being served),
 ``bucket_misspelt`` (wrong in ``$s3_backend`` too: a new cache key, every object missing
-at once), ``origin_down`` (the store unreachable), ``storage_off`` (no proxy: files looked
-up on the local disk) and ``catch_all`` (a fallback page for every missing file).
+at once), ``origin_down`` (the store unreachable: 502 at once), ``origin_hangs`` (the store
+accepts the connection and never answers, as a hung resolver or upstream does: nginx waits
+its own 60 s), ``storage_off`` (no proxy: files looked up on the local disk), ``catch_all`` (a
+fallback page for every missing file) and ``no_cache`` (no ``proxy_cache`` line: every
+request goes to the bucket, and no ``X-Cache-Status`` at all).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import time
@@ -31,10 +35,10 @@ import urllib.request
 from pathlib import Path
 
 from edgeprobe.errors import LabError
-from edgeprobe.lab.processes import closed_port, stop
+from edgeprobe.lab.processes import closed_port, silent_listener, stop
 
-MODES = ("healthy", "host_misspelt", "bucket_misspelt", "origin_down", "storage_off",
-         "catch_all")
+MODES = ("healthy", "host_misspelt", "bucket_misspelt", "origin_down", "origin_hangs",
+         "storage_off", "catch_all", "no_cache")
 S3_HOST = "s3.lab.test"
 
 CONFIG = """\
@@ -97,7 +101,7 @@ http {{
       proxy_pass $s3_backend$uri;
       proxy_intercept_errors off;
 
-      proxy_cache CACHE;
+      {proxy_cache}
       proxy_cache_valid 200 48h;
       proxy_cache_use_stale error timeout updating http_500 http_502 http_503 http_504;
       proxy_cache_lock on;
@@ -134,6 +138,7 @@ class MastodonProxyEdge:
         self.cert_file, self.key_file = cert_file, key_file
         self.mode = "healthy"
         self.generation = 0
+        self._silent: socket.socket | None = None
         self.proc: subprocess.Popen[bytes] | None = None
         for sub in ("tmp", "cache", "html"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
@@ -147,7 +152,8 @@ class MastodonProxyEdge:
         if self.mode not in MODES:
             raise LabError(f"unknown nginx edge mode {self.mode!r}; known: {', '.join(MODES)}")
         typo = self.bucket[:-1] + "x"  # one letter off, like a misspelt S3_BUCKET
-        store = f"127.0.0.1:{closed_port()}" if self.mode == "origin_down" else self.store
+        store = {"origin_down": f"127.0.0.1:{closed_port()}",
+                 "origin_hangs": self._silent_store()}.get(self.mode, self.store)
         try_files = {"storage_off": "try_files $uri =404;",
                      "catch_all": "try_files $uri /index.html;"}.get(self.mode,
                                                                      "try_files $uri @s3;")
@@ -156,10 +162,19 @@ class MastodonProxyEdge:
             else f"[{self.address}]", port=self.port, media_host=self.media_host,
             cert=self.cert_file, key=self.key_file, bucket=self.bucket, typo=typo,
             s3_host=S3_HOST, store=store, generation=self.generation, try_files=try_files,
+            proxy_cache="# lab: no proxy_cache" if self.mode == "no_cache" else
+            "proxy_cache CACHE;",
             backend_bucket=typo if self.mode == "bucket_misspelt" else self.bucket,
             host_bucket=typo if self.mode in ("host_misspelt", "bucket_misspelt")
             else self.bucket,
             user="user nobody nogroup;" if os.geteuid() == 0 else ""))
+
+    def _silent_store(self) -> str:
+        """A store that accepts connections (the kernel's backlog) and never answers."""
+        if self._silent is None:
+            self._silent = silent_listener()
+        host, port = self._silent.getsockname()[:2]
+        return f"{host}:{port}"
 
     def start(self, mode: str = "healthy") -> None:
         nginx = nginx_binary()
@@ -177,6 +192,11 @@ class MastodonProxyEdge:
         """Rewrite the configuration for ``mode`` and reload (SIGHUP) — the cache is kept,
         as on a real edge whose .env or site file changed."""
         assert self.proc is not None
+        if mode != "origin_hangs" and self._silent is not None:
+            # the hung store goes away: its waiting requests end (502), so the old workers,
+            # which finish their requests before they quit, can go
+            self._silent.close()
+            self._silent = None
         self.mode = mode
         self.generation += 1
         self._write()
@@ -221,3 +241,5 @@ class MastodonProxyEdge:
 
     def stop(self) -> None:
         stop(self.proc)
+        if self._silent is not None:
+            self._silent.close()

@@ -14,6 +14,15 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
+def silent_listener() -> socket.socket:
+    """A loopback TCP port that completes connections (the kernel's backlog) and never
+    reads or answers: a hung upstream. Close it to let the waiters go."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(512)
+    return s
+
+
 def stop(proc: subprocess.Popen[bytes] | None) -> None:
     """SIGTERM, then SIGKILL after 10 s."""
     if proc and proc.poll() is None:

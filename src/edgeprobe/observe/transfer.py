@@ -163,7 +163,10 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
         code, message = None, None
         t.truncated = t.truncated or not t.cut
     if code is not None:
-        err = map_curl_error(code, message or "", connected=connect > 0,
+        # a reused connection has no connect time of its own (0): a request that was sent
+        # (pre-transfer reached) was connected, whatever happened next
+        sent = curl.getinfo(pycurl.PRETRANSFER_TIME) > 0
+        err = map_curl_error(code, message or "", connected=connect > 0 or sent,
                              answered=t.status is not None)
         return FetchResult(**common, headers=headers, error_kind=err.kind, error=str(err))
     ok = t.status is not None and 200 <= t.status < 300
