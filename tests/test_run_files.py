@@ -75,8 +75,8 @@ def _corrupt(run, where, value):
     (("nodes", 0, "latency_ms"), None,
      "at $.nodes[0].latency_ms: None is not of type 'object'"),
     (("nodes", 0, "status"), "on fire",
-     "at $.nodes[0].status: 'on fire' is not one of ['healthy', 'degraded', 'failing', "
-     "'unreachable']"),
+     "at $.nodes[0].status: 'on fire' is not one of ['healthy', 'at_risk', 'degraded', "
+     "'failing', 'unreachable']"),
     (("objects", 0, "results"), [], "at $.objects[0].results: [] is not of type 'object'"),
     (("findings", 0, "evidence"), {"examples": 5},
      "at $.findings[0].evidence.examples: 5 is not of type 'array'"),

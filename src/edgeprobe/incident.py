@@ -18,7 +18,8 @@ from typing import Any
 
 from edgeprobe.fileio import atomic_write
 from edgeprobe.result.codec import from_json
-from edgeprobe.result.types import IncidentInfo, RunFinding, RunResult, TrackedFinding
+from edgeprobe.result.parts import TrackedFinding
+from edgeprobe.result.types import IncidentInfo, RunFinding, RunResult
 from edgeprobe.result.validation import violation
 from edgeprobe.vocabulary import BLAMING
 

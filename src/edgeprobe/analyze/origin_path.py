@@ -22,11 +22,11 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
-from edgeprobe.analyze.types import Check, Finding
+from edgeprobe.analyze.types import Check, Finding, NodeCanary
 from edgeprobe.observe.observations import CanaryReference, FetchResult
 from edgeprobe.observe.repro import answer_command
 from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, WARNING
@@ -54,15 +54,6 @@ SHORT = {"bucket_missing": "bucket name wrong (NoSuchBucket)",
          "access_denied": "the store refuses the edge (AccessDenied)",
          "origin_error": "the store answers an error", "not_proxying": "not proxying to the bucket",
          "origin_unreachable": "bucket unreachable", "catch_all": "a catch-all answers 200"}
-
-
-@dataclass(frozen=True)
-class NodeCanary:
-    """One node's canary: its verdict (``ok``, a cause, or None: nothing to judge by) and
-    each answer."""
-
-    verdict: str | None
-    answers: tuple[dict[str, Any], ...]
 
 
 def s3_error_code(body: str | None) -> str | None:

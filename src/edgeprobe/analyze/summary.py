@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from edgeprobe.analyze.cache import cache_summary
 from edgeprobe.analyze.stats import latency_summary, percentile
-from edgeprobe.analyze.types import Check, Reference
+from edgeprobe.analyze.types import Check, NodeSummary, Reference
 from edgeprobe.vocabulary import FAILURE_KINDS
 
 # The response headers recorded per node (its most common value), and compared with the
@@ -24,21 +23,6 @@ SHOWN_HEADERS = ("Server", "Cache-Control", "Via", "X-Cache-Status", "X-Cache", 
 # phases; every answer's first byte and end): blackbox_exporter's probe_http_duration_seconds.
 PHASES = (("connect", "connect_ms"), ("tls", "tls_ms"), ("first_byte", "first_byte_ms"),
           ("transfer", "transfer_ms"), ("total", "total_ms"))
-
-
-@dataclass(frozen=True)
-class NodeSummary:
-    checks: int
-    failures: int
-    latency_ms: dict[str, float | None]
-    status_codes: dict[str, int]
-    verdicts: dict[str, int]
-    cache_hit_share: float | None
-    headers: dict[str, str | None]
-    header_diffs: dict[str, str | None] = field(default_factory=dict)
-    phases_ms: dict[str, float | None] = field(default_factory=dict)
-    # hits, misses, unknown, hit_share, max_age_s (cache.cache_summary) and no_hit_runs
-    cache: dict[str, Any] = field(default_factory=dict)
 
 
 def _dominant(values: Sequence[str | None]) -> str | None:

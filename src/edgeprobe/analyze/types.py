@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from edgeprobe.config import defaults
 from edgeprobe.config.settings import NodeSettings
@@ -18,10 +18,6 @@ from edgeprobe.observe.observations import (
     ViewAnswer,
 )
 from edgeprobe.vocabulary import FAILURE_KINDS, FINDING_KINDS, HEALTHY, SEVERITY_RANK, VERDICTS
-
-if TYPE_CHECKING:  # they import this module: the names only
-    from edgeprobe.analyze.origin_path import NodeCanary
-    from edgeprobe.analyze.summary import NodeSummary
 
 __all__ = ["FAILURE_KINDS", "SEVERITY_RANK", "VERDICTS"]
 
@@ -88,6 +84,30 @@ class Finding:
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "scope": self.scope, "target": self.target,
                 "severity": self.severity, "summary": self.summary, "evidence": self.evidence}
+
+
+@dataclass(frozen=True)
+class NodeSummary:
+    checks: int
+    failures: int
+    latency_ms: dict[str, float | None]
+    status_codes: dict[str, int]
+    verdicts: dict[str, int]
+    cache_hit_share: float | None
+    headers: dict[str, str | None]
+    header_diffs: dict[str, str | None] = field(default_factory=dict)
+    phases_ms: dict[str, float | None] = field(default_factory=dict)
+    # hits, misses, unknown, hit_share, max_age_s (cache.cache_summary) and no_hit_runs
+    cache: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NodeCanary:
+    """One node's canary: its verdict (``ok``, a cause, or None: nothing to judge by) and
+    each answer."""
+
+    verdict: str | None
+    answers: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from edgeprobe.analyze.rollup import region_status
-from edgeprobe.result.types import RunFinding, RunResult, VantageNode, VantageRow
+from edgeprobe.result.parts import VantageNode, VantageRow
+from edgeprobe.result.types import RunFinding, RunResult
 from edgeprobe.vocabulary import DEGRADED, FAILING, HEALTHY, UNREACHABLE, WARNING
 
 BAD = (FAILING, UNREACHABLE)
