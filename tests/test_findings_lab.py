@@ -440,3 +440,19 @@ def test_an_edge_that_never_caches_is_named_after_three_runs(lab, tmp_path):
     result = run()
     assert next(n for n in result["nodes"] if n["name"] == FREMONT)["cache"]["no_hit_runs"] == 0
     assert blamed(result) == set()
+
+
+def test_a_bucket_that_cannot_be_listed_is_a_finding_not_nothing_to_probe(lab):
+    """bucket_prefixes sampling while the bucket is down: origin_unavailable (exit 1), and
+    the edges are still probed — by the canary, and on whatever else the file samples (0.2:
+    "nothing to probe", exit 2, no edge probed)."""
+    run = lab.probe(origin="unreachable", samples='bucket_prefixes = ["accounts/"]')
+    assert run["ok"] is False and run["counts"]["objects"] == 0
+    kinds = {(f["kind"], f["severity"]) for f in run["findings"]}
+    assert ("origin_unavailable", "warning") in kinds and ("samples_unavailable", "info") in kinds
+    assert blamed(run) == {("origin_unavailable", run["origin"]["bucket"], "warning")}
+    assert {n["canary"]["verdict"] for n in run["nodes"]} == {"ok"}  # each edge was asked
+    lab.fault(FREMONT, "s3_disabled")  # and a broken edge is still named
+    run = lab.probe(origin="unreachable", samples='bucket_prefixes = ["accounts/"]')
+    assert ("node_origin_path_broken", FREMONT, "critical") in blamed(run)
+    assert_healthy_not_blamed(run, {FREMONT})

@@ -162,7 +162,10 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         resolve_all(s.dns, s.nodes),
         build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s),
         ask_views(s.dns, s.site.media_host, s.views if not scope.partial else ()))
-    if not sample.objects:
+    # a bucket that cannot be listed is a finding (origin_unavailable), and the edges are still
+    # probed (the canary needs no sampled object); nothing to sample *at all* is a bad file
+    listing_failed = any(n.evidence.get("error_kind") for n in sample.notes)
+    if not sample.objects and not listing_failed:
         notes = "; ".join(n.summary for n in sample.notes)
         raise ProbeError("nothing to probe: no sample paths, and no object found through "
                          "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
