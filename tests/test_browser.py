@@ -121,3 +121,31 @@ def test_dark_scheme_and_print_render(browser, lab, tmp_path):
     assert page.evaluate("getComputedStyle(document.querySelector('button') || document.body)"
                          ".display") in ("none", "block")
     page.close()
+
+
+def test_long_unbreakable_strings_wrap_at_phone_width(browser, lab, tmp_path):
+    """A long media URL, view name or subnet list (no space for 45+ characters) wraps in
+    the HTML at 375 px instead of making the page scroll sideways (0.2 scrolled)."""
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    run, _ = _render(lab, tmp_path, "long", views=True)
+    long_path = "/system/media_attachments/files/" + "1" * 18 + "/original/" + "a" * 96 + ".png"
+    run["objects"][0]["path"] = long_path
+    for f in run["findings"]:
+        f["summary"] += " " + long_path
+    for view in run.get("views", []):
+        view["name"] = "us-west-" + "x" * 72
+        view["subnets"] = ["2001:0db8:0100:0000:0000:0000:0000:0000/56"]
+    path = tmp_path / "long.html"
+    report.write(parse_run(run), {"html": str(path)})
+    page = Page(browser, path, 375)
+    assert page.errors == []
+    assert long_path in page.page.content()
+    wide = page.js("""[...document.querySelectorAll('body *')].filter(
+        e => e.getBoundingClientRect().right > 376).map(e => e.tagName + '.' + e.className + '#'
+        + e.id).slice(0, 8)""")
+    assert page.js("document.documentElement.scrollWidth") <= 375, wide
+    # nor does the who-gets-which-edge table scroll inside its box (the wide tables of
+    # nodes and checks may: they have many columns, not one long word)
+    assert page.js("[...document.querySelectorAll('#who .scroll')].every("
+                   "e => e.scrollWidth <= e.clientWidth + 1)")
+    page.page.close()
