@@ -22,6 +22,13 @@ EXPECTED = {
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
         "max_body_bytes, cert_warn_days",
     "invalid-nan.toml": "invalid-nan.toml:9: probe.timeout_s: must be a finite number, not nan",
+    "invalid-tiny-timeout.toml":
+        "invalid-tiny-timeout.toml:9: probe.timeout_s: must be at least 0.1, not 0.0001",
+    "invalid-serve-interval.toml":
+        "invalid-serve-interval.toml:9: serve.interval_s: must be at least 1, not 0.001",
+    "invalid-probe-unlisted.toml":
+        "invalid-probe-unlisted.toml:9: dns.probe_unlisted: must be one of 'public', 'all', "
+        "'none', not 'private'",
     "invalid-too-large.toml":
         "invalid-too-large.toml:9: probe.timeout_s: must be at most 600, not 1e+308",
     "invalid-port-zero.toml":

@@ -193,6 +193,8 @@ def test_config_discover_prints_nodes_and_views_that_make_a_probe_file(lab):
                 ("cdn-fremont-1", "us-west"), ("cdn-seattle-1", "us-west"),
                 ("cdn-newark-1", "us-east"), ("cdn-ashburn-1", "us-east"),
                 ("cdn-frankfurt-1", "eu-central"), ("cdn-amsterdam-1", "eu-central"))]
+        # the lab's edges are on loopback: each is marked, for the operator to confirm
+        assert proc.stdout.count("is NOT globally routable") == 6
         assert found["views"][0] == {"name": "us-west",
                                      "subnets": ["198.51.100.0/24", "2001:db8:100::/56"]}
         head = lab.probe_file().read_text().split("[[nodes]]")[0]
@@ -230,3 +232,75 @@ def test_a_media_host_published_as_a_cname_is_followed_to_its_addresses(lab):
     assert not [f for f in run["findings"] if f["kind"] == "view_dns_failure"]
     routed = finding(run, "region_routed_to_failing_node")
     assert routed["target"] == "us-west" and FREMONT in routed["summary"]
+
+
+@contextmanager
+def internal_service(lab, address: str) -> Iterator[list[str]]:
+    """An internal service on ``address`` (TLS, the lab's certificate, the media port) whose
+    error page holds a secret, as a database admin page or a metadata service might."""
+    import http.server
+    import threading
+
+    asked: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            asked.append(self.path)
+            body = f"internal error: db_password={SECRET}".encode()
+            self.send_response(500)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer((address, lab.lab.media_port), Handler)
+    server.socket = lab.lab.certs.good.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield asked
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+SECRET = "s3cr3t-from-an-internal-page"
+INTERNAL = "127.0.9.9"
+
+
+def test_internal_addresses_from_dns_are_named_and_never_probed_by_default(lab):
+    """A view's answer is another party's data: loopback, private, link-local (the cloud
+    metadata address) are named in a finding and not probed (0.2 probed and published
+    them)."""
+    views = lab.lab.view_answers()
+    subnets, addrs = views["us-west"]
+    views["us-west"] = (subnets, (*addrs, INTERNAL, "169.254.169.254", "10.0.0.5"))
+    with internal_service(lab, INTERNAL) as asked, gdnsd(lab, views=views) as server:
+        run = probe(lab, server, probe_unlisted="public")
+    internal = {f["target"]: f for f in run["findings"] if f["kind"] == "dns_internal_address"}
+    assert set(internal) == {INTERNAL, "169.254.169.254", "10.0.0.5"}
+    assert internal[INTERNAL]["severity"] == "warning"
+    assert internal[INTERNAL]["evidence"]["views"] == ["us-west"]
+    assert "not globally routable" in internal[INTERNAL]["summary"]
+    assert asked == []  # not one request
+    assert not {n["name"] for n in run["nodes"]} & set(internal)
+    assert_healthy_not_blamed(run, set())
+
+
+def test_an_internal_address_probed_on_request_is_judged_but_its_words_unpublished(lab):
+    """probe_unlisted = "all" (the operator's choice): probed and judged like any edge, but
+    what it said (its error page) appears in no output."""
+    views = lab.lab.view_answers()
+    subnets, addrs = views["us-west"]
+    views["us-west"] = (subnets, (*addrs, INTERNAL))
+    with internal_service(lab, INTERNAL) as asked, gdnsd(lab, views=views) as server:
+        run = probe(lab, server, probe_unlisted="all")
+    assert asked  # probed
+    assert ("node_server_error", INTERNAL, "critical") in blamed(run)
+    import json
+
+    assert SECRET not in json.dumps(run)
+    for fmt in ("html", "markdown", "terminal"):
+        assert SECRET not in render(fmt, run)

@@ -170,7 +170,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         raise ProbeError("nothing to probe: no sample paths, and no object found through "
                          "[samples] bucket_prefixes or mastodon_api" + (f" ({notes})" if notes
                                                                         else ""))
-    s, resolutions, unlisted = with_unlisted(s, resolutions, answers)
+    s, resolutions, unlisted, skipped = with_unlisted(s, resolutions, answers)
     s, resolutions = per_address(s, resolutions)
     targets = node_targets(s, resolutions)
     canaries = canary.objects(s.canary, s.origin.url_prefix)
@@ -203,7 +203,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         cert_warn_days=s.probe.cert_warn_days,
         canaries=tuple(f for f in fetched if f.path in canary_paths),
         canary_reference=canary_ref, cache_valid_h=s.canary.cache_valid_h,
-        no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted)
+        no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted, skipped=skipped)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s, inp, analysis, started_at, time.monotonic() - t0,

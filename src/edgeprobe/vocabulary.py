@@ -85,6 +85,8 @@ FINDING_KINDS: dict[str, FindingKind] = {
         "region", CRITICAL, "GeoDNS sends a view's users to a broken edge"),
     "dns_unlisted_address": FindingKind(
         "dns", WARNING, "DNS hands a view an address no node lists"),
+    "dns_internal_address": FindingKind(
+        "dns", WARNING, "DNS hands a view an address that is not globally routable"),
     "node_not_in_dns": FindingKind("dns", INFO, "a listed node that no view receives"),
     "view_dns_failure": FindingKind("dns", CRITICAL, "a view gets no usable DNS answer"),
     "dns_ecs_ignored": FindingKind(

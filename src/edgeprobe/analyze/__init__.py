@@ -39,7 +39,12 @@ from edgeprobe.analyze.types import (
     Reference,
 )
 from edgeprobe.analyze.verdicts import reference, verdict
-from edgeprobe.analyze.views import address_owners, summarise_views, view_findings
+from edgeprobe.analyze.views import (
+    address_owners,
+    skipped_findings,
+    summarise_views,
+    view_findings,
+)
 from edgeprobe.observe.observations import FetchResult
 from edgeprobe.vocabulary import INFO, SCOPES, health
 
@@ -121,6 +126,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(view_findings(views, inp.views, inp.unlisted,
                                   [n.name for n in inp.nodes if n.name not in inp.unlisted],
                                   owners, node_status, inp.scope == "all"))
+    findings.extend(skipped_findings(views, inp.skipped))
     findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
                                  f.target, f.kind))
     usual = fleet_headers({n: s.headers for n, s in summaries.items() if s.checks})

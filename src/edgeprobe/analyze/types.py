@@ -46,6 +46,8 @@ class AnalysisInput:
     no_hit_runs: dict[str, int] = field(default_factory=dict)
     views: tuple[ViewAnswer, ...] = ()  # the GeoDNS answers per view (geodns.py)
     unlisted: tuple[str, ...] = ()  # addresses DNS hands out that no node has: ad-hoc nodes
+    # such addresses not probed, with why: internal, not_probed ([dns] probe_unlisted), capped
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -140,3 +140,32 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
                     f"{node} ({', '.join(by_node[node])}) is in no view's DNS answer: no user "
                     "of these views is sent to it", {"addresses": by_node[node]}))
     return findings
+
+
+WHY = {"not_probed": 'not probed ([dns] probe_unlisted = "none")',
+       "capped": "not probed: over the run's limit of unlisted addresses"}
+
+
+def skipped_findings(views: Sequence[dict[str, Any]],
+                     skipped: Sequence[tuple[str, str]]) -> list[Finding]:
+    """The addresses GeoDNS handed out that no node lists and the run did not probe: an
+    internal one (not globally routable: users cannot reach it, and edgeprobe does not
+    probe another party's internal address unless told to) is dns_internal_address; a
+    public one left out by policy or by the cap is dns_unlisted_address, saying so."""
+    out = []
+    for addr, why in skipped:
+        got = [v["name"] for v in views if addr in v["addresses"]]
+        if why == "internal":
+            out.append(Finding(
+                "dns_internal_address", "dns", addr, WARNING,
+                f"DNS sends users in {', '.join(got)} to {addr}, an address that is not "
+                "globally routable (loopback, private, link-local or reserved): their clients "
+                'cannot reach it. Not probed ([dns] probe_unlisted = "public")',
+                {"views": got, "status": "not_probed"}))
+        else:
+            out.append(Finding(
+                "dns_unlisted_address", "dns", addr, WARNING,
+                f"DNS sends users in {', '.join(got)} to {addr}, which no node in the probe "
+                f"file has: {WHY[why]}; add it as a [[nodes]] entry",
+                {"views": got, "status": "not_probed", "why": why}))
+    return out

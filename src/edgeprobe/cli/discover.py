@@ -18,6 +18,7 @@ from edgeprobe.errors import ConfigError
 from edgeprobe.observe.geodns import ask_views
 from edgeprobe.observe.observations import ViewAnswer
 from edgeprobe.observe.resolve import make_resolver
+from edgeprobe.observe.targets import routable
 
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -111,6 +112,10 @@ def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ..
             first_view.setdefault(addr, a.view)
     taken: set[str] = set()
     for addr, view in first_view.items():
+        if not routable(addr):
+            out += ["", f"# {addr} is NOT globally routable (loopback, private, link-local or "
+                    "reserved): users cannot reach it. Listed here, it will be probed; check "
+                    "that it is yours before you keep it"]
         out += ["", "[[nodes]]", f'name = "{node_name(addr, ptrs.get(addr), taken)}"',
                 f'region = "{view}"', f'addresses = ["{addr}"]'
                 + (f"  # {ptrs[addr]}" if ptrs.get(addr) else "")]

@@ -12,6 +12,9 @@ VERIFY_TLS = True
 ANONYMOUS = False
 
 DNS_TIMEOUT_S = 2.0
+PROBE_UNLISTED = "public"  # unlisted addresses from GeoDNS probed only when globally routable
+MAX_VIEW_ADDRESSES = 16  # addresses taken from one view's answer; the rest named, not probed
+MAX_UNLISTED = 32  # ad-hoc nodes one run probes at most
 
 PER_PREFIX = 5
 SAMPLES_MAX = 50

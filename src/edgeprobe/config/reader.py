@@ -150,6 +150,11 @@ class _Reader:
                 raise self.fail(path, f"must be greater than 0, not {value!r}")
             if spec.most is not None and number > spec.most:
                 raise self.fail(path, f"must be at most {spec.most:g}, not {value!r}")
+            if spec.least is not None and number < spec.least:
+                raise self.fail(path, f"must be at least {spec.least:g}, not {value!r}")
+        if spec.choices is not None and value not in spec.choices:
+            raise self.fail(path, f"must be one of {', '.join(map(repr, spec.choices))}, "
+                            f"not {value!r}")
         return float(value) if spec.kind is float else value
 
     # -- named checks (Key.check) --------------------------------------------------------------

@@ -14,18 +14,24 @@ from urllib.parse import urlsplit
 
 from edgeprobe.config import defaults
 
+PROBE_UNLISTED = ("public", "all", "none")
+
 
 @dataclass(frozen=True)
 class Key:
     """How one probe-file key is read. ``kind``: str, int, float (an int is accepted and
     made a float), bool or list (of non-empty strings). ``most``: the largest value a
-    positive number may take. ``check``: the name of a ``config._Reader`` method applied to
+    positive number may take, ``least`` the smallest; ``choices``: the words a string may be.
+    ``check``: the name of a ``config._Reader`` method applied to
     the value (it may return a converted value)."""
 
     kind: type
     required: bool = False
     positive: bool = False
     most: float | None = None
+    least: float | None = None  # a positive number's smallest sane value (a deadline of
+    # 0.0001 s is no deadline at all)
+    choices: tuple[str, ...] | None = None  # the words a string key may be
     check: str | None = None
 
 
@@ -82,10 +88,14 @@ class NameserverSettings:
 class DnsSettings:
     # empty: the system resolver
     nameservers: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
-    timeout_s: float = key(defaults.DNS_TIMEOUT_S, kind=float, positive=True, most=60)
+    timeout_s: float = key(defaults.DNS_TIMEOUT_S, kind=float, positive=True, least=0.05,
+                           most=60)
     # the media host's zone's authoritative servers, asked with ECS for [[views]]
     # (empty: found through the zone's NS records)
     authoritative: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
+    # which addresses GeoDNS hands a view, that no node lists, are probed as ad-hoc nodes:
+    # "public" (globally routable only), "all", or "none" (docs/security.md)
+    probe_unlisted: str = key(defaults.PROBE_UNLISTED, kind=str, choices=PROBE_UNLISTED)
 
 
 @dataclass(frozen=True)
@@ -101,11 +111,12 @@ class SampleSettings:
 
 @dataclass(frozen=True)
 class ProbeSettings:
-    timeout_s: float = key(defaults.PROBE_TIMEOUT_S, kind=float, positive=True, most=600)
+    timeout_s: float = key(defaults.PROBE_TIMEOUT_S, kind=float, positive=True, least=0.1,
+                           most=600)
     concurrency: int = key(defaults.CONCURRENCY, kind=int, positive=True, most=10_000)
     per_node_concurrency: int = key(defaults.PER_NODE_CONCURRENCY, kind=int, positive=True,
                                     most=1_000)
-    slow_ms: float = key(defaults.SLOW_MS, kind=float, positive=True, most=600_000)
+    slow_ms: float = key(defaults.SLOW_MS, kind=float, positive=True, least=1, most=600_000)
     max_body_bytes: int = key(defaults.MAX_BODY_BYTES, kind=int, positive=True,
                               most=16 * 1024**3)
     cert_warn_days: int = key(defaults.CERT_WARN_DAYS, kind=int, positive=True, most=3650)
@@ -126,7 +137,8 @@ class CanarySettings:
 class ServeSettings:
     """`edgeprobe serve`: how often it probes, where it listens (docs/metrics.md)."""
 
-    interval_s: float = key(defaults.SERVE_INTERVAL_S, kind=float, positive=True, most=86_400)
+    interval_s: float = key(defaults.SERVE_INTERVAL_S, kind=float, positive=True, least=1,
+                            most=86_400)
     listen: str = key(defaults.SERVE_LISTEN, kind=str, check="listen")
 
 

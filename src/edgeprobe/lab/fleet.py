@@ -239,7 +239,8 @@ class Lab:
 
     def probe_toml(self, *, origin: str = "ok", samples: str | None = None,
                    probe: str = "timeout_s = 5.0", extra: str = "", views: bool = False,
-                   authoritative: str | None = None, omit: tuple[str, ...] = ()) -> str:
+                   authoritative: str | None = None, omit: tuple[str, ...] = (),
+                   probe_unlisted: str = "all") -> str:
         """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket.
         views: the lab's [[views]], asked of ``authoritative`` ("ip:port"; the lab's own
         nameserver by default; not where every node shares 127.0.0.1). omit: nodes left out
@@ -263,7 +264,8 @@ class Lab:
             f'region = "{REGION}"', 'url_prefix = "/system/"',
             "anonymous = true  # the lab bucket is public-read, like Mastodon's S3_PERMISSION", "",
             "[dns]", f'nameservers = ["127.0.0.1:{self.dns_port}"]', "timeout_s = 1.0",
-            *([f'authoritative = ["{authoritative or f"127.0.0.1:{self.dns_port}"}"]']
+            *([f'authoritative = ["{authoritative or f"127.0.0.1:{self.dns_port}"}"]',
+               f'probe_unlisted = "{probe_unlisted}"  # the lab\'s edges are on loopback']
               if views and not self.single_address else []), "",
             "[samples]", samples if samples is not None else f"paths = [\n    {paths},\n]", "",
             "[probe]", probe, "",

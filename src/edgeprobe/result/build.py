@@ -73,11 +73,25 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
     return out
 
 
+def _unpublished(tree: Any) -> Any:
+    """``tree`` without any ``body_excerpt``: what an ad-hoc node (an address another
+    party's DNS named) answered is judged, but its words are not published — an internal
+    service's error page may hold anything (docs/security.md)."""
+    if isinstance(tree, dict):
+        return {k: _unpublished(v) for k, v in tree.items() if k != "body_excerpt"}
+    if isinstance(tree, list):
+        return [_unpublished(v) for v in tree]
+    return tree
+
+
 def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at: datetime,
           duration_s: float, scope: dict[str, str | None]) -> RunResult:
     site, canary = settings.site, settings.canary
-    findings = [f.as_dict() for f in analysis.findings]
+    adhoc = set(inp.unlisted)
+    findings = [_unpublished(f.as_dict()) if f.target in adhoc else f.as_dict()
+                for f in analysis.findings]
     nodes = [_node(n.name, n.region, inp, analysis) for n in inp.nodes]
+    nodes = [_unpublished(n) if n["name"] in adhoc else n for n in nodes]
     regions: dict[str, list[str]] = {}
     for n in inp.nodes:
         regions.setdefault(n.region, []).append(n.name)
@@ -91,7 +105,8 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
                        "etag": o.etag if o else None,
                        **({"error": o.error} if o and o.error else {})},
             "reference": {"source": ref.source, "size": ref.size, "md5": ref.md5},
-            "results": {node: _check(analysis.checks[(node, obj.path)], ref)
+            "results": {node: _unpublished(_check(analysis.checks[(node, obj.path)], ref))
+                        if node in adhoc else _check(analysis.checks[(node, obj.path)], ref)
                         for node in (n.name for n in inp.nodes)
                         if (node, obj.path) in analysis.checks},
         })
