@@ -82,3 +82,71 @@ def test_clean_escapes_control_characters_and_keeps_body_lines():
         "<html>\n<p>\\x0dtext\t</p>"  # CRLF is a line end; a lone CR overwrites: escaped
     tree = clean_tree({"k\x1b": ["v\x07"], "body_excerpt": "a\r\nb"})
     assert tree == {"k\\x1b": ["v\\x07"], "body_excerpt": "a\nb"}
+
+
+HOSTILE = "x`@everyone[l](https://e.test)<img src=x>```~~*_#!|\x1b[31m"
+
+
+def _string_paths(tree, path=()):
+    """Every string leaf's path, with list indices as None (one group per field)."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            yield from _string_paths(v, (*path, k))
+    elif isinstance(tree, list):
+        for v in tree:
+            yield from _string_paths(v, (*path, None))
+    elif isinstance(tree, str):
+        yield path
+
+
+def _set_all(tree, path, value):
+    if not path:
+        return value
+    head, rest = path[0], path[1:]
+    if head is None:
+        return [_set_all(v, rest, value) for v in tree]
+    if isinstance(tree, dict) and head in tree:
+        return {**tree, head: _set_all(tree[head], rest, value)}
+    return tree
+
+
+def _outside_fences(text):
+    """The Markdown with its fenced blocks removed (a fence closes only on its own length),
+    and whether every fence closed."""
+    out, fence_bar = [], None
+    for line in text.splitlines():
+        if fence_bar is None and re.match(r"^(`{3,})", line):
+            fence_bar = re.match(r"^(`{3,})", line).group(1)
+            continue
+        if fence_bar is not None:
+            if line == fence_bar:
+                fence_bar = None
+            continue
+        out.append(line)
+    return "\n".join(out), fence_bar is None
+
+
+def test_a_hostile_run_file_cannot_inject_into_the_issue_or_the_terminal(lab):
+    """A run file from another machine (merge, report, notify): every string field that the
+    schema lets carry a hostile string is shown as text — no @mention, link, image, HTML, or
+    fence break-out in the Markdown (the issue body), no escape in the terminal; a field the
+    schema constrains (kinds, statuses) refuses it."""
+    from edgeprobe.result.files import schema_problem
+
+    lab.fault(FREMONT, "s3_disabled")
+    base = lab.probe(views=not lab.lab.single_address)
+    groups = sorted(set(_string_paths(base)), key=str)
+    refused = tried = 0
+    for path in groups:
+        run = _set_all(base, path, HOSTILE)
+        if schema_problem(run):
+            refused += 1
+            continue
+        tried += 1
+        md, closed = _outside_fences(render("markdown", run))
+        assert closed, path
+        assert "@everyone" not in md, path
+        raw = re.findall(r".{0,30}(?<!\\)(?:\[l|<img).{0,10}", md)
+        assert not raw, (path, raw)
+        assert "\x1b" not in render("terminal", run), path
+    assert tried > 50 and refused > 5  # kinds, statuses, severities, … are enums

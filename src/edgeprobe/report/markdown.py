@@ -30,6 +30,7 @@ ICON = {FAILING: "🔴", CRITICAL: "🔴", DEGRADED: "🟠", WARNING: "🟠", AT
 MATRIX_CELL = {"ok": "·", "gone": "–", "cached": "c", "unverified": "?"}
 AFFECTED_MAX = 2000
 _BACKTICKS = re.compile(r"`+")
+_WORD = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 def md(text: object) -> str:
@@ -39,6 +40,13 @@ def md(text: object) -> str:
     for ch in "<>`*_[]~#!":
         out = out.replace(ch, "\\" + ch)
     return out.replace("@", "@\u2060")
+
+
+def word(text: object) -> str:
+    """A word from the vocabulary (a kind, a status) as inline code; anything that is not
+    one plain word (a hand-made run file) is escaped text instead: no code span to break."""
+    s = str(text)
+    return f"`{s}`" if _WORD.fullmatch(s) else md(s)
 
 
 def fence(code: str, info: str = "sh") -> list[str]:
@@ -54,8 +62,8 @@ def _size(lines: list[str]) -> int:
 
 
 def _finding_line(f: dict[str, Any]) -> str:
-    state = f" ({f['state']})" if f["state"] else ""
-    return (f"- {ICON.get(f['severity'], '')} **{f['severity']}** `{f['kind']}` → "
+    state = f" ({md(f['state'])})" if f["state"] else ""
+    return (f"- {ICON.get(f['severity'], '')} **{md(f['severity'])}** {word(f['kind'])} → "
             f"**{md(f['target'])}**{state}: {md(f['summary'])}")
 
 
@@ -71,7 +79,7 @@ def findings_block(findings: list[dict[str, Any]], budget: int) -> list[str]:
     share = max(200, (budget - 100) // max(1, len(groups)) - 2)
     out: list[str] = []
     for (severity, kind), group in groups.items():
-        head = f"- {ICON.get(severity, '')} **{severity}** `{kind}` × {len(group)}: "
+        head = f"- {ICON.get(severity, '')} **{md(severity)}** {word(kind)} × {len(group)}: "
         names: list[str] = []
         for f in group:
             if len(head) + len(", ".join([*names, md(f["target"])])) + 40 > share:
@@ -97,16 +105,16 @@ class MarkdownReporter:
 
     def render(self, run: RunResult) -> str:
         v = build(run)
-        head = [f"## {ICON[v['verdict']]} edgeprobe: {v['verdict'].upper()} — "
+        head = [f"## {ICON.get(v['verdict'], '')} edgeprobe: {md(v['verdict'].upper())} — "
                 f"{md(v['site']['name'])}", "", md(v["headline"]), ""]
         if v["affected"]:
             affected = md("; ".join(v["affected"]))
             if len(affected) > AFFECTED_MAX:
                 affected = affected[:AFFECTED_MAX] + " … (all of them in the report)"
             head += [f"**Affected:** {affected}", ""]
-        for line in (v["incident"], v["tls_off"]):  # edgeprobe's own words: no escaping
+        for line in (v["incident"], v["tls_off"]):  # edgeprobe's words, a run file's dates
             if line:
-                head += [f"**{line}**", ""]
+                head += [f"**{md(line)}**", ""]
         head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
                  f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
                  f"{md(v['site']['media_url'])}_", ""]
@@ -142,7 +150,8 @@ class MarkdownReporter:
         names = [md(n) + (" (degraded)" if d else "") for n, d in
                  zip(m["vantages"], m["degraded"], strict=True)]
         rows = [f"| {md(r['node'])} | " + " | ".join(
-            f"{ICON.get(c['status'], '')} {c['status']} {c['ms']} ms" for c in r["cells"]) + " |"
+            f"{ICON.get(c['status'], '')} {md(c['status'])} {c['ms']} ms" for c in r["cells"])
+            + " |"
             for r in m["rows"]]
         return ["### Node × vantage", "", f"| node | {' | '.join(names)} |",
                 "|---|" + "---|" * len(names), *rows, ""]
@@ -152,16 +161,16 @@ class MarkdownReporter:
         if not v["who"]:
             return []
         rows = [f"| {md(r['view'])} | {md(r['subnets'])} | "
-                + (", ".join(f"{md(e['node'])} ({e['status']})" for e in r["edges"])
+                + (", ".join(f"{md(e['node'])} ({md(e['status'])})" for e in r["edges"])
                    or md(r["error"] or "no answer"))
-                + f" | {ICON.get(r['status'], '')} {r['status']} |" for r in v["who"]]
+                + f" | {ICON.get(r['status'], '')} {md(r['status'])} |" for r in v["who"]]
         return ["### Who gets which edge (GeoDNS)", "", "| view | subnets | gets | status |",
                 "|---|---|---|---|", *rows, ""]
 
     @staticmethod
     def _regions(v: dict[str, Any]) -> list[str]:
-        rows = [f"| {md(r['name'])} | {ICON.get(r['status'], '')} {r['status']} | "
-                + ", ".join(f"{md(n['name'])} ({n['status']})" for n in r["members"]) + " |"
+        rows = [f"| {md(r['name'])} | {ICON.get(r['status'], '')} {md(r['status'])} | "
+                + ", ".join(f"{md(n['name'])} ({md(n['status'])})" for n in r["members"]) + " |"
                 for r in v["regions"]]
         return ["### Regions", "", "| region | status | nodes |", "|---|---|---|", *rows]
 
@@ -175,8 +184,9 @@ class MarkdownReporter:
             p50 = "-" if n["p50"] is None else n["p50"]
             p95 = "-" if n["p95"] is None else n["p95"]
             out.append(f"| {md(n['name'])} | {md(n['region'])} | {ICON.get(n['status'], '')} "
-                       f"{n['status']} | {n['failures']}/{n['checks']} | "
-                       f"{md(n['codes'] or '-')} | {p50} | {p95} | {n['cache_hits']} | "
+                       f"{md(n['status'])} | {n['failures']}/{n['checks']} | "
+                       f"{md(n['codes'] or '-')} | {md(p50)} | {md(p95)} | "
+                       f"{md(n['cache_hits'])} | "
                        f"{md(n['bucket_path'])} |")
         return out
 

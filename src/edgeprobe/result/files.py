@@ -10,6 +10,7 @@ from typing import Any
 
 from edgeprobe.analyze.summary import fleet_headers, header_diffs, matches
 from edgeprobe.errors import RunFileError
+from edgeprobe.observe.sanitize import clean_tree
 from edgeprobe.result.codec import from_json, to_json
 from edgeprobe.result.types import RunResult
 from edgeprobe.result.validation import violation
@@ -28,7 +29,7 @@ def exit_status(run: RunResult, fail_on: str) -> int:
 def parse_run(data: dict[str, Any]) -> RunResult:
     """A run-result dict that is valid against the schema (a file's, or one made by hand or
     by a test) as a complete RunResult (see ``upgrade``)."""
-    return from_json(RunResult, upgrade(copy.deepcopy(data)))
+    return from_json(RunResult, clean_tree(upgrade(copy.deepcopy(data))))
 
 
 def run_json(run: RunResult) -> dict[str, Any]:
@@ -58,7 +59,8 @@ def load_run(path: str) -> RunResult:
     problem = schema_problem(run)
     if problem:
         raise RunFileError(f"{path}: {problem}")
-    return from_json(RunResult, upgrade(run))
+    # another machine's file: control characters escaped as on the probe path
+    return from_json(RunResult, clean_tree(upgrade(run)))
 
 
 def upgrade(run: dict[str, Any]) -> dict[str, Any]:
