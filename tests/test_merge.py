@@ -94,6 +94,13 @@ def test_merge_names_the_path_failure_the_broken_vantage_and_the_broken_edge(run
     ("other_file", "{bad}: a run of another probe file than {first}'s"),
     ("far_apart", "{bad} started 3600 s after {first}: more than 600 s apart (--max-spread)"),
     ("no_vantage", "{bad}: the run has no vantage"),
+    # a vantage's file must not decide the merged run: another site, no nodes (0.2 merged both)
+    ("other_site", "{bad}: a run of site 'evil' (https://media.lab.test"),
+    ("no_nodes", "{bad}: the run lists no node: a vantage that probed nothing cannot be merged"),
+    # schema-valid files that crashed 0.2 (exit 3)
+    ("bad_date", "{bad}: not a valid run result at $.started_at: '2026-13-45T10:00:00Z' is "
+                 "not a 'date-time'"),
+    ("deep", "{bad}: not a valid run result at $.findings[0].evidence"),
 ])
 def test_bad_inputs_exit_2_naming_the_file_and_write_nothing(runs, tmp_path, case, message):
     first = runs["us-west-1"]
@@ -118,6 +125,21 @@ def test_bad_inputs_exit_2_naming_the_file_and_write_nothing(runs, tmp_path, cas
         bad.write_text(json.dumps({**good, "vantage": "x-1", "started_at": later}))
     elif case == "no_vantage":
         bad.write_text(json.dumps({k: v for k, v in good.items() if k != "vantage"}))
+    elif case == "other_site":
+        bad.write_text(json.dumps({**good, "vantage": "x-1",
+                                   "site": {**good["site"], "name": "evil"}}))
+    elif case == "no_nodes":
+        bad.write_text(json.dumps({**good, "vantage": "x-1", "nodes": [], "regions": [],
+                                   "objects": []}))
+    elif case == "bad_date":
+        bad.write_text(json.dumps({**good, "vantage": "x-1", "started_at": "2026-13-45T10:00:00Z"}))
+    elif case == "deep":
+        nested: Any = {}
+        for _ in range(500):
+            nested = {"a": nested}
+        finding = {"kind": "node_slow", "scope": "node", "target": "x", "severity": "warning",
+                   "summary": "s", "evidence": nested}
+        bad.write_text(json.dumps({**good, "vantage": "x-1", "findings": [finding]}))
     out = tmp_path / "out.json"
     args = [] if case == "none" else [str(first), str(bad)]
     proc = edgeprobe("merge", *args, "--json", str(out), "--html", str(tmp_path / "o.html"))
@@ -169,3 +191,20 @@ def test_the_action_merges_the_matrix_artifacts_and_keeps_the_incident_once(runs
     assert merged["schema"] == "edgeprobe/run@2" and len(merged["vantages"]) == 3
     assert "### Node × vantage" in summary.read_text()
     assert "::warning title=cdn-frankfurt-1::node_path_failure" in proc.stdout
+
+
+def test_one_vantage_alone_cannot_declare_a_fleet_wide_failure(runs, tmp_path):
+    """A fleet-wide judgement from one vantage while another does not make it says as much
+    about that vantage's path: kept as info, blaming nothing (0.2 kept it critical)."""
+    from edgeprobe import pipeline
+
+    one = json.loads(runs["us-west-1"].read_text())
+    one["findings"].append({"kind": "fleet_wide_failure", "scope": "fleet", "target": "fleet",
+                            "severity": "critical", "summary": "every node fails",
+                            "evidence": {}})
+    path = tmp_path / "one.json"
+    path.write_text(json.dumps(one))
+    merged = pipeline.merge([str(path), str(runs["eu-1"])])
+    (fleet,) = [f for f in merged.findings if f.kind == "fleet_wide_failure"]
+    assert fleet.severity == "info"
+    assert fleet.summary.endswith("(seen from 1 of 2 vantages only: not a fleet-wide judgement)")

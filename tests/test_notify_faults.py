@@ -208,3 +208,23 @@ def test_a_state_file_with_wrong_types_is_kept_aside_and_replaced(tmp_path):
     assert json.loads(aside.read_text()) == bad
     assert json.loads(path.read_text())["findings"]["node_media_missing|cdn-fremont-1"]["runs"] \
         == 1
+
+
+def test_a_queued_message_with_a_bad_date_is_set_aside_not_fatal(step, services):
+    """A state file that passes the schema's types with a bad ``outbox[].not_before``
+    (0.2: every notify crashed, exit 3; GitHub got a duplicate comment each run, chat never):
+    that entry is set aside with a warning; the issue is kept and updated."""
+    services.fail["slack"] = "500"
+    step(FREMONT)  # declared: issue 42; the Slack message waits in the outbox
+    services.fail.clear()
+    state = json.loads(step.state.read_text())
+    state["incident"]["outbox"][0]["not_before"] = "2026-13-45T99:00:00Z"
+    step.state.write_text(json.dumps(state))
+    loaded, warning = incident.load_state(step.state, "lab")
+    assert loaded["incident"]["issue"] == 42 and loaded["incident"]["outbox"] == []
+    assert warning.endswith("1 queued chat message(s) set aside: not sendable as saved (bad "
+                            "not_before)")
+    _, _, calls = step(FREMONT, SEATTLE)  # updated
+    assert ("github", "POST", "issues") not in calls and ("github", "POST", "comments") in calls
+    assert ("slack", "POST", "message") in calls  # the new message goes out
+    assert json.loads(step.state.read_text())["incident"]["issue"] == 42

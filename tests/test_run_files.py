@@ -111,9 +111,11 @@ def test_valid_but_odd_runs_render_everywhere(real_run, tmp_path, where, value):
 
 def _closed(node, name=None):
     """The published schema with extra keys turned off (but in ``evidence``, which reporters
-    do show): reporters ignore unknown keys, and generating them costs 4× the time."""
+    do show): reporters ignore unknown keys, and generating them costs 4× the time. Without
+    ``format``: hypothesis-jsonschema's date-time strategy is flaky under a pattern."""
     if isinstance(node, dict):
-        out = {k: _closed(v, k) for k, v in node.items()}
+        # formats are checked on load; generated from patterns alone, the strings are wider
+        out = {k: _closed(v, k) for k, v in node.items() if k != "format"}
         if out.get("type") == "object" and "properties" in out \
                 and "additionalProperties" not in out and name != "evidence":
             out["additionalProperties"] = False

@@ -20,7 +20,7 @@ from edgeprobe.fileio import atomic_write
 from edgeprobe.result.codec import from_json
 from edgeprobe.result.parts import TrackedFinding
 from edgeprobe.result.types import IncidentInfo, RunFinding, RunResult
-from edgeprobe.result.validation import violation
+from edgeprobe.result.validation import parse_time, violation
 from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
@@ -141,8 +141,10 @@ def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]
     p = Path(path)
     if not p.exists():
         return fresh_state(site), None
+    aside_entries: str | None = None
     try:
         state = json.loads(p.read_text(encoding="utf-8"))
+        aside_entries = _set_aside_bad_messages(state)
         problem = _problem(state, site)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         problem = f"unreadable ({type(exc).__name__}: {str(exc)[:200]})"
@@ -156,7 +158,37 @@ def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]
         return fresh_state(site), f"state file {p}: {problem}; {kept}; starting a fresh one"
     fresh = fresh_state(site)["incident"]
     state["incident"] = {**fresh, **state["incident"]}
-    return state, None
+    return state, (f"state file {p}: {aside_entries}" if aside_entries else None)
+
+
+def _sendable_time(due: Any) -> bool:
+    if due is None:
+        return True
+    try:
+        return isinstance(due, str) and parse_time(due) is not None
+    except ValueError:
+        return False
+
+
+def _set_aside_bad_messages(state: Any) -> str | None:
+    """Queued chat messages that cannot be sent as they are (not an object, a ``not_before``
+    that is no date) are dropped from the outbox, and said: one bad entry must not cost the
+    whole state (the open issue's number with it, so a second issue), nor crash every
+    notify."""
+    inc = state.get("incident") if isinstance(state, dict) else None
+    if not isinstance(inc, dict) or not isinstance(inc.get("outbox"), list):
+        return None
+    outbox = inc["outbox"]
+    kept, dropped = [], 0
+    for message in outbox:
+        if isinstance(message, dict) and _sendable_time(message.get("not_before")):
+            kept.append(message)
+        else:
+            dropped += 1
+    if not dropped:
+        return None
+    inc["outbox"] = kept
+    return f"{dropped} queued chat message(s) set aside: not sendable as saved (bad not_before)"
 
 
 def save_state(path: str | Path, state: dict[str, Any]) -> None:

@@ -47,6 +47,12 @@ def load_runs(paths: Sequence[str],
             raise MergeError(f"{path}: vantage {run.vantage!r} is also {vantage_of[run.vantage]}"
                              "'s: each vantage once")
         vantage_of[str(run.vantage)] = path
+        if (run.site.name, run.site.media_url) != (first.site.name, first.site.media_url):
+            raise MergeError(f"{path}: a run of site {run.site.name!r} ({run.site.media_url}), "
+                             f"not {first.site.name!r} ({first.site.media_url}) as {first_path}")
+        if not run.nodes:
+            raise MergeError(f"{path}: the run lists no node: a vantage that probed nothing "
+                             "cannot be merged")
         if run.scope and run.scope.kind != "all":
             raise MergeError(f"{path}: a partial run ({run.scope.kind} {run.scope.name}); "
                              "merge whole-fleet runs")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from edgeprobe.analyze.rollup import region_status
 from edgeprobe.result.parts import VantageNode, VantageRow
 from edgeprobe.result.types import RunFinding, RunResult
-from edgeprobe.vocabulary import DEGRADED, FAILING, HEALTHY, UNREACHABLE, WARNING
+from edgeprobe.vocabulary import BLAMING, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
 
 BAD = (FAILING, UNREACHABLE)
 
@@ -57,17 +57,21 @@ def judge_vantages(runs: Sequence[RunResult]) -> Merged:
     path_failures = {n: vs for n, vs in failing_from.items() if vs and len(vs) < len(judging)}
     findings: list[RunFinding] = []
     seen: dict[tuple[str, str], int] = {}
+    said_by: dict[tuple[str, str], int] = {}
     for run in judging:
         for f in run.findings:
             if f.scope == "node" and f.target in path_failures:
                 continue  # the node is fine from elsewhere: not its configuration
             key = (f.kind, f.target)
+            said_by[key] = said_by.get(key, 0) + 1
             if key in seen:
                 prev = findings[seen[key]]
                 findings[seen[key]] = _with_vantage(prev, run)
                 continue
             seen[key] = len(findings)
             findings.append(_with_vantage(f, run))
+    findings = [_fleet_needs_everyone(f, said_by[(f.kind, f.target)], len(judging))
+                for f in findings]
     for node, vantages in path_failures.items():
         fine = len(judging) - len(vantages)
         how = "/".join(sorted({by_vantage[v][node] for v in vantages}))
@@ -103,6 +107,18 @@ def judge_vantages(runs: Sequence[RunResult]) -> Merged:
                    for r, ns in regions.items()},
                   tuple(_vantage_row(r, r.vantage in degraded) for r in runs), tuple(degraded),
                   path_failures)
+
+
+def _fleet_needs_everyone(f: RunFinding, said: int, judging: int) -> RunFinding:
+    """A fleet-wide judgement (every node fails) holds only when every judging vantage
+    made it: from one vantage alone it says as much about that vantage's path, so it stays
+    on record as info and blames nothing."""
+    if f.scope != "fleet" or f.severity not in BLAMING or said == judging:
+        return f
+    from dataclasses import replace
+
+    return replace(f, severity=INFO, summary=f"{f.summary} (seen from {said} of {judging} "
+                   "vantages only: not a fleet-wide judgement)")
 
 
 def _with_vantage(f: RunFinding, run: RunResult) -> RunFinding:

@@ -20,6 +20,7 @@ from typing import Any
 
 from edgeprobe.errors import EnvError
 from edgeprobe.result.types import DeliveryInfo, IncidentInfo, RunResult
+from edgeprobe.result.validation import parse_time
 from edgeprobe.vocabulary import BLAMING, CRITICAL
 
 ISSUE_BODY_MAX = 60_000  # GitHub refuses bodies over 65,536 characters
@@ -147,7 +148,7 @@ async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: s
     for message in list(inc.get("outbox", [])):
         name, url = message["channel"], urls.get(message["channel"])
         due = message.get("not_before")
-        if not url or (due and datetime.fromisoformat(due) > now):
+        if not url or (due and parse_time(due) > now):
             continue
         files = attachment if name == "discord" and message["id"] == change_id else None
         try:
