@@ -124,9 +124,15 @@ CASES = {
     "slow node far above its peers": (
         {"a": OK4, "b": OK4, "c": OK4}, {"latency": {"a": 900.0, "b": 20.0, "c": 25.0}},
         {("node_slow", "a", "warning")}),
+    # the bucket, a shared path or the prober's own load: fleet_slow (info), nobody blamed
     "everyone slow over slow_ms": (
-        {"a": OK4, "b": OK4}, {"latency": {"a": 1600.0, "b": 1700.0}},
-        {("node_slow", "a", "warning"), ("node_slow", "b", "warning")}),
+        {"a": OK4, "b": OK4}, {"latency": {"a": 1600.0, "b": 1700.0}}, set()),
+    "one node slow among slow peers: still named": (
+        {"a": OK4, "b": OK4, "c": OK4}, {"latency": {"a": 4000.0, "b": 1600.0, "c": 1700.0}},
+        {("node_slow", "a", "warning")}),
+    "a node alone over slow_ms is judged by slow_ms": (
+        {"a": OK4}, {"latency": {"a": 1600.0}, "scope": "node"},
+        {("node_slow", "a", "warning")}),
     "a loaded prober's two late answers among thirteen: nobody blamed": (
         {"a": [200] * 13, "b": [200] * 13, "c": [200] * 13},
         {"latency": {"a": [20.0] * 11 + [1600.0, 1700.0], "b": 25.0, "c": 30.0}}, set()),
@@ -233,3 +239,11 @@ def test_a_view_whose_answer_holds_no_address_is_a_critical_view_dns_failure():
         ("view_dns_failure", "us-west", "critical")]
     assert found[0].summary == ("users in us-west (198.51.100.0/24): the media host has no A "
                                 "or AAAA record for them")
+
+
+def test_a_slow_fleet_is_one_info_and_blames_no_node():
+    a = fleet({"a": OK4, "b": OK4}, latency={"a": 1600.0, "b": 1700.0})
+    (slow,) = [f for f in a.findings if f.kind == "fleet_slow"]
+    assert (slow.severity, slow.target) == ("info", "fleet")
+    assert slow.evidence["p95_ms"] == {"a": 1600.0, "b": 1700.0}
+    assert set(a.node_status.values()) == {"healthy"}

@@ -56,7 +56,7 @@ def drip():
 def _dripping_probe_file(lab, tmp_path, drip):
     text = lab.probe_file().read_text().replace(lab.lab.s3.endpoint,
                                                 f"http://127.0.0.1:{drip.port}")
-    text = text.replace("timeout_s = 5.0", "timeout_s = 2.0")
+    text = text.replace("timeout_s = 20.0", "timeout_s = 2.0")
     path = tmp_path / "drip.toml"
     path.write_text(text)
     return path

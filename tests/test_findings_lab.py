@@ -55,7 +55,7 @@ def test_healthy_fleet_is_ok(lab):
                          ids=[f[0] for f in NODE_FAULTS])
 def test_one_broken_node(lab, fault, kind, severity, status):
     lab.fault(FREMONT, fault)
-    run = lab.probe(probe="timeout_s = 5.0")
+    run = lab.probe(probe="timeout_s = 20.0")
     expected = {(kind, FREMONT, severity)} if kind else set()
     cause = CANARY_CAUSES.get(fault)
     if cause:
@@ -295,7 +295,7 @@ def test_verify_tls_off_is_said_everywhere_and_what_it_hides_is_recorded(lab, tm
     from tests.conftest import render
 
     lab.fault(FREMONT, "wrong_cert")
-    run = lab.probe(probe="timeout_s = 5.0", extra="")
+    run = lab.probe(probe="timeout_s = 20.0", extra="")
     assert blamed(run) == {("node_tls_error", FREMONT, "critical")}  # on: a finding
     text = lab.probe_file().read_text().replace("[site]\n", "[site]\nverify_tls = false\n")
     path = tmp_path / "off.toml"
@@ -351,7 +351,7 @@ def test_a_certificate_expiring_on_one_edge_is_named_with_its_dates(lab):
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
     assert node["certificate"]["sha256"] != next(
         n for n in run["nodes"] if n["name"] != FREMONT)["certificate"]["sha256"]
-    run = lab.probe(probe="timeout_s = 5.0\ncert_warn_days = 1")  # 2 days left: still critical
+    run = lab.probe(probe="timeout_s = 20.0\ncert_warn_days = 1")  # 2 days left: still critical
     assert ("node_cert_expiring", FREMONT, "critical") in blamed(run)
 
 

@@ -89,7 +89,7 @@ def services():
 def _probe_and_notify(lab, services, tmp_path, broken=()):
     for node in broken:
         lab.fault(node, "s3_disabled")
-    run = lab.probe(probe="timeout_s = 5.0", extra="\n[incident]\nconfirm_runs = 2\n")
+    run = lab.probe(probe="timeout_s = 20.0", extra="\n[incident]\nconfirm_runs = 2\n")
     for node in broken:
         lab.fault(node)
     state = tmp_path / "state.json"

@@ -166,7 +166,7 @@ def test_a_bucket_outage_is_a_metric_not_a_dead_server(lab):
 
 
 def test_a_scrape_during_a_run_gets_the_previous_complete_run(lab):
-    lab.fault("cdn-newark-1", "slow")  # every run takes 2 s or more
+    lab.fault("cdn-newark-1", "slow")  # every run takes 5 s or more
     with serving(lab, interval=1.0) as server:
         first = server.wait_for('edgeprobe_runs_total{result="ok"} 1.0', timeout=60)
         started = value(first, "edgeprobe_run_timestamp_seconds")

@@ -95,6 +95,8 @@ FINDING_KINDS: dict[str, FindingKind] = {
     "node_protocol_error": FindingKind("node", CRITICAL, "answers that are not valid HTTP"),
     "region_degraded": FindingKind(
         "region", CRITICAL, "every node of the region is failing or unreachable"),
+    "fleet_slow": FindingKind(
+        "fleet", INFO, "every node answered slowly: the bucket, a shared path or the prober"),
     "fleet_wide_failure": FindingKind(
         "fleet", CRITICAL, "every node fails for objects the bucket has"),
     "origin_object_missing": FindingKind("object", WARNING, "the object is not in the bucket"),

@@ -17,6 +17,7 @@ from edgeprobe.analyze.nodes import (
     check_latency,
     dns_finding,
     failure_findings,
+    fleet_slow,
     never_caches,
     slow_finding,
 )
@@ -28,7 +29,7 @@ from edgeprobe.analyze.rollup import (
     origin_findings,
     region_findings,
 )
-from edgeprobe.analyze.stats import median
+from edgeprobe.analyze.stats import latency_summary
 from edgeprobe.analyze.summary import fleet_headers, header_diffs, summarise
 from edgeprobe.analyze.types import (
     SEVERITY_RANK,
@@ -80,16 +81,15 @@ def analyze(inp: AnalysisInput) -> Analysis:
     peers_ok = {p: {c.fetch.node for c in cs if c.verdict == "ok"} for p, cs in by_path.items()}
 
     findings: list[Finding] = [dns_finding(r) for r in inp.resolutions if r.error_kind]
-    p50s = {}
-    for node, checks in by_node.items():
-        done = [ms for c in checks if c.fetch.status_code and (ms := check_latency(c)) is not None]
-        if done:
-            p50s[node] = median(done)
+    speeds = {node: latency_summary(done) for node, checks in by_node.items()
+              if (done := [ms for c in checks if c.fetch.status_code
+                           and (ms := check_latency(c)) is not None])}
     for node, checks in by_node.items():
         node_findings = failure_findings(node, checks, refs, peers_ok, inp)
-        peers = [v for n, v in p50s.items() if n != node and v is not None]
+        peers = {n: s for n, s in speeds.items() if n != node}
         slow = slow_finding(node, checks, peers, inp, node_findings)
         findings.extend(node_findings + ([slow] if slow else []))
+    findings.extend(fleet_slow(speeds, inp.slow_ms))
     findings.extend(cache_findings(by_node))
     canary_by_node: dict[str, list[FetchResult]] = {}
     for f in inp.canaries:

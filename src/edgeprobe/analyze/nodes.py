@@ -7,12 +7,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgeprobe.analyze import tuning
-from edgeprobe.analyze.stats import latency_summary, median
+from edgeprobe.analyze.stats import Latency, latency_summary, median
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
 from edgeprobe.mastodon import MASTODON_CACHE_CONTROL
 from edgeprobe.observe.observations import Resolution
 from edgeprobe.observe.repro import body_command
-from edgeprobe.vocabulary import CRITICAL, WARNING
+from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
 
 _WHAT = {
     "node_media_missing": "answered {codes} for {n} of {m} objects that exist in the bucket",
@@ -107,31 +107,37 @@ def check_latency(c: Check) -> float | None:
     return t.total_ms
 
 
-def slow_finding(node: str, checks: Sequence[Check], peer_p50s: Sequence[float],
+def slow_finding(node: str, checks: Sequence[Check], peers: Mapping[str, Latency],
                  inp: AnalysisInput, existing: list[Finding]) -> Finding | None:
     """Latency over slow_ms or far above the peers'. Timeouts are already a node_slow
     failure finding; this one adds latency evidence or stands alone.
 
-    The evidence must survive a loaded prober: one or two late answers among many are the
-    prober's own hiccups as often as the edge's, so "over slow_ms" needs several answers
-    and a share of them (tuning.SLOW_MIN_OVER, SLOW_SHARE) — an edge slow on every answer,
-    or on one in five, still is — and "far above its peers" compares medians measured in
-    the same run, which a busy prober inflates alike."""
+    The evidence must survive a loaded prober, which slows every answer it times: "over
+    slow_ms" needs several answers and a share of them (tuning.SLOW_MIN_OVER, SLOW_SHARE),
+    and, where peers were measured in the same run, a p95 at least tuning.SLOW_GAP times
+    theirs — a prober's own load (or a slow bucket behind every edge) slows the peers as
+    much, and is fleet_slow, not this node's fault. "Far above its peers" compares medians
+    of the same run, which a busy prober inflates alike."""
     done = [ms for c in checks if c.fetch.status_code and (ms := check_latency(c)) is not None]
     lat = latency_summary(done)
-    peers = median(peer_p50s)
+    peer_p50 = median([s["p50"] for s in peers.values() if s["p50"] is not None])
+    peer_p95 = median([s["p95"] for s in peers.values() if s["p95"] is not None])
     over = [ms for ms in done if ms > inp.slow_ms]
     need = max(tuning.SLOW_MIN_OVER, -(-len(done) * tuning.SLOW_SHARE // 1))
+    above_peers = peer_p95 is None or (lat["p95"] or 0) >= tuning.SLOW_GAP * peer_p95
     reason = None
-    if lat["p95"] is not None and lat["p95"] > inp.slow_ms and len(over) >= need:
+    if lat["p95"] is not None and lat["p95"] > inp.slow_ms and len(over) >= need \
+            and above_peers:
         reason = (f"p95 latency {lat['p95']:.0f} ms is over slow_ms {inp.slow_ms:.0f} ms "
-                  f"({len(over)} of {len(done)} answers)")
-    elif (lat["p50"] is not None and len(done) >= tuning.SLOW_MIN_OVER and peers
-          and lat["p50"] > tuning.SLOW_PEER_FACTOR * peers and lat["p50"] > inp.slow_ms / 2):
-        reason = (f"median latency {lat['p50']:.0f} ms is {lat['p50'] / peers:.0f}× "
-                  f"its peers' {peers:.0f} ms")
-    evidence = {"latency_ms": lat, "peers_p50_ms": peers, "slow_ms": inp.slow_ms,
-                "over_slow_ms": len(over)}
+                  f"({len(over)} of {len(done)} answers"
+                  + (f"; {lat['p95'] / peer_p95:.0f}× its peers' {peer_p95:.0f} ms)"
+                     if peer_p95 else ")"))
+    elif (lat["p50"] is not None and len(done) >= tuning.SLOW_MIN_OVER and peer_p50
+          and lat["p50"] > tuning.SLOW_PEER_FACTOR * peer_p50 and lat["p50"] > inp.slow_ms / 2):
+        reason = (f"median latency {lat['p50']:.0f} ms is {lat['p50'] / peer_p50:.0f}× "
+                  f"its peers' {peer_p50:.0f} ms")
+    evidence = {"latency_ms": lat, "peers_p50_ms": peer_p50, "peers_p95_ms": peer_p95,
+                "slow_ms": inp.slow_ms, "over_slow_ms": len(over)}
     for i, f in enumerate(existing):  # timeouts: enrich rather than duplicate
         if f.kind == "node_slow":
             existing[i] = Finding(f.kind, f.scope, f.target, f.severity,
@@ -141,6 +147,20 @@ def slow_finding(node: str, checks: Sequence[Check], peer_p50s: Sequence[float],
     if reason is None:
         return None
     return Finding("node_slow", "node", node, WARNING, f"{node}: {reason}", evidence)
+
+
+def fleet_slow(speeds: Mapping[str, Latency], slow_ms: float) -> list[Finding]:
+    """Every node (two or more) with a p95 over slow_ms: the bucket behind them, a shared
+    path, or the prober's own load — nothing names one edge, so one info finding and no
+    node blamed (a node far above even these is still node_slow)."""
+    p95s = {n: s["p95"] for n, s in speeds.items() if s["p95"] is not None}
+    if len(p95s) < 2 or not all(v > slow_ms for v in p95s.values()):
+        return []
+    return [Finding("fleet_slow", "fleet", "fleet", INFO,
+                    f"every node ({len(p95s)}) answered slowly (p95 over slow_ms "
+                    f"{slow_ms:.0f} ms): the bucket behind them, a shared network path, or "
+                    "the prober's own load — no single edge stands out",
+                    {"p95_ms": p95s, "slow_ms": slow_ms})]
 
 
 def normalise_cache_control(value: str | None) -> str | None:

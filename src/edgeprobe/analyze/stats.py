@@ -15,7 +15,10 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return round(ordered[rank - 1], 2)
 
 
-def latency_summary(values: Sequence[float]) -> dict[str, float | None]:
+Latency = dict[str, float | None]  # p50, p95, max (ms)
+
+
+def latency_summary(values: Sequence[float]) -> Latency:
     return {"p50": percentile(values, 50), "p95": percentile(values, 95),
             "max": round(max(values), 2) if values else None}
 

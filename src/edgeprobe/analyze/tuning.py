@@ -11,6 +11,9 @@ SLOW_PEER_FACTOR = 4.0
 # answers: a loaded prober delays one or two answers at random, a slow edge many.
 SLOW_MIN_OVER = 2
 SLOW_SHARE = 0.2
+# ... and, where peers were measured, a p95 this many times theirs (a busy prober or a slow
+# bucket slows every edge alike: fleet_slow, info)
+SLOW_GAP = 2.0
 # Bodies this large are timed to their first byte: their transfer measures the prober too.
 LARGE_BODY_BYTES = 1024 * 1024
 

@@ -48,7 +48,7 @@ class LabOptions:
     nodes: tuple[LabNode, ...] = DEFAULT_NODES
     objects: tuple[LabObject, ...] = field(default_factory=default_objects)
     faults: dict[str, set[str]] = field(default_factory=dict)
-    slow_delay_s: float = 2.0
+    slow_delay_s: float = 5.0  # far above what a busy machine adds to a healthy answer
     single_address: bool | None = None  # None: detect; True: 127.0.0.1 with a port per node
     # nodes that also listen on ::1 (an AAAA record beside their A): their IPv6 edge is
     # its own server, "NODE@::1" in Lab.edges, so a fault can break one address only
