@@ -90,3 +90,56 @@ def test_one_ctrl_c_stops_the_run_cleanly(lab, tmp_path, drip):
     assert err.endswith("edgeprobe: interrupted; nothing was written\n")
     assert "Traceback" not in err
     assert not out.exists()
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    fields = {}
+    for line in open(f"/proc/{pid}/status", encoding="ascii"):
+        name, _, rest = line.partition(":")
+        if name in ("Threads", "VmRSS"):
+            fields[name] = int(rest.split()[0])
+    return fields
+
+
+def _runs_done(port: int) -> int:
+    import re
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+            text = answer.read().decode()
+    except OSError:
+        return 0
+    return int(sum(float(m) for m in re.findall(r'^edgeprobe_runs_total\{result="\w+"\} (\S+)',
+                                               text, re.M)))
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads Linux's /proc")
+def test_serve_against_a_dripping_bucket_keeps_threads_and_memory_flat(lab, tmp_path, drip):
+    """Every run's bucket calls hang on the drip until their deadline. 0.2 abandoned two
+    stuck threads, each with its own boto3 client (~28 MB), every run: serve's memory grew
+    to its unit's MemoryMax. Now one client per process, and a purpose whose call is still
+    stuck is refused at once (a finding), not given another thread."""
+    from edgeprobe.lab.processes import closed_port
+
+    port = closed_port()
+    proc = subprocess.Popen([sys.executable, "-m", "edgeprobe", "serve", "-c",
+                             str(_dripping_probe_file(lab, tmp_path, drip)), "--listen",
+                             f"127.0.0.1:{port}", "--interval", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def after(runs: int) -> dict[str, int]:
+            deadline = time.monotonic() + 60
+            while _runs_done(port) < runs:
+                assert proc.poll() is None and time.monotonic() < deadline, "serve stalled"
+                time.sleep(0.2)
+            return _proc_status(proc.pid)
+
+        early = after(2)
+        late = after(7)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    assert late["Threads"] <= early["Threads"] + 2, (early, late)
+    assert late["VmRSS"] <= early["VmRSS"] + 30_000, (early, late)  # kB: no client per run

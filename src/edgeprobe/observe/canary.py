@@ -61,6 +61,7 @@ async def reference(origin: OriginSettings, canaries: tuple[SampleObject, ...],
     if not canaries:
         return None
     try:
-        return await threads.call(_ask, origin, canaries[0].key, timeout_s, deadline=timeout_s)
+        return await threads.call(_ask, origin, canaries[0].key, timeout_s, deadline=timeout_s,
+                                  lane=f"canary reference {origin.endpoint_url} {origin.bucket}")
     except TimeoutError as exc:
         return CanaryReference(error=str(map_error(exc, origin.bucket)))

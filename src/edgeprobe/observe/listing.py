@@ -59,7 +59,8 @@ class _Walk:
         self.calls += 1
         async with self.gate:
             pages = await threads.call(self._list, prefix,
-                                       deadline=self.timeout_s * (1 + self.limit // 1000))
+                                       deadline=self.timeout_s * (1 + self.limit // 1000),
+                                       lane=f"list {self.bucket} {prefix}")
         objects = [OriginObject(o["Key"], True, o.get("Size"), o.get("ETag"))
                    for page in pages for o in page.get("Contents", [])
                    if not o["Key"].endswith("/") and not o["Key"].endswith(PLACEHOLDER_TAIL)]

@@ -55,7 +55,8 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
     keys = [k for k in dict.fromkeys(keys) if k not in known]
     try:
         client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
-        await threads.call(_head_bucket, client, settings.bucket, deadline=timeout_s)
+        await threads.call(_head_bucket, client, settings.bucket, deadline=timeout_s,
+                           lane=f"head_bucket {settings.endpoint_url} {settings.bucket}")
     except OriginError as exc:
         return OriginFacts(settings.bucket, available=False, error_kind=exc.kind,
                             error=str(exc))
@@ -69,7 +70,7 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
         async with limit:
             try:
                 return await threads.call(_head_object, client, settings.bucket, key,
-                                     deadline=timeout_s)
+                                          deadline=timeout_s, lane=f"head_object {key}")
             except TimeoutError as exc:
                 return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))
 

@@ -22,8 +22,11 @@ else:
 MAX_POOL = 16
 
 
+@functools.lru_cache(maxsize=8)
 def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
-    """An S3 client for the configured endpoint; unsigned when ``anonymous``."""
+    """An S3 client for the configured endpoint; unsigned when ``anonymous``. One per
+    settings for the process's life (boto3 clients are thread-safe): a client costs ~14 MB,
+    and ``serve`` must not make new ones every run."""
     import boto3  # heavy: imported only when a probe runs
     from botocore import UNSIGNED
     from botocore.config import Config
