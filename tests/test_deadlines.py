@@ -94,7 +94,9 @@ def test_one_ctrl_c_stops_the_run_cleanly(lab, tmp_path, drip):
 
 def _proc_status(pid: int) -> dict[str, int]:
     fields = {}
-    for line in open(f"/proc/{pid}/status", encoding="ascii"):
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        lines = status.read().splitlines()
+    for line in lines:
         name, _, rest = line.partition(":")
         if name in ("Threads", "VmRSS"):
             fields[name] = int(rest.split()[0])

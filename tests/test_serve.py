@@ -98,7 +98,8 @@ def value(metrics: str, name: str, **labels: str) -> float:
 
 def test_serve_endpoints_against_the_lab(lab):
     lab.fault(FREMONT, "s3_disabled")
-    with serving(lab) as server:
+    # one run, then /probe (enabled here) finds the lock free
+    with serving(lab, interval=3600, extra="\n[serve]\nprobe_endpoint = true\n") as server:
         metrics = server.wait_for('edgeprobe_runs_total{result="ok"} 1.0')
         assert value(metrics, "edgeprobe_node_up", node=FREMONT) == 0
         assert {value(metrics, "edgeprobe_node_up", node=n) for n in lab.lab.edges
@@ -133,6 +134,8 @@ def test_serve_endpoints_against_the_lab(lab):
         assert "no node named 'cdn-nowhere-1'; nodes: cdn-fremont-1," in \
             server.get("/probe?node=cdn-nowhere-1")[2]
         assert server.get("/probe")[0] == 400
+        status, _, _ = server.get(f"/probe?node={FREMONT}")  # at most one per 10 s
+        assert status == 429
         for path in ("/metrics", "/", "/run.json", "/healthz", f"/probe?node={FREMONT}"):
             assert SECRET not in server.get(path)[2], path
         code, log = server.stop()
@@ -271,3 +274,14 @@ def test_the_dashboard_and_rules_use_only_metrics_serve_exposes(lab):
             used |= set(re.findall(r"edgeprobe_\w+", target["expr"]))
     used |= set(re.findall(r"edgeprobe_\w+", (DEPLOY / "edgeprobe-rules.yml").read_text()))
     assert used and used <= exposed, used - exposed
+
+
+def test_probe_on_demand_is_off_unless_the_probe_file_enables_it(lab):
+    """An unauthenticated amplifier (0.2: 30 one-second requests kept the server probing
+    for 14 s and pulled ~110 MB from an edge): off by default."""
+    with serving(lab, interval=3600) as server:
+        server.wait_for('edgeprobe_runs_total{result="ok"} 1.0')
+        status, _, text = server.get(f"/probe?node={FREMONT}")
+        assert (status, text) == (404, "/probe is off: set [serve] probe_endpoint = true in "
+                                       "the probe file to enable it\n")
+        assert server.stop()[0] == 0

@@ -38,6 +38,7 @@ CONFIRM_RUNS = 2
 MERGE_MAX_SPREAD_S = 600.0  # edgeprobe merge: runs started further apart are refused
 
 SERVE_INTERVAL_S = 60.0
+SERVE_PROBE_EVERY_S = 10.0  # /probe (when on): at most one per this many seconds
 SERVE_LISTEN = "127.0.0.1:9330"  # loopback only unless the probe file or --listen says so
 
 FAIL_ON = "warning"

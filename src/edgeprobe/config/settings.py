@@ -140,6 +140,11 @@ class ServeSettings:
     interval_s: float = key(defaults.SERVE_INTERVAL_S, kind=float, positive=True, least=1,
                             most=86_400)
     listen: str = key(defaults.SERVE_LISTEN, kind=str, check="listen")
+    # /probe?node=NAME: one node probed on demand (off: anyone who can reach the port could
+    # make the server probe, and the edges and the bucket pay)
+    probe_endpoint: bool = key(False, kind=bool)
+    probe_every_s: float = key(defaults.SERVE_PROBE_EVERY_S, kind=float, positive=True,
+                               least=1, most=86_400)
 
 
 @dataclass(frozen=True)

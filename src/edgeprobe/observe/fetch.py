@@ -85,6 +85,7 @@ class _Engine:
                  objects: Sequence[SampleObject], cainfo: str | None,
                  done: Callable[[int, FetchResult], None]) -> None:
         self.site, self.probe, self.cainfo, self.done = site, probe, cainfo, done
+        self.cancelled = False  # set from the event loop: stop within SELECT_S
         self.per_node = connections_per_node(probe, len(targets))
         self.queues: dict[str, deque[Transfer]] = {t.node: deque() for t in targets}
         index = 0
@@ -122,7 +123,7 @@ class _Engine:
     def run(self) -> None:
         try:
             self._fill()
-            while self.active:
+            while self.active and not self.cancelled:
                 while self.multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
                     pass
                 while True:
@@ -133,7 +134,8 @@ class _Engine:
                         self._finish(curl, code, message)
                     if not left:
                         break
-                self._fill()
+                if not self.cancelled:
+                    self._fill()
                 if self.active:
                     self.multi.select(SELECT_S)
         finally:
@@ -162,7 +164,12 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
 
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
         engine = _Engine(site, probe, targets, objects, ca_bundle(site, directory), done)
-        # a daemon thread: a Ctrl-C never waits for a node that is still dripping
-        await threads.call(engine.run, deadline=None)
+        # a daemon thread: a Ctrl-C never waits for a node that is still dripping; a
+        # cancelled run (serve's /probe whose caller went away) stops its transfers too
+        try:
+            await threads.call(engine.run, deadline=None)
+        except asyncio.CancelledError:
+            engine.cancelled = True
+            raise
     await asyncio.sleep(0)  # let the last progress callbacks run
     return [r for r in results if r is not None]

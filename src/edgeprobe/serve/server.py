@@ -4,7 +4,8 @@ browsers and scripts (docs/cli.md, docs/metrics.md).
     /metrics   the latest complete run as metrics (OpenMetrics or the classic text, by Accept)
     /          the latest HTML report          /run.json   the latest run result
     /healthz   200 while runs run; 503 with the reason when the last one could not
-    /probe?node=NAME   one node probed now (the multi-target exporter pattern)
+    /probe?node=NAME   one node probed now (the multi-target exporter pattern), only with
+                       [serve] probe_endpoint = true: one at a time, rate-limited
 
 Every run goes through the pipeline, one at a time (a lock: a timer run and a /probe never
 overlap). A run replaces the served one only once complete — metrics, report and JSON
@@ -69,12 +70,17 @@ class Server:
         self.state = ServerState()
         self.served: Served | None = None
         self.lock = asyncio.Lock()
+        self._adhoc: asyncio.Task[object] | None = None  # a /probe's handler, while it runs
+        self._last_probe = -1e9
         self.stopping = asyncio.Event()
         self.registry = CollectorRegistry(auto_describe=True)
         self.registry.register(RunCollector(self.state))
 
     async def run_once(self) -> None:
-        """One whole-fleet run; the served run changes only when it completes."""
+        """One whole-fleet run; the served run changes only when it completes. A /probe
+        in progress is cancelled: the schedule comes first."""
+        if self._adhoc is not None:
+            self._adhoc.cancel()
         async with self.lock:
             started = time.monotonic()
             try:
@@ -130,16 +136,31 @@ class Server:
         return web.Response(text=f"ok: last run {s.run.started_at} ({s.run.health})\n")
 
     async def probe_node(self, request: web.Request) -> web.Response:
+        """One node now — only when ``[serve] probe_endpoint = true``; one at a time, at
+        most one per ``probe_every_s``, never while a run runs; cancelled when its caller
+        goes, and by the scheduled run, which it never delays."""
+        serve = self.settings.serve
+        if not serve.probe_endpoint:
+            return web.Response(status=404, text="/probe is off: set [serve] probe_endpoint "
+                                                 "= true in the probe file to enable it\n")
         name = request.query.get("node", "")
         names = [n.name for n in self.settings.nodes]
         if name not in names:
             return web.Response(status=404 if name else 400,
                                 text=f"no node named {name!r}; nodes: {', '.join(names)}\n")
+        wait = self._last_probe + serve.probe_every_s - time.monotonic()
+        if self.lock.locked() or wait > 0:
+            return web.Response(status=429, headers={"Retry-After": str(max(1, round(wait)))},
+                                text="busy: a run is in progress or /probe was just used\n")
+        self._last_probe = time.monotonic()
         async with self.lock:
+            self._adhoc = asyncio.current_task()
             try:
                 run = await probe_async(self.settings, Scope.node(name))
             except EdgeprobeError as exc:
                 return web.Response(status=503, text=f"cannot probe {name}: {exc}\n")
+            finally:
+                self._adhoc = None
         registry = CollectorRegistry(auto_describe=True)
         registry.register(RunCollector(ServerState(run=run), server=False))
         return _metrics(registry, request)
@@ -163,7 +184,9 @@ async def serve(settings: Settings, host: str, port: int, state_path: str | None
                 interval_s: float) -> None:
     """Serve until SIGTERM/SIGINT; the current run finishes first."""
     server = Server(settings, state_path, interval_s)
-    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False)
+    # handler_cancellation: a /probe whose caller hangs up stops probing
+    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False,
+                           handler_cancellation=True)
     await runner.setup()
     try:
         await web.TCPSite(runner, host, port).start()
