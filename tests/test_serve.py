@@ -285,3 +285,17 @@ def test_probe_on_demand_is_off_unless_the_probe_file_enables_it(lab):
         assert (status, text) == (404, "/probe is off: set [serve] probe_endpoint = true in "
                                        "the probe file to enable it\n")
         assert server.stop()[0] == 0
+
+
+def test_serve_with_an_unwritable_state_path_does_not_start(lab, tmp_path):
+    """0.2 started, then failed every run quietly; now it refuses to start (exit 2)."""
+    from tests.conftest import edgeprobe
+
+    (tmp_path / "a-file").write_text("x")
+    bad = tmp_path / "a-file" / "state.json"
+    proc = edgeprobe("serve", "-c", str(lab.probe_file()), "--listen",
+                     f"127.0.0.1:{closed_port()}", "--state", str(bad), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == f"edgeprobe: error: cannot write {bad}: {bad.parent} is not a " \
+                          "directory\n"
+    assert "Traceback" not in proc.stderr

@@ -11,6 +11,7 @@ complete RunResult (and the server's own counters); a scrape never sees half a r
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -51,6 +52,7 @@ class ServerState:
     last_success: float | None = None  # unix time a run last completed
     last_error: str | None = None  # why the last run could not run (None: it ran)
     runs: Counter[str] = field(default_factory=Counter)  # ok / failed
+    started: float = field(default_factory=time.time)  # when the server started
 
 
 def _ts(text: str) -> float:
@@ -80,6 +82,9 @@ class RunCollector(Collector):
         for result in ("ok", "failed"):
             runs.add_metric([result], s.runs[result])
         yield runs
+        yield GaugeMetricFamily("edgeprobe_start_time_seconds", "When the server started (so "
+                                "an alert can tell a server that never completed a run)",
+                                value=s.started)
         yield GaugeMetricFamily("edgeprobe_run_success", "1 when the last run could run "
                                 "(whatever it found), 0 when it could not",
                                 value=1 if s.last_attempt and s.last_error is None else 0)

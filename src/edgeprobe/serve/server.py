@@ -182,7 +182,13 @@ def _metrics(registry: CollectorRegistry, request: web.Request) -> web.Response:
 
 async def serve(settings: Settings, host: str, port: int, state_path: str | None,
                 interval_s: float) -> None:
-    """Serve until SIGTERM/SIGINT; the current run finishes first."""
+    """Serve until SIGTERM/SIGINT; the current run finishes first. Every path it will
+    write is checked first: a server that could never save its state must not start and
+    fail every run quietly."""
+    from edgeprobe.fileio import check_output
+
+    if state_path is not None:
+        check_output(state_path)  # an OutputError: exit 2, before listening
     server = Server(settings, state_path, interval_s)
     # handler_cancellation: a /probe whose caller hangs up stops probing
     runner = web.AppRunner(server.app(), access_log=None, handle_signals=False,
