@@ -57,7 +57,9 @@ def test_confirm_runs_one_declares_at_once():
 def test_corrupt_or_foreign_state_is_replaced(tmp_path, content, problem):
     path = tmp_path / "state.json"
     path.write_text(content)
-    run, warning = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
+    run, warning, save = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")),
+                                        path, 2)
+    save()
     assert problem in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"
     saved = json.loads(path.read_text())
@@ -93,7 +95,8 @@ def _probe_and_notify(lab, services, tmp_path, broken=()):
     for node in broken:
         lab.fault(node)
     state = tmp_path / "state.json"
-    run, _ = incident.apply(parse_run(run), state, 2)
+    run, _, save = incident.apply(parse_run(run), state, 2)
+    save()
     path = tmp_path / "run.json"
     report.write(run, {"json": str(path), "html": str(tmp_path / "r.html")})
     run, deliveries = notify(str(path), str(state), str(tmp_path / "r.html"), services.env())
@@ -195,3 +198,26 @@ def test_notify_needs_a_run_with_state(tmp_path, lab):
     edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--json", str(out), "-q")
     proc = edgeprobe("notify", str(out), "--state", str(tmp_path / "s.json"))
     assert proc.returncode == 2 and "has no incident block" in proc.stderr
+
+
+def test_the_state_is_saved_after_the_outputs_so_a_failed_write_loses_no_declaration(
+        lab, tmp_path):
+    """0.2 advanced the state before the reports were written: a failed write (or a kill)
+    between the two lost the declaration for good. Now the state is saved last."""
+    from edgeprobe import config, pipeline
+    from edgeprobe.errors import OutputError
+
+    lab.fault(FREMONT, "s3_disabled")
+    settings = config.load(lab.probe_file(extra="\n[incident]\nconfirm_runs = 1\n"))
+    state = tmp_path / "state.json"
+
+    def broken_disk(run):
+        raise OutputError("cannot write report.html: No space left on device")
+
+    with pytest.raises(OutputError):
+        pipeline.probe(settings, state=state, outputs=broken_disk)
+    assert not state.exists()  # nothing advanced
+    written = []
+    run = pipeline.probe(settings, state=state, outputs=written.append)
+    assert run.incident.change == "declared" and written == [run]  # declared now, not lost
+    assert json.loads(state.read_text())["incident"]["open"] is True

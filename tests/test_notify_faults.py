@@ -201,7 +201,9 @@ def test_a_state_file_with_wrong_types_is_kept_aside_and_replaced(tmp_path):
     path = tmp_path / "state.json"
     bad = {**incident.fresh_state("lab"), "findings": {"k|t": {"runs": "2", "finding": 5}}}
     path.write_text(json.dumps(bad))
-    run, warning = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")), path, 2)
+    run, warning, save = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")),
+                                        path, 2)
+    save()
     assert "invalid at $.findings.k|t" in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"
     (aside,) = [p for p in tmp_path.iterdir() if p.name.startswith("state.json.bad-")]

@@ -12,6 +12,7 @@ import copy
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -197,12 +198,14 @@ def save_state(path: str | Path, state: dict[str, Any]) -> None:
 
 def apply(run: RunResult, path: str | Path, confirm_runs: int,
           loaded: tuple[dict[str, Any], str | None] | None = None
-          ) -> tuple[RunResult, str | None]:
-    """Load (unless ``loaded``: load_state's answer, read before the run), advance and save
-    the state file; return the annotated run and any warning."""
+          ) -> tuple[RunResult, str | None, Callable[[], None]]:
+    """Load (unless ``loaded``: load_state's answer, read before the run) and advance the
+    state; return the annotated run, any warning, and what saves the new state. The caller
+    saves it *last*, after the run's outputs are written: a failed write or a kill in
+    between then costs nothing — the next run declares again — where saving first would
+    lose the declaration for good."""
     state, warning = loaded or load_state(path, run.site.name)
     state, run = advance(state, run, confirm_runs)
-    save_state(path, state)
     if warning and run.incident:
         run = replace(run, incident=replace(run.incident, state_warning=warning))
-    return run, warning
+    return run, warning, lambda: save_state(path, state)

@@ -1,13 +1,14 @@
 """The pipeline API: the one way in for every caller (CLI, action, demo, tests).
 
     probe(settings, Scope.all() | Scope.node(name) | Scope.region(name),
-          state=PATH, progress=FN) -> run result
+          state=PATH, progress=FN, outputs=FN) -> run result
 
 config → resolve → sample → origin ∥ fetch → analyze → run result, plus the incident state
 when ``state`` is given. The rules that callers used to decide each on their own live here:
 the scope narrows the fleet (a ProbeError names what exists), and a partial run never
 touches the incident state (it would resolve every node it did not probe) — the run says
-so in ``warnings`` instead. Remote failures are findings, never exceptions.
+so in ``warnings`` instead; and the state is saved last, after ``outputs`` wrote the run's
+reports. Remote failures are findings, never exceptions.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from edgeprobe.observe.targets import node_targets, per_address, with_unlisted
 from edgeprobe.result.types import RunResult
 
 ProgressFn = Callable[[int, int, FetchResult | None], None]
+OutputsFn = Callable[[RunResult], object]  # writes the run's outputs (reports, files)
 PARTIAL_STATE = "partial run: incident state left unchanged (it tracks the whole fleet)"
 
 
@@ -79,15 +81,17 @@ class Scope:
 
 
 def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path | None = None,
-          progress: ProgressFn | None = None, vantage: str | None = None) -> RunResult:
+          progress: ProgressFn | None = None, vantage: str | None = None,
+          outputs: OutputsFn | None = None) -> RunResult:
     """Run the pipeline (blocking) and return the run result; see the module docstring."""
     return asyncio.run(probe_async(settings, scope, state=state, progress=progress,
-                                   vantage=vantage))
+                                   vantage=vantage, outputs=outputs))
 
 
 def merge(paths: Sequence[str], *, state: str | Path | None = None,
           confirm_runs: int = defaults.CONFIRM_RUNS,
-          max_spread_s: float = defaults.MERGE_MAX_SPREAD_S) -> RunResult:
+          max_spread_s: float = defaults.MERGE_MAX_SPREAD_S,
+          outputs: OutputsFn | None = None) -> RunResult:
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
     and judged together (merge.py); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
@@ -97,10 +101,22 @@ def merge(paths: Sequence[str], *, state: str | Path | None = None,
     if state is not None:
         check_output(state)
     run = merged_run(load_runs(paths, max_spread_s))
+    save = None
     if state is not None:
-        run, warning = incident.apply(run, state, confirm_runs)
+        run, warning, save = incident.apply(run, state, confirm_runs)
         if warning:
             run = replace(run, warnings=(warning,))
+    return _finish(run, outputs, save)
+
+
+def _finish(run: RunResult, outputs: OutputsFn | None, save: Callable[[], None] | None
+            ) -> RunResult:
+    """The run's outputs first, the incident state last: a failed write (or a kill) in
+    between leaves the state as it was, and the next run declares again."""
+    if outputs is not None:
+        outputs(run)
+    if save is not None:
+        save()
     return run
 
 
@@ -119,8 +135,8 @@ def vantage_name(given: str | None = None) -> str:
 
 async def probe_async(settings: Settings, scope: Scope | None = None, *,
                       state: str | Path | None = None,
-                      progress: ProgressFn | None = None, vantage: str | None = None
-                      ) -> RunResult:
+                      progress: ProgressFn | None = None, vantage: str | None = None,
+                      outputs: OutputsFn | None = None) -> RunResult:
     """``probe`` for callers that have an event loop."""
     from edgeprobe import incident
     from edgeprobe.fileio import check_output
@@ -135,13 +151,15 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
         if state is not None and not scope.partial else None
     history = dict(loaded[0].get("cache_no_hit_runs", {})) if loaded else {}
     run = replace(await _run(chosen, scope, progress, history), vantage=where)
+    save = None
     if state is not None:
         warning: str | None = PARTIAL_STATE
         if not scope.partial:
-            run, warning = incident.apply(run, state, settings.incident.confirm_runs, loaded)
+            run, warning, save = incident.apply(run, state, settings.incident.confirm_runs,
+                                                loaded)
         if warning:
             run = replace(run, warnings=(*(run.warnings or ()), warning))
-    return run
+    return _finish(run, outputs, save)
 
 
 async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,

@@ -69,14 +69,18 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
         channels = Channels.from_env(env) if notify_on else None
         for path in paths.values():
             check_output(path)
+
+        def write(run: RunResult) -> None:  # before the state is saved; again after notify
+            report.write(run, paths)
         if merge_dir:  # one artifact folder per vantage, as actions/download-artifact does
             root = Path(merge_dir)
             files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
             run = pipeline.merge([str(f) for f in files], state=state_path,
-                                 confirm_runs=settings.incident.confirm_runs)
+                                 confirm_runs=settings.incident.confirm_runs, outputs=write)
         else:
             run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
-                                 vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None)
+                                 vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None,
+                                 outputs=write)
         for warning in run.warnings or ():
             stdout.write(f"::warning title=state::{escape_data(warning)}\n")
         html = report.reporter("html").render(run)  # rendered once: attached, then written

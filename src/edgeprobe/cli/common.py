@@ -94,15 +94,25 @@ def actions_inert(text: str, env: Any = os.environ) -> str:
     return f"::stop-commands::{token}\n{text}::{token}::\n"
 
 
-def finish(run: RunResult, json_path: str | None, html_path: str | None,
-           markdown_path: str | None, quiet: bool, fail_on: str) -> None:
-    """The end of `probe` and `merge`: warnings, the reports, the summary, the exit."""
-    from edgeprobe import report
+def report_writer(json_path: str | None, html_path: str | None,
+                  markdown_path: str | None) -> Callable[[RunResult], object]:
+    """What writes `probe`'s and `merge`'s reports; the pipeline calls it before it saves
+    the incident state (a failed write then loses no declaration)."""
+    def write(run: RunResult) -> object:
+        from edgeprobe import report
+
+        return report.write(run, {"json": json_path, "html": html_path,
+                                  "markdown": markdown_path})
+    return write
+
+
+def finish(run: RunResult, json_path: str | None, quiet: bool, fail_on: str) -> None:
+    """The end of `probe` and `merge` (the reports are written): warnings, the summary,
+    the exit."""
     from edgeprobe.result.files import exit_status
 
     for warning in run.warnings or ():
         click.echo(f"edgeprobe: warning: {warning}", err=True)
-    report.write(run, {"json": json_path, "html": html_path, "markdown": markdown_path})
     if not quiet:
         print_summary(run, to_stderr=json_path == "-")
     sys.exit(exit_status(run, fail_on))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from edgeprobe.cli.common import fail_on_option, finish, handle_errors
+from edgeprobe.cli.common import fail_on_option, finish, handle_errors, report_writer
 from edgeprobe.config import defaults
 
 
@@ -37,5 +37,6 @@ def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: 
         if path and path != "-":
             check_output(path)
     run = pipeline.merge(run_files, state=state_path, confirm_runs=confirm_runs,
-                         max_spread_s=max_spread_s)
-    finish(run, json_path, html_path, markdown_path, quiet, fail_on)
+                         max_spread_s=max_spread_s,
+                         outputs=report_writer(json_path, html_path, markdown_path))
+    finish(run, json_path, quiet, fail_on)

@@ -14,6 +14,7 @@ from edgeprobe.cli.common import (
     finish,
     handle_errors,
     print_summary,
+    report_writer,
     vantage_option,
 )
 
@@ -60,10 +61,11 @@ def run_probe_command(config_path: str | None, json_path: str | None, html_path:
     progress.enabled = progress.enabled and not quiet
     try:
         run = pipeline.probe(settings, scope, state=state_path, progress=progress,
-                             vantage=vantage)
+                             vantage=vantage,
+                             outputs=report_writer(json_path, html_path, markdown_path))
     finally:
         progress.clear()
-    finish(run, json_path, html_path, markdown_path, quiet, fail_on)
+    finish(run, json_path, quiet, fail_on)
 
 
 @click.group()
