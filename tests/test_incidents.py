@@ -221,3 +221,25 @@ def test_the_state_is_saved_after_the_outputs_so_a_failed_write_loses_no_declara
     run = pipeline.probe(settings, state=state, outputs=written.append)
     assert run.incident.change == "declared" and written == [run]  # declared now, not lost
     assert json.loads(state.read_text())["incident"]["open"] is True
+
+
+def test_one_run_per_state_file_at_a_time(lab, tmp_path):
+    """0.2 had no lock: two notifies at once opened two issues, three probes at once each
+    recorded one run. The second is refused at once, naming the holder (exit 2)."""
+    import os
+
+    from edgeprobe import config, pipeline
+    from edgeprobe.errors import OutputError
+    from edgeprobe.fileio import held
+    from tests.conftest import edgeprobe
+
+    state = tmp_path / "state.json"
+    path = lab.probe_file()
+    with held(state):
+        with pytest.raises(OutputError, match=rf"in use by another edgeprobe \(pid {os.getpid()}"):
+            pipeline.probe(config.load(path), state=state)
+        proc = edgeprobe("probe", "all", "-c", str(path), "--state", str(state), "-q")
+        assert proc.returncode == 2 and "in use by another edgeprobe" in proc.stderr
+    assert not state.exists()
+    pipeline.probe(config.load(path), state=state)  # released: it runs
+    assert state.exists()

@@ -13,6 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from edgeprobe.errors import OutputError
@@ -89,5 +90,33 @@ def _fsync_dir(directory: Path) -> None:
         os.fsync(fd)
     except OSError:
         pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def held(path: str | os.PathLike[str]) -> Iterator[None]:
+    """An advisory lock on a state file for as long as the block runs (``FILE.lock``
+    beside it; flock, released by the kernel even on a kill). Two runs or two notifies on
+    one state would each declare, each open an issue: the second is refused at once with
+    an OutputError saying who holds it, never left waiting."""
+    import fcntl
+
+    lock = Path(f"{os.fspath(path)}.lock")
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise OutputError(f"cannot lock {path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "?"
+            raise OutputError(f"{path} is in use by another edgeprobe (pid {holder}); run "
+                              "one probe, merge or notify per state file at a time") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
     finally:
         os.close(fd)

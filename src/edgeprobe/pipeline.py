@@ -95,18 +95,18 @@ def merge(paths: Sequence[str], *, state: str | Path | None = None,
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
     and judged together (merge.py); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
-    from edgeprobe.fileio import check_output
+    from edgeprobe.fileio import check_output, held
     from edgeprobe.merge.runs import load_runs, merged_run
 
-    if state is not None:
-        check_output(state)
     run = merged_run(load_runs(paths, max_spread_s))
-    save = None
-    if state is not None:
+    if state is None:
+        return _finish(run, outputs, None)
+    check_output(state)
+    with held(state):
         run, warning, save = incident.apply(run, state, confirm_runs)
         if warning:
             run = replace(run, warnings=(warning,))
-    return _finish(run, outputs, save)
+        return _finish(run, outputs, save)
 
 
 def _finish(run: RunResult, outputs: OutputsFn | None, save: Callable[[], None] | None
@@ -138,23 +138,32 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
                       progress: ProgressFn | None = None, vantage: str | None = None,
                       outputs: OutputsFn | None = None) -> RunResult:
     """``probe`` for callers that have an event loop."""
-    from edgeprobe import incident
-    from edgeprobe.fileio import check_output
+    from edgeprobe.fileio import check_output, held
 
     scope = scope or Scope.all()
     where = vantage_name(vantage)
     chosen = scope.select(settings)
-    if state is not None and not scope.partial:
-        check_output(state)  # before probing: a run must not be lost to a bad state path
+    if state is None or scope.partial:
+        return await _probe(settings, chosen, scope, state, progress, where, outputs)
+    check_output(state)  # before probing: a run must not be lost to a bad state path
+    with held(state):  # one run per state file at a time
+        return await _probe(settings, chosen, scope, state, progress, where, outputs)
+
+
+async def _probe(settings: Settings, chosen: Settings, scope: Scope, state: str | Path | None,
+                 progress: ProgressFn | None, where: str, outputs: OutputsFn | None
+                 ) -> RunResult:
+    from edgeprobe import incident
+
+    tracked = state is not None and not scope.partial
     # the state is read once, before the run: its cache history feeds node_never_caches
-    loaded = incident.load_state(state, settings.site.name) \
-        if state is not None and not scope.partial else None
+    loaded = incident.load_state(state, settings.site.name) if tracked and state else None
     history = dict(loaded[0].get("cache_no_hit_runs", {})) if loaded else {}
     run = replace(await _run(chosen, scope, progress, history), vantage=where)
     save = None
     if state is not None:
         warning: str | None = PARTIAL_STATE
-        if not scope.partial:
+        if tracked:
             run, warning, save = incident.apply(run, state, settings.incident.confirm_runs,
                                                 loaded)
         if warning:

@@ -208,13 +208,15 @@ def notify_run(run: RunResult, state_path: str | Path, channels: Channels,
     """Deliver for a run probed with a state file; returns the run with ``notifications``
     and the issue number recorded (the caller writes it), and saves the state file."""
     from edgeprobe import incident
+    from edgeprobe.fileio import held
 
-    state, _ = incident.load_state(state_path, run.site.name)
-    deliveries = asyncio.run(deliver(run, state, channels, report))
-    inc = replace(run.incident or IncidentInfo(), issue=state["incident"].get("issue"))
-    run = replace(run, incident=inc, notifications=tuple(
-        DeliveryInfo(d.channel, d.action, d.ok, d.error) for d in deliveries))
-    incident.save_state(state_path, state)
+    with held(state_path):  # two notifies at once would each open an issue
+        state, _ = incident.load_state(state_path, run.site.name)
+        deliveries = asyncio.run(deliver(run, state, channels, report))
+        inc = replace(run.incident or IncidentInfo(), issue=state["incident"].get("issue"))
+        run = replace(run, incident=inc, notifications=tuple(
+            DeliveryInfo(d.channel, d.action, d.ok, d.error) for d in deliveries))
+        incident.save_state(state_path, state)
     return run, deliveries
 
 
