@@ -45,7 +45,9 @@ CANARY_CAUSES = {"s3_disabled": ("not_proxying", "critical"),
 def test_healthy_fleet_is_ok(lab):
     run = lab.probe()
     assert run["ok"] is True
-    assert run["findings"] == []
+    # on a busy machine the whole lab can answer slowly: that is said (fleet_slow, info,
+    # the prober's load among its causes), never blamed on an edge
+    assert [f for f in run["findings"] if f["kind"] != "fleet_slow"] == []
     assert {n["status"] for n in run["nodes"]} == {"healthy"}
     assert {r["status"] for r in run["regions"]} == {"healthy"}
     assert all(n["checks"] == len(lab.lab.paths) and n["failures"] == 0 for n in run["nodes"])

@@ -112,9 +112,10 @@ class MarkdownReporter:
             if len(affected) > AFFECTED_MAX:
                 affected = affected[:AFFECTED_MAX] + " … (all of them in the report)"
             head += [f"**Affected:** {affected}", ""]
-        for line in (v["incident"], v["tls_off"]):  # edgeprobe's words, a run file's dates
-            if line:
-                head += [f"**{md(line)}**", ""]
+        if v["incident"]:  # edgeprobe's words around a run file's date: escaped
+            head += [f"**{md(v['incident'])}**", ""]
+        if v["tls_off"]:  # edgeprobe's own words only
+            head += [f"**{v['tls_off']}**", ""]
         head += [f"_{md(v['started_at'])} · {v['counts']['nodes']} nodes × "
                  f"{v['counts']['objects']} objects in {md(v['duration_s'])} s · "
                  f"{md(v['site']['media_url'])}_", ""]
