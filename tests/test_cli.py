@@ -126,6 +126,7 @@ def test_unwritable_output_exits_2(lab, tmp_path):
     assert "cannot write" in proc.stderr and "Traceback" not in proc.stderr
 
 
+@pytest.mark.lab
 def test_demo_writes_reports_and_exits_1(tmp_path):
     proc = edgeprobe("demo", "--out", str(tmp_path))
     assert proc.returncode == 1, proc.stderr
@@ -141,6 +142,7 @@ def test_demo_writes_reports_and_exits_1(tmp_path):
     assert "cdn-fremont-1" in proc.stdout
 
 
+@pytest.mark.lab
 def test_lab_print_config_runs_until_interrupted(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "edgeprobe", "lab", "--print-config"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -160,6 +162,7 @@ def test_lab_print_config_runs_until_interrupted(tmp_path):
     assert "Traceback" not in err and "lab stopped" in err
 
 
+@pytest.mark.lab
 def test_lab_rejects_unknown_fault():
     proc = edgeprobe("lab", "--fault", "cdn-fremont-1=gremlins")
     assert proc.returncode == 2 and "use NODE=FAULT with a fault from" in proc.stderr

@@ -379,6 +379,7 @@ def test_an_expiring_certificate_puts_the_edge_at_risk_not_out_of_service(lab):
     assert f'edgeprobe_node_status{{edgeprobe_node_status="at_risk",node="{FREMONT}"' in metrics
 
 
+@pytest.mark.lab
 def test_a_broken_ipv6_address_is_named_not_hidden_behind_ipv4(tmp_path):
     """Every address is a target: a node with A and AAAA is probed on both, and an AAAA
     that fails while the A works is named with its address and its users."""

@@ -123,6 +123,7 @@ def _closed(node, name=None):
     return [_closed(v) for v in node] if isinstance(node, list) else node
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                  HealthCheck.filter_too_much])
