@@ -34,6 +34,9 @@ def _minimal_run():
      "run.json: not an edgeprobe run result (schema 'list', expected 'edgeprobe/run@1' or "
      "'edgeprobe/run@2')"),
     ("[" * 100_000, "run.json: not valid JSON: nested too deeply"),
+    # a run file is another machine's: a huge one is refused before it is read
+    (" " * (16 * 1024 * 1024 + 1),
+     f"run.json: {16 * 1024 * 1024 + 1} bytes, larger than a run result may be (16 MiB)"),
     ('{"schema": "edgeprobe/run@1", "ok": true}',
      "run.json: not a valid run result at $: 'started_at' is a required property"),
     ('{"schema": "edgeprobe/run@1", "ok": true, "started_at": "2026-11-26T14:00:00Z", '

@@ -299,3 +299,21 @@ def test_serve_with_an_unwritable_state_path_does_not_start(lab, tmp_path):
     assert proc.stderr == f"edgeprobe: error: cannot write {bad}: {bad.parent} is not a " \
                           "directory\n"
     assert "Traceback" not in proc.stderr
+
+
+def test_a_dns_rebinding_host_is_refused(lab):
+    """A page on evil.example whose name now resolves to 127.0.0.1 sends Host: evil.example
+    (0.2 answered it /run.json); only the server's own names are answered."""
+    with serving(lab, interval=3600) as server:
+        server.wait_for('edgeprobe_runs_total{result="ok"} 1.0')
+        port = server.url.rsplit(":", 1)[1]
+        for host, status in ((f"evil.example:{port}", 421), (f"localhost:{port}", 200),
+                             (f"127.0.0.1:{port}", 200)):
+            req = urllib.request.Request(server.url + "/run.json", headers={"Host": host})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as answer:
+                    got = answer.status
+            except urllib.error.HTTPError as exc:
+                got = exc.code
+            assert got == status, host
+        assert server.stop()[0] == 0

@@ -143,6 +143,9 @@ class ServeSettings:
     # /probe?node=NAME: one node probed on demand (off: anyone who can reach the port could
     # make the server probe, and the edges and the bucket pay)
     probe_endpoint: bool = key(False, kind=bool)
+    # host names the server is reached by, besides its address and loopback's names: any
+    # other Host is refused (a DNS-rebinding page must not read /run.json)
+    hosts: tuple[str, ...] = key((), kind=list)
     probe_every_s: float = key(defaults.SERVE_PROBE_EVERY_S, kind=float, positive=True,
                                least=1, most=86_400)
 

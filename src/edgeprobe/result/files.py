@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from typing import Any
 
 from edgeprobe.analyze.summary import fleet_headers, header_diffs, matches
@@ -19,6 +20,9 @@ from edgeprobe.vocabulary import fails, health
 SCHEMA = "edgeprobe/run@1"
 MERGED_SCHEMA = "edgeprobe/run@2"  # edgeprobe merge: run@1 plus the vantages
 SCHEMAS = (SCHEMA, MERGED_SCHEMA)
+# A run file is another machine's: read only up to this (a run of 50 edges × 50 objects is
+# about 2 MB; a 33 MB file took 0.2 474 MB of memory to merge)
+MAX_RUN_BYTES = 16 * 1024 * 1024
 
 
 def exit_status(run: RunResult, fail_on: str) -> int:
@@ -41,6 +45,13 @@ def run_json(run: RunResult) -> dict[str, Any]:
 def load_run(path: str) -> RunResult:
     """Read a saved run result; anything malformed, foreign or not valid against the
     published JSON Schema is a RunFileError naming the file and the JSON path."""
+    try:
+        size = os.path.getsize(path)
+    except OSError:
+        size = 0  # a FIFO, or missing: the open below says which
+    if size > MAX_RUN_BYTES:
+        raise RunFileError(f"{path}: {size} bytes, larger than a run result may be "
+                           f"({MAX_RUN_BYTES // (1024 * 1024)} MiB)")
     try:
         with open(path, encoding="utf-8") as fh:
             run = json.load(fh)

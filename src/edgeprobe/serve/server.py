@@ -26,6 +26,7 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry
@@ -165,14 +166,43 @@ class Server:
         registry.register(RunCollector(ServerState(run=run), server=False))
         return _metrics(registry, request)
 
-    def app(self) -> web.Application:
-        app = web.Application()
+    def app(self, host: str = "127.0.0.1") -> web.Application:
+        app = web.Application(middlewares=[_known_hosts(host, self.settings.serve.hosts)])
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/", self.index)
         app.router.add_get("/run.json", self.run_json)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/probe", self.probe_node)
         return app
+
+
+def _known_hosts(listen: str, names: tuple[str, ...]) -> Any:
+    """Answer only requests whose Host names this server: its listen address, loopback's
+    names, ``[serve] hosts``, and — listening on every address — any IP literal (scrapers
+    by address). A DNS-rebinding page sends its own domain as Host: 421, nothing read."""
+    import ipaddress
+
+    known = {"localhost", "127.0.0.1", "::1", listen.strip("[]").lower(),
+             *(n.lower() for n in names)}
+    wildcard = listen.strip("[]") in ("0.0.0.0", "::")  # noqa: S104
+
+    def ip_literal(name: str) -> bool:
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            return False
+        return True
+
+    @web.middleware
+    async def check(request: web.Request, handler: Any) -> web.StreamResponse:
+        host = (request.host or "").lower()
+        name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
+        if name not in known and not (wildcard and ip_literal(name)):
+            return web.Response(status=421, text="unknown Host: add it to [serve] hosts\n")
+        response: web.StreamResponse = await handler(request)
+        return response
+
+    return check
 
 
 def _metrics(registry: CollectorRegistry, request: web.Request) -> web.Response:
@@ -191,7 +221,7 @@ async def serve(settings: Settings, host: str, port: int, state_path: str | None
         check_output(state_path)  # an OutputError: exit 2, before listening
     server = Server(settings, state_path, interval_s)
     # handler_cancellation: a /probe whose caller hangs up stops probing
-    runner = web.AppRunner(server.app(), access_log=None, handle_signals=False,
+    runner = web.AppRunner(server.app(host), access_log=None, handle_signals=False,
                            handler_cancellation=True)
     await runner.setup()
     try:
