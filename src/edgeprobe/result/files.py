@@ -20,7 +20,7 @@ from edgeprobe.vocabulary import fails, health
 SCHEMA = "edgeprobe/run@1"
 MERGED_SCHEMA = "edgeprobe/run@2"  # edgeprobe merge: run@1 plus the vantages
 SCHEMAS = (SCHEMA, MERGED_SCHEMA)
-# A run file is another machine's: read only up to this (a run of 50 edges × 50 objects is
+# A run file is another machine's: read only up to this (a run of 50 edges by 50 objects is
 # about 2 MB; a 33 MB file took 0.2 474 MB of memory to merge)
 MAX_RUN_BYTES = 16 * 1024 * 1024
 
