@@ -89,6 +89,23 @@ def test_config_check_lists_nodes_addresses_and_paths(lab):
     assert lab.lab.paths[0] in proc.stdout
 
 
+def test_config_check_lists_what_a_run_would_sample_and_why(lab):
+    """The sampler walks the bucket's key tree (its choice changed between versions): config
+    check asks the bucket as a run would and lists each key with how it was chosen; the run
+    result says the same (objects[].chosen)."""
+    samples = 'bucket_prefixes = ["media_attachments/"]\nper_prefix = 3'
+    proc = edgeprobe("config", "check", "-c", str(lab.probe_file(samples=samples)))
+    assert proc.returncode == 0, proc.stderr
+    listed = [line for line in proc.stdout.splitlines() if "bucket prefix" in line]
+    assert len(listed) == 3 and proc.stdout.count("the newest key") == 1
+    assert sum("spread over the key range" in line for line in listed) == 2
+    run = lab.probe(samples=samples)
+    chosen = {o["path"]: o["chosen"] for o in run["objects"]}
+    for line in listed:
+        path, why = line.split(maxsplit=1)
+        assert chosen[path] == why.strip()
+
+
 def test_report_rerenders_the_same_html_and_markdown(lab, tmp_path):
     lab.fault("cdn-fremont-1", "s3_disabled")
     run, html, md = tmp_path / "run.json", tmp_path / "run.html", tmp_path / "run.md"

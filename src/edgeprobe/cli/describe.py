@@ -6,10 +6,12 @@ import asyncio
 
 from edgeprobe.config.settings import Settings
 from edgeprobe.observe.resolve import resolve_all
+from edgeprobe.observe.sample import build_sample
 
 
 def describe(settings: Settings) -> str:
-    """A readable account of what `probe all` would do (DNS is asked; the bucket is not)."""
+    """A readable account of what `probe all` would do: DNS is asked, and the bucket's
+    listing and the Mastodon API for what would be sampled."""
     s = settings
     resolutions = asyncio.run(resolve_all(s.dns, s.nodes))
     auth = "unsigned (anonymous)" if s.origin.anonymous else "signed (standard boto3 chain)"
@@ -35,14 +37,21 @@ def describe(settings: Settings) -> str:
         via = "pinned" if res.pinned else node.host
         lines.append(f"  {node.name:<{width}}  {node.region:<12} {via} → {where}, "
                      f"port {s.node_port(node)}")
-    lines += ["", f"samples (at most {s.samples.max}):"]
-    lines += [f"  {p}" for p in s.samples.paths]
-    for prefix in s.samples.bucket_prefixes:
-        lines.append(f"  + {s.samples.per_prefix} keys sampled under bucket prefix {prefix!r} "
-                     f"(seed {s.samples.seed}) at probe time")
-    if s.samples.mastodon_api:
-        lines.append(f"  + media found through {s.samples.mastodon_api}'s public API at probe "
-                     "time")
-    if not (s.samples.paths or s.samples.bucket_prefixes or s.samples.mastodon_api):
-        lines.append("  (none: add paths, bucket_prefixes or mastodon_api to [samples])")
+    lines += ["", *_samples(s)]
     return "\n".join(lines)
+
+
+def _samples(s: Settings) -> list[str]:
+    """What a run would sample now, each key with how it was chosen: the bucket's listing
+    and the Mastodon API are asked, as a run asks them (the choice changes as media are
+    uploaded; with the same seed and the same bucket, it is the same)."""
+    if not (s.samples.paths or s.samples.bucket_prefixes or s.samples.mastodon_api):
+        return ["samples: none: add paths, bucket_prefixes or mastodon_api to [samples]"]
+    sample = asyncio.run(build_sample(s.samples, s.origin, s.site.media_host,
+                                      s.probe.timeout_s))
+    lines = [f"samples ({len(sample.objects)} now, at most {s.samples.max}; seed "
+             f"{s.samples.seed}):"]
+    width = max((len(o.path) for o in sample.objects), default=0)
+    lines += [f"  {o.path:<{width}}  {o.chosen or o.source}" for o in sample.objects]
+    lines += [f"  ! {n.summary}" for n in sample.notes]
+    return lines

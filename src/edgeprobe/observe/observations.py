@@ -39,6 +39,7 @@ class SampleObject:
     key: str  # object key in the bucket
     source: str  # paths, bucket, api
     listed: OriginObject | None = None
+    chosen: str | None = None  # how it was chosen, in words (config check, the run result)
 
 
 @dataclass(frozen=True)

@@ -136,12 +136,15 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
     """Never raises for a remote failure: a listing or API that fails becomes a Note."""
     s = samples
     prefix = origin.url_prefix
-    objects = [SampleObject(p, path_to_key(p, prefix), "paths") for p in s.paths]
+    objects = [SampleObject(p, path_to_key(p, prefix), "paths", chosen="listed in [samples] paths")
+               for p in s.paths]
     notes: list[Note] = []
     if s.mastodon_api:
         found, api_notes = await discover_api(s.mastodon_api, media_host, prefix, timeout_s)
         notes.extend(api_notes)
-        objects.extend(SampleObject(p, path_to_key(p, prefix), "api") for p in found)
+        objects.extend(SampleObject(p, path_to_key(p, prefix), "api",
+                                    chosen=f"named by {s.mastodon_api}'s public API")
+                       for p in found)
     client = None
     for bucket_prefix in s.bucket_prefixes:
         try:
@@ -155,7 +158,11 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
                               f"cannot list bucket prefix {bucket_prefix!r}: {err}",
                               {"prefix": bucket_prefix, "error_kind": err.kind}))
             continue
-        objects.extend(SampleObject(key_to_path(key, prefix), key, "bucket", listed=found)
+        newest = max(listed, default=None)
+        objects.extend(SampleObject(key_to_path(key, prefix), key, "bucket", listed=found,
+                                    chosen=f"bucket prefix {bucket_prefix!r}: " + (
+                                        "the newest key" if key == newest
+                                        else "spread over the key range"))
                        for key, found in listed.items())
     unique: list[SampleObject] = []
     seen: set[str] = set()

@@ -101,6 +101,7 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
         ref = analysis.references[obj.path]
         objects.append({
             "path": obj.path, "key": obj.key, "source": obj.source,
+            **({"chosen": obj.chosen} if obj.chosen else {}),
             "origin": {"exists": o.exists if o else None, "size": o.size if o else None,
                        "etag": o.etag if o else None,
                        **({"error": o.error} if o and o.error else {})},

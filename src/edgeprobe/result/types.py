@@ -162,14 +162,15 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class ObjectResult:
-    JSON_ORDER: ClassVar[tuple[str, ...]] = ("path", "key", "source", "origin", "reference",
-        "results")
+    JSON_ORDER: ClassVar[tuple[str, ...]] = ("path", "key", "source", "chosen", "origin",
+        "reference", "results")
     path: str
     key: str
     origin: OriginObjectInfo
     results: dict[str, CheckResult]
     source: str | Unset = UNSET
     reference: ReferenceInfo | Unset = UNSET
+    chosen: str | Unset = UNSET  # how the sampler chose it (edgeprobe 0.3)
 
 
 @dataclass(frozen=True)
