@@ -197,14 +197,50 @@ def test_config_discover_prints_nodes_and_views_that_make_a_probe_file(lab):
         assert proc.stdout.count("is NOT globally routable") == 6
         assert found["views"][0] == {"name": "us-west",
                                      "subnets": ["198.51.100.0/24", "2001:db8:100::/56"]}
+        assert 'bucket_prefixes = ["media_attachments/", "accounts/"]' in proc.stdout
         head = lab.probe_file().read_text().split("[[nodes]]")[0]
-        start = head.index("[dns]")  # the lab's [dns] out: discover's takes its place
-        head = head[:start] + head[head.index("\n\n", start) + 2:]
+        for table in ("[dns]", "[samples]"):  # the lab's out: discover's take their place
+            start = head.index(table)
+            head = head[:start] + head[head.index("\n\n", start) + 2:]
         path = lab.lab.dir / "discovered.toml"
         path.write_text(head + proc.stdout.replace("[dns]\n", f'[dns]\nnameservers = '
                                                    f'["127.0.0.1:{dns_port}"]\n'))
         run = edgeprobe("probe", "all", "-c", str(path), "-q")
         assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_config_discover_groups_an_edges_addresses_and_names_the_flag_it_needs(lab):
+    """One edge's IPv4 and IPv6 are one node (0.2: two nodes, cdn-fremont-1-2), grouped by
+    their reverse DNS name; no answer at all is exit 2 naming the flags (0.2: exit 0, no
+    node, advice naming the probe-file key)."""
+    from tests.conftest import edgeprobe
+
+    v4 = lab.lab.addresses[FREMONT]
+    records = lab.lab.dns.records
+    saved = records[f"{FREMONT}.lab.test"]
+    records[f"{FREMONT}.lab.test"] = (v4, "::1")
+    views = {"us-west": (("198.51.100.0/24",), (v4, "::1"))}
+    try:
+        with gdnsd(lab, views=views) as server:
+            proc = edgeprobe("config", "discover", "media.lab.test", "--view",
+                             "us-west=198.51.100.0/24", "--authoritative",
+                             f"127.0.0.1:{server.port}", "--nameserver",
+                             f"127.0.0.1:{lab.lab.dns_port}")
+    finally:
+        records[f"{FREMONT}.lab.test"] = saved
+    assert proc.returncode == 0, proc.stderr
+    import tomllib
+
+    nodes = tomllib.loads(proc.stdout)["nodes"]
+    assert [(n["name"], n["addresses"]) for n in nodes] == [(FREMONT, [v4, "::1"])]
+    assert f"# {FREMONT}.lab.test: grouped by reverse DNS" in proc.stdout
+    from edgeprobe.lab.processes import closed_port
+
+    proc = edgeprobe("config", "discover", "media.lab.test", "--view", "us-west=198.51.100.0/24",
+                     "--nameserver", f"127.0.0.1:{closed_port()}", "--timeout", "0.3")
+    assert proc.returncode == 2, proc.stdout
+    assert proc.stderr.startswith("edgeprobe: error: no view got an address for media.lab.test")
+    assert "pass --authoritative IP[:PORT]" in proc.stderr and "set [dns]" not in proc.stderr
 
 
 def test_config_discover_bad_input_exits_2(lab):

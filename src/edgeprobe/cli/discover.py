@@ -14,7 +14,7 @@ import dns.reversename
 
 from edgeprobe.config.rules import check_subnets, split_address
 from edgeprobe.config.settings import DnsSettings, NameserverSettings, ViewSettings
-from edgeprobe.errors import ConfigError
+from edgeprobe.errors import ConfigError, ProbeError
 from edgeprobe.observe.geodns import ask_views
 from edgeprobe.observe.observations import ViewAnswer
 from edgeprobe.observe.resolve import make_resolver
@@ -90,11 +90,36 @@ async def _discover(dns_settings: DnsSettings, host: str,
     return answers, dict(zip(addresses, ptrs, strict=True))
 
 
+def _grouped(first_view: dict[str, str], ptrs: dict[str, str | None]
+             ) -> list[tuple[str | None, list[str], str]]:
+    """(PTR name, addresses, region) per edge: the addresses with the same reverse DNS name
+    are one edge (its A and AAAA), the others one node each."""
+    groups: dict[str, tuple[str | None, list[str], str]] = {}
+    for addr, view in first_view.items():
+        ptr = ptrs.get(addr)
+        key = ptr.lower() if ptr else addr
+        groups.setdefault(key, (ptr, [], view))[1].append(addr)
+    return list(groups.values())
+
+
+SAMPLES = """[samples]
+# the bucket's newest media and a spread of the rest ([origin] must name the bucket);
+# or through the instance's public API instead: mastodon_api = "https://your.instance"
+bucket_prefixes = ["media_attachments/", "accounts/"]"""
+
+
 def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ...]) -> str:
     """TOML to paste into a probe file: [dns] authoritative (if given), [[nodes]] for every
-    address a view gets (region: the first view that gets it), [[views]]; the answers that
-    failed as comments."""
+    edge a view gets (its addresses grouped by reverse DNS; region: the first view that gets
+    it), [[views]], and [samples]; the answers that failed as comments. No address at all
+    is a ProbeError naming the flags that would help."""
     answers, ptrs = asyncio.run(_discover(dns_settings, host, views))
+    if not any(a.addresses for a in answers):
+        errors = sorted({str(a.error) for a in answers if a.error}) or ["no A or AAAA record"]
+        raise ProbeError(f"no view got an address for {host}: {'; '.join(errors)}"
+                         .replace("; set [dns] authoritative", "") +
+                         " — pass --authoritative IP[:PORT] (the zone's authoritative server), "
+                         "or --nameserver IP[:PORT] (a resolver that finds its NS records)")
     out = [f"# edgeprobe config discover {host}: what its authoritative servers hand each view",
            "# (EDNS Client Subnet); add [site] and [origin] to make a probe file.", ""]
     if dns_settings.authoritative:
@@ -111,15 +136,19 @@ def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ..
         for addr in a.addresses:
             first_view.setdefault(addr, a.view)
     taken: set[str] = set()
-    for addr, view in first_view.items():
-        if not routable(addr):
-            out += ["", f"# {addr} is NOT globally routable (loopback, private, link-local or "
-                    "reserved): users cannot reach it. Listed here, it will be probed; check "
-                    "that it is yours before you keep it"]
-        out += ["", "[[nodes]]", f'name = "{node_name(addr, ptrs.get(addr), taken)}"',
-                f'region = "{view}"', f'addresses = ["{addr}"]'
-                + (f"  # {ptrs[addr]}" if ptrs.get(addr) else "")]
+    for ptr, addresses, view in _grouped(first_view, ptrs):
+        for addr in addresses:
+            if not routable(addr):
+                out += ["", f"# {addr} is NOT globally routable (loopback, private, link-local "
+                        "or reserved): users cannot reach it. Listed here, it will be probed; "
+                        "check that it is yours before you keep it"]
+        quoted = ", ".join(f'"{a}"' for a in addresses)
+        why = (f"  # {ptr}" + (": grouped by reverse DNS" if len(addresses) > 1 else "")
+               if ptr else "")
+        out += ["", "[[nodes]]", f'name = "{node_name(addresses[0], ptr, taken)}"',
+                f'region = "{view}"', f"addresses = [{quoted}]{why}"]
     for v in views:
         quoted = ", ".join(f'"{s}"' for s in v.subnets)
         out += ["", "[[views]]", f'name = "{v.name}"', f"subnets = [{quoted}]"]
+    out += ["", SAMPLES]
     return "\n".join(out) + "\n"

@@ -60,6 +60,17 @@ plugins => {{
 """
 
 
+def _addrs(addresses: Sequence[str]) -> str:
+    """A datacenter's addresses for the geoip plugin: a list, or with IPv6 among them
+    multifo's ``addrs_v4``/``addrs_v6`` (one list may not mix the two)."""
+    v6 = [a for a in addresses if ":" in a]
+    if not v6:
+        return f"[{', '.join(addresses)}]"
+    v4 = [a for a in addresses if ":" not in a]
+    return ("{ " + (f"addrs_v4 => [{', '.join(v4)}] " if v4 else "")
+            + f"addrs_v6 => [{', '.join(v6)}] }}")
+
+
 def gdnsd_binary() -> str | None:
     found = shutil.which("gdnsd")
     if found:
@@ -84,7 +95,7 @@ class Gdnsd:
         names = list(self.views)
         nets = "\n".join(f"          {subnet} => [{name}]" for name, (subnets, _) in
                          self.views.items() for subnet in subnets)
-        dcmap = "\n".join(f"          {name} => [{', '.join(addrs)}]" for name, (_, addrs) in
+        dcmap = "\n".join(f"          {name} => {_addrs(addrs)}" for name, (_, addrs) in
                           self.views.items())
         (self.dir / "config").write_text(CONFIG.format(
             port=self.port, dir=self.dir, datacenters=", ".join(names), nets=nets,
