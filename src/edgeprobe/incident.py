@@ -3,7 +3,7 @@
 A finding (kind + target, warning or critical) must be seen in ``confirm_runs`` consecutive
 runs before it is *confirmed*; the first confirmed finding *declares* an incident, a newly
 confirmed (or newly gone) one *updates* it, and a run with nothing confirmed *resolves* it.
-Only declared/updated/resolved runs notify anyone (see notify.py), so one blip pages nobody.
+Only declared/updated/resolved runs notify anyone (see notify/), so one blip pages nobody.
 """
 
 from __future__ import annotations

@@ -93,7 +93,7 @@ def merge(paths: Sequence[str], *, state: str | Path | None = None,
           max_spread_s: float = defaults.MERGE_MAX_SPREAD_S,
           outputs: OutputsFn | None = None) -> RunResult:
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
-    and judged together (merge.py); with ``state``, the incident is kept once for all."""
+    and judged together (merge/); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
     from edgeprobe.fileio import check_output, held
     from edgeprobe.merge.runs import load_runs, merged_run

@@ -39,12 +39,12 @@ class AnalysisInput:
     tls_unverified: dict[str, str | None] | None = None
     now: datetime | None = None  # when the run started: certificates' days left
     cert_warn_days: int = defaults.CERT_WARN_DAYS
-    canaries: tuple[FetchResult, ...] = ()  # the canary keys' answers (canary.py)
+    canaries: tuple[FetchResult, ...] = ()  # the canary keys' answers (observe/canary.py)
     canary_reference: CanaryReference | None = None  # the bucket's answer for such a key
     cache_valid_h: float = defaults.CACHE_VALID_H
     # node → runs in a row before this one without a cache hit while peers hit (state file)
     no_hit_runs: dict[str, int] = field(default_factory=dict)
-    views: tuple[ViewAnswer, ...] = ()  # the GeoDNS answers per view (geodns.py)
+    views: tuple[ViewAnswer, ...] = ()  # the GeoDNS answers per view (observe/geodns.py)
     unlisted: tuple[str, ...] = ()  # addresses DNS hands out that no node has: ad-hoc nodes
     # such addresses not probed, with why: internal, not_probed ([dns] probe_unlisted), capped
     skipped: tuple[tuple[str, str], ...] = ()

@@ -1,5 +1,5 @@
 """Who gets which edge: the views' GeoDNS answers judged against the nodes' state
-(docs/analysis.md, "Who gets which edge"). Pure: the answers come from geodns.py.
+(docs/analysis.md, "Who gets which edge"). Pure: the answers come from observe/geodns.py.
 
 - ``region_routed_to_failing_node`` (region, the view's name): users of a view are sent to
   a node that is failing or unreachable (critical) or degraded (warning) — said from DNS,

@@ -1,5 +1,5 @@
 """`edgeprobe config check` and `edgeprobe config discover` (registered on the main group
-in cli.py)."""
+in cli/__init__.py)."""
 
 from __future__ import annotations
 

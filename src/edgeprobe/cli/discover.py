@@ -1,5 +1,5 @@
 """`edgeprobe config discover`: the [[nodes]] and [[views]] tables of a new probe file, from
-what GeoDNS hands each view (the same ECS questions a probe asks, geodns.py), each address
+what GeoDNS hands each view (the same ECS questions a probe asks, observe/geodns.py), each address
 named by its reverse DNS where it has one."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""`edgeprobe serve` (registered on the main group in cli.py; the server is serve.py)."""
+"""`edgeprobe serve`: the command (the server is serve/server.py)."""
 
 from __future__ import annotations
 

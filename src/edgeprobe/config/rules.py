@@ -1,4 +1,4 @@
-"""Rules of the probe file's newer keys (config.py walks the settings and calls these by
+"""Rules of the probe file's newer keys (config/reader.py walks the settings and calls these by
 their ``check`` name): ``[[views]]`` — named client subnets, checked one by one and across
 views — ``[serve] listen`` and the ``[canary]`` keys.
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 class _Reader(Protocol):
-    """What these rules need of config.py's reader (a protocol: no import back)."""
+    """What these rules need of config/reader.py's reader (a protocol: no import back)."""
 
     def fail(self, path: tuple[Any, ...], message: str) -> ConfigError: ...
 

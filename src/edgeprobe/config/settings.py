@@ -2,7 +2,7 @@
 
 Each field of a ``*Settings`` class *is* a probe-file key: its name, its default and its
 rule (``key(...)``: TOML type, required, a positive number and its maximum, a named check)
-live on the field, and ``config.py`` walks these fields. A new key is one line here (and
+live on the field, and ``config/reader.py`` walks these fields. A new key is one line here (and
 one row in docs/probe-file.md); unknown keys are errors because they are not fields.
 """
 

@@ -1,5 +1,5 @@
 """Several vantages' runs of one probe file, judged together (docs/analysis.md, "Several
-vantages"). Pure: the runs are loaded and checked by merge.py.
+vantages"). Pure: the runs are loaded and checked by merge/runs.py.
 
 - A vantage from which every node fails (and some other vantage sees a node fine) has a
   problem of its own — its network, its DNS — ``vantage_degraded``; its results blame no
