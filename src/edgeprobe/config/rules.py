@@ -1,6 +1,6 @@
-"""Rules of the probe file's newer keys (config/reader.py walks the settings and calls these by
-their ``check`` name): ``[[views]]`` — named client subnets, checked one by one and across
-views — ``[serve] listen`` and the ``[canary]`` keys.
+"""The rules of keys whose meaning a type cannot hold (config/reader.py walks the settings
+and calls these by their ``check`` name): ``[[views]]`` — named client subnets, checked one
+by one and across views — ``[serve] listen`` and the ``[canary]`` keys.
 
 A subnet is sent as the EDNS Client Subnet of a query (RFC 7871), so it must be a network
 (``198.51.100.0/24``, host bits zero) no longer than /24 for IPv4 or /56 for IPv6 — what
