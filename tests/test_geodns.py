@@ -185,9 +185,12 @@ def test_config_discover_prints_nodes_and_views_that_make_a_probe_file(lab):
                          "--view", "us-west=198.51.100.0/24,2001:db8:100::/56",
                          "--view", "us-east=203.0.113.0/24", "--view", "eu-central=192.0.2.0/24",
                          "--authoritative", f"127.0.0.1:{server.port}",
-                         "--nameserver", f"127.0.0.1:{dns_port}")
+                         "--nameserver", f"127.0.0.1:{dns_port}", "--instance", lab.lab.api_url)
         assert proc.returncode == 0, proc.stderr
         found = tomllib.loads(proc.stdout)
+        # samples through the instance's API, and the media path prefix its URLs show
+        assert found["samples"] == {"mastodon_api": lab.lab.api_url}
+        assert 'add to [origin] url_prefix = "/system/" (the default)' in proc.stdout
         assert [(n["name"], n["region"], n["addresses"]) for n in found["nodes"]] == [
             (name, region, [lab.lab.addresses[name]]) for name, region in (
                 ("cdn-fremont-1", "us-west"), ("cdn-seattle-1", "us-west"),
@@ -197,7 +200,6 @@ def test_config_discover_prints_nodes_and_views_that_make_a_probe_file(lab):
         assert proc.stdout.count("is NOT globally routable") == 6
         assert found["views"][0] == {"name": "us-west",
                                      "subnets": ["198.51.100.0/24", "2001:db8:100::/56"]}
-        assert 'bucket_prefixes = ["media_attachments/", "accounts/"]' in proc.stdout
         head = lab.probe_file().read_text().split("[[nodes]]")[0]
         for table in ("[dns]", "[samples]"):  # the lab's out: discover's take their place
             start = head.index(table)
@@ -231,8 +233,9 @@ def test_config_discover_groups_an_edges_addresses_and_names_the_flag_it_needs(l
     assert proc.returncode == 0, proc.stderr
     import tomllib
 
-    nodes = tomllib.loads(proc.stdout)["nodes"]
-    assert [(n["name"], n["addresses"]) for n in nodes] == [(FREMONT, [v4, "::1"])]
+    found = tomllib.loads(proc.stdout)
+    assert [(n["name"], n["addresses"]) for n in found["nodes"]] == [(FREMONT, [v4, "::1"])]
+    assert found["samples"] == {"bucket_prefixes": ["media_attachments/", "accounts/"]}
     assert f"# {FREMONT}.lab.test: grouped by reverse DNS" in proc.stdout
     from edgeprobe.lab.processes import closed_port
 

@@ -36,9 +36,13 @@ def config_check(config_path: str | None) -> None:
               help="Resolver for NS and reverse DNS (default: the system's).")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=0.1, max=60), default=2.0,
               show_default=True, help="Seconds per DNS query.")
+@click.option("--instance", metavar="URL",
+              help="The Mastodon instance (https://…): [samples] through its public API, and "
+                   "the media path prefix its media URLs show.")
 @handle_errors
 def config_discover(media_host: str, views: tuple[str, ...], authoritative: tuple[str, ...],
-                    nameserver: tuple[str, ...], timeout_s: float) -> None:
+                    nameserver: tuple[str, ...], timeout_s: float,
+                    instance: str | None) -> None:
     """Print [[nodes]] and [[views]] from what GeoDNS hands each view."""
     from edgeprobe.cli.discover import discover, parse_server, parse_view
     from edgeprobe.config.settings import DnsSettings
@@ -47,5 +51,7 @@ def config_discover(media_host: str, views: tuple[str, ...], authoritative: tupl
         nameservers=tuple(parse_server(t, "--nameserver") for t in nameserver),
         timeout_s=timeout_s,
         authoritative=tuple(parse_server(t, "--authoritative") for t in authoritative))
-    click.echo(discover(dns_settings, media_host, tuple(parse_view(v) for v in views)),
-               nl=False)
+    if instance is not None and not instance.startswith(("https://", "http://")):
+        raise click.UsageError(f"--instance {instance!r}: use the instance's URL, https://…")
+    click.echo(discover(dns_settings, media_host, tuple(parse_view(v) for v in views),
+                        instance.rstrip("/") if instance else None), nl=False)

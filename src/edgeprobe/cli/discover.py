@@ -108,7 +108,28 @@ SAMPLES = """[samples]
 bucket_prefixes = ["media_attachments/", "accounts/"]"""
 
 
-def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ...]) -> str:
+def api_samples(instance: str, host: str, timeout_s: float) -> list[str]:
+    """[samples] through the instance's public API, and the media path prefix its media
+    URLs show ([origin] url_prefix: "/system/" by default, "/" on S3_ALIAS_HOST sites)."""
+    from collections import Counter
+
+    from edgeprobe.observe.sample import discover_api, prefix_of
+
+    paths, notes = asyncio.run(discover_api(instance, host, "/", timeout_s))
+    if not paths:
+        why = "; ".join(n.summary for n in notes) or "no media URL on " + host
+        return [f"# {instance}'s public API named no media on {host} ({why})", SAMPLES]
+    prefix = Counter(p for p in map(prefix_of, paths) if p).most_common(1)
+    lines = ["[samples]", f'mastodon_api = "{instance}"']
+    if prefix:
+        lines.insert(0, f'# detected from {len(paths)} media URLs of its API: add to [origin] '
+                        f'url_prefix = "{prefix[0][0]}"' + (" (the default)" if prefix[0][0]
+                                                             == "/system/" else ""))
+    return lines
+
+
+def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ...],
+             instance: str | None = None) -> str:
     """TOML to paste into a probe file: [dns] authoritative (if given), [[nodes]] for every
     edge a view gets (its addresses grouped by reverse DNS; region: the first view that gets
     it), [[views]], and [samples]; the answers that failed as comments. No address at all
@@ -150,5 +171,6 @@ def discover(dns_settings: DnsSettings, host: str, views: tuple[ViewSettings, ..
     for v in views:
         quoted = ", ".join(f'"{s}"' for s in v.subnets)
         out += ["", "[[views]]", f'name = "{v.name}"', f"subnets = [{quoted}]"]
-    out += ["", SAMPLES]
+    out += ["", *(api_samples(instance, host, dns_settings.timeout_s * 5) if instance
+                  else [SAMPLES])]
     return "\n".join(out) + "\n"

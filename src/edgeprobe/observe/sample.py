@@ -79,7 +79,7 @@ async def _fetch_json(session: Any, url: str) -> Any:
         return decode_answer(raw, resp.headers.get("Content-Encoding", "").strip().lower())
 
 
-def _prefix_of(path: str) -> str | None:
+def prefix_of(path: str) -> str | None:
     """The URL prefix in front of a Mastodon media key ('/system/' in
     '/system/accounts/avatars/…', '/' on S3_ALIAS_HOST sites), or None."""
     for cls in MEDIA_CLASSES:
@@ -118,7 +118,7 @@ async def discover_api(api: str, media_host: str, prefix: str,
                     paths.append(key_to_path(path_to_key(parts.path, prefix), prefix))
                 else:
                     elsewhere.append(parts.path)
-    seen = {p for p in map(_prefix_of, elsewhere) if p}
+    seen = {p for p in map(prefix_of, elsewhere) if p}
     if not paths and seen:
         raise ProbeError(f"the site's media URLs (from {api}) are under "
                          f"{', '.join(repr(p) for p in sorted(seen))}, not under [origin] "
