@@ -343,3 +343,21 @@ def test_an_internal_address_probed_on_request_is_judged_but_its_words_unpublish
     assert SECRET not in json.dumps(run)
     for fmt in ("html", "markdown", "terminal"):
         assert SECRET not in render(fmt, run)
+
+
+def test_a_huge_dns_answer_is_bounded_and_its_excess_named_once(lab):
+    """0.2: 190 A records made 191 nodes, a run of 40 s and 1,314 metric series. Now at most
+    16 addresses of one answer are taken, and the excess is one finding."""
+    views = lab.lab.view_answers()
+    subnets, addrs = views["us-west"]
+    extra = tuple(f"127.0.2.{i}" for i in range(1, 41))
+    views["us-west"] = (subnets, (*addrs, *extra))
+    with gdnsd(lab, views=views) as server:
+        run = probe(lab, server)
+    adhoc = [n for n in run["nodes"] if n["name"].startswith("127.0.2.")]
+    assert len(adhoc) <= 16
+    (capped,) = [f for f in run["findings"] if f["kind"] == "dns_unlisted_address"
+                 and f["target"] == "dns"]
+    assert capped["evidence"]["dropped_from_answers"] > 0
+    assert "past the first 16 of one answer" in capped["summary"]
+    assert len(run["findings"]) < 40

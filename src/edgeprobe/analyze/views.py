@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from edgeprobe.analyze.types import Finding
+from edgeprobe.config import defaults
 from edgeprobe.observe.observations import Resolution, ViewAnswer
 from edgeprobe.vocabulary import (
     CRITICAL,
@@ -65,7 +66,8 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
         v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
                              "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
                              "error_kind": a.error_kind, "error": a.error,
-                             **({"cname": list(a.cname)} if a.cname else {})})
+                             **({"cname": list(a.cname)} if a.cname else {}),
+                             **({"dropped": a.dropped} if a.dropped else {})})
     rank = list(STATUSES)
     for v in out.values():
         v["nodes"] = [{"address": addr, "node": owners.get(addr),
@@ -142,16 +144,37 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
     return findings
 
 
-WHY = {"not_probed": 'not probed ([dns] probe_unlisted = "none")',
-       "capped": "not probed: over the run's limit of unlisted addresses"}
+WHY = {"not_probed": 'not probed ([dns] probe_unlisted = "none")'}
 
 
 def skipped_findings(views: Sequence[dict[str, Any]],
                      skipped: Sequence[tuple[str, str]]) -> list[Finding]:
-    """The addresses GeoDNS handed out that no node lists and the run did not probe: an
-    internal one (not globally routable: users cannot reach it, and edgeprobe does not
-    probe another party's internal address unless told to) is dns_internal_address; a
-    public one left out by policy or by the cap is dns_unlisted_address, saying so."""
+    """What GeoDNS handed out that the run did not probe: each internal or unprobed address
+    named, and everything past the caps (per answer, per run) in one finding — 190 records
+    must not become 190 findings or 190 metric series."""
+    out = _one_by_one(views, [(a, w) for a, w in skipped if w != "capped"])
+    capped = [a for a, w in skipped if w == "capped"]
+    dropped = sum(a.get("dropped", 0) for v in views for a in v["answers"])
+    if capped or dropped:
+        parts = ([f"{len(capped)} more addresses no node lists were not probed (a run probes "
+                  f"at most {defaults.MAX_UNLISTED})"] if capped else []) + \
+            ([f"answers held {dropped} addresses past the first "
+              f"{defaults.MAX_VIEW_ADDRESSES} of one answer, not taken"] if dropped else [])
+        out.append(Finding(
+            "dns_unlisted_address", "dns", "dns", WARNING,
+            "DNS hands out more addresses than a run takes: " + "; ".join(parts) +
+            ": list your edges as [[nodes]]", {"not_probed": capped[:50],
+                                               "not_probed_count": len(capped),
+                                               "dropped_from_answers": dropped,
+                                               "status": "not_probed", "why": "capped"}))
+    return out
+
+
+def _one_by_one(views: Sequence[dict[str, Any]],
+                skipped: Sequence[tuple[str, str]]) -> list[Finding]:
+    """An internal address (not globally routable: users cannot reach it, and edgeprobe
+    does not probe another party's internal address unless told to) is
+    dns_internal_address; a public one left out by policy is dns_unlisted_address."""
     out = []
     for addr, why in skipped:
         got = [v["name"] for v in views if addr in v["addresses"]]

@@ -31,6 +31,7 @@ import dns.rcode
 import dns.rdatatype
 import dns.resolver
 
+from edgeprobe.config import defaults
 from edgeprobe.config.settings import DnsSettings, NameserverSettings, ViewSettings
 from edgeprobe.errors import DnsError
 from edgeprobe.observe.observations import ViewAnswer
@@ -137,7 +138,9 @@ async def _ask(host: str, rdtype: str, subnet: str, servers: list[NameserverSett
         if records or not more:
             addresses = tuple(sorted(r.address for rrset in records for r in rrset))
             ttl = min((rrset.ttl for rrset in records), default=None)
-            return ViewAnswer(view, subnet, rdtype, server, addresses, ttl, scope, cname=chain)
+            kept = addresses[:defaults.MAX_VIEW_ADDRESSES]  # another party's data: bounded
+            return ViewAnswer(view, subnet, rdtype, server, kept, ttl, scope, cname=chain,
+                              dropped=len(addresses) - len(kept))
         name, asked = more[-1], servers  # follow the chain's end
 
 

@@ -154,3 +154,4 @@ class ViewAnswer:
     error_kind: str | None = None  # nxdomain, servfail, timeout, no_authoritative, cname_loop
     error: str | None = None
     cname: tuple[str, ...] = ()  # the CNAME chain followed from the media host, in order
+    dropped: int = 0  # addresses past MAX_VIEW_ADDRESSES in this answer: not taken

@@ -86,7 +86,8 @@ class ViewNode:
 @dataclass(frozen=True)
 class ViewDnsAnswer:
     JSON_ORDER: ClassVar[tuple[str, ...]] = ("subnet", "type", "server", "addresses", "ttl",
-                                             "scope", "error_kind", "error", "cname")
+                                             "scope", "error_kind", "error", "cname",
+                                             "dropped")
     subnet: str
     type: str  # A or AAAA
     addresses: tuple[str, ...]
@@ -96,6 +97,7 @@ class ViewDnsAnswer:
     error_kind: str | Unset | None = UNSET
     error: str | Unset | None = UNSET
     cname: tuple[str, ...] | Unset = UNSET  # the CNAME chain followed, when there was one
+    dropped: int | Unset = UNSET  # addresses past the cap of one answer, not taken
 
 
 @dataclass(frozen=True)
