@@ -70,11 +70,13 @@ class Serving:
 
 
 @contextmanager
-def serving(lab, *, interval: float = 1.0, **toml: Any) -> Iterator[Serving]:
+def serving(lab, *, interval: float = 1.0, env_extra: dict[str, str] | None = None,
+            **toml: Any) -> Iterator[Serving]:
     port = closed_port()
     path = lab.probe_file(views=True, **toml)
     env = {**os.environ, "AWS_SECRET_ACCESS_KEY": SECRET, "GITHUB_TOKEN": SECRET,
-           "EDGEPROBE_DISCORD_WEBHOOK": f"https://discord.example/{SECRET}"}
+           "EDGEPROBE_DISCORD_WEBHOOK": f"https://discord.example/{SECRET}",
+           **(env_extra or {})}
     proc = subprocess.Popen([sys.executable, "-m", "edgeprobe", "serve", "-c", str(path),
                              "--listen", f"127.0.0.1:{port}", "--interval", str(interval)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
@@ -317,3 +319,28 @@ def test_a_dns_rebinding_host_is_refused(lab):
                 got = exc.code
             assert got == status, host
         assert server.stop()[0] == 0
+
+
+def test_a_second_signal_stops_at_once_and_no_temp_state_is_left(lab, tmp_path):
+    """0.2: SIGTERM waited for the whole run, a second signal was ignored, and SIGHUP left
+    the temporary state directory behind."""
+    lab.fault("cdn-newark-1", "slow")  # every run takes 5 s or more
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    with serving(lab, interval=3600, env_extra={"TMPDIR": str(tmp)}) as server:
+        time.sleep(1.5)  # mid-run
+        assert [p.name for p in tmp.iterdir() if p.name.startswith("edgeprobe-")]
+        server.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.2)
+        started = time.monotonic()
+        server.proc.send_signal(signal.SIGTERM)
+        code = server.proc.wait(30)
+        assert time.monotonic() - started < 3  # not the rest of the run
+        log = server.proc.stderr.read()
+    assert code == 0 and "second signal: stopping now" in log
+    assert not [p for p in tmp.iterdir() if p.name.startswith("edgeprobe-") and p.is_dir()]
+    with serving(lab, interval=3600, env_extra={"TMPDIR": str(tmp)}) as server:
+        server.wait_for('edgeprobe_runs_total{result="ok"} 1.0', timeout=60)
+        server.proc.send_signal(signal.SIGHUP)
+        assert server.proc.wait(30) == 0
+    assert not [p for p in tmp.iterdir() if p.name.startswith("edgeprobe-") and p.is_dir()]

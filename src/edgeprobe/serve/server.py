@@ -11,7 +11,8 @@ Every run goes through the pipeline, one at a time (a lock: a timer run and a /p
 overlap). A run replaces the served one only once complete — metrics, report and JSON
 together — so a scrape during a run gets the previous run, never half of one. A run that
 cannot run (a ProbeError, a bug) is a metric, a log line and /healthz 503, never a dead
-server. SIGTERM or SIGINT lets the current run finish its writes, then exits 0.
+server. SIGTERM, SIGINT or SIGHUP lets the current run finish its writes, then exits 0; a
+second signal ends it at once. Its temporary state is removed on every way out.
 """
 
 from __future__ import annotations
@@ -220,6 +221,14 @@ async def serve(settings: Settings, host: str, port: int, state_path: str | None
     if state_path is not None:
         check_output(state_path)  # an OutputError: exit 2, before listening
     server = Server(settings, state_path, interval_s)
+    try:
+        await _serve(server, host, port, interval_s)
+    finally:  # every way out, a second signal's included, leaves no temp state behind
+        if server._tmp is not None:
+            server._tmp.cleanup()
+
+
+async def _serve(server: Server, host: str, port: int, interval_s: float) -> None:
     # handler_cancellation: a /probe whose caller hangs up stops probing
     runner = web.AppRunner(server.app(host), access_log=None, handle_signals=False,
                            handler_cancellation=True)
@@ -230,13 +239,21 @@ async def serve(settings: Settings, host: str, port: int, state_path: str | None
         await runner.cleanup()
         raise EdgeprobeError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, server.stopping.set)
-    _log(f"listening on http://{host}:{port}/ (runs every {interval_s:g} s)")
     task = asyncio.create_task(server.loop())
+
+    def on_signal() -> None:
+        """The first SIGTERM, SIGINT or SIGHUP lets the current run finish its writes;
+        a second one ends the server now (the run's state is then not saved)."""
+        if server.stopping.is_set():
+            _log("second signal: stopping now")
+            task.cancel()
+        server.stopping.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(sig, on_signal)
+    _log(f"listening on http://{host}:{port}/ (runs every {interval_s:g} s)")
     await server.stopping.wait()
     _log("stopping: the current run finishes first")
-    await task
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
     await runner.cleanup()
-    if server._tmp is not None:
-        server._tmp.cleanup()
