@@ -230,3 +230,23 @@ def test_a_queued_message_with_a_bad_date_is_set_aside_not_fatal(step, services)
     assert ("github", "POST", "issues") not in calls and ("github", "POST", "comments") in calls
     assert ("slack", "POST", "message") in calls  # the new message goes out
     assert json.loads(step.state.read_text())["incident"]["issue"] == 42
+
+
+def test_retry_after_holds_for_the_channel_within_one_budget(step, services):
+    """0.2 applied a Retry-After per message: with a queue of messages one notify slept for
+    each (100 s). Now it holds for the channel, and the waits of one notify share a budget."""
+    import time
+
+    services.fail["slack"] = "500"
+    step(FREMONT)
+    step(FREMONT, SEATTLE)
+    step(SEATTLE)  # three changes queued for Slack
+    queued = json.loads(step.state.read_text())["incident"]["outbox"]
+    assert len([m for m in queued if m["channel"] == "slack"]) == 3
+    services.fail["slack"], services.retry_after = "429", "4"
+    started = time.monotonic()
+    _, _, calls = step(SEATTLE, again=True)
+    assert time.monotonic() - started < 8  # one wait of 4 s, not one per message
+    assert calls.count(("slack", "POST", "message")) == 2  # the first, once more; no other
+    saved = json.loads(step.state.read_text())["incident"]["outbox"]
+    assert len({m["not_before"] for m in saved if m["channel"] == "slack"}) == 1

@@ -28,6 +28,7 @@ CHAT_MAX = 1_900  # Discord's content limit is 2,000
 OUTBOX_MAX = 10  # queued messages per channel; the oldest go first when more pile up
 MAX_ATTEMPTS = 20
 RETRY_NOW_S = 5.0  # a Retry-After up to this is waited for within the run; longer: next run
+RETRY_BUDGET_S = 10.0  # all such waits of one notify together
 TIMEOUT_ENV = "EDGEPROBE_NOTIFY_TIMEOUT_S"
 
 
@@ -145,23 +146,34 @@ async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: s
     inc = state["incident"]
     out = []
     urls = {"discord": ch.discord, "slack": ch.slack}
+    # a channel's Retry-After holds for the channel, not one message: once it asks for a
+    # wait, its other messages keep the same not_before; and the waits a notify does within
+    # the run share one budget (0.2 waited per message: one notify took 100 s)
+    held_until: dict[str, datetime] = {}
+    budget = RETRY_BUDGET_S
     for message in list(inc.get("outbox", [])):
         name, url = message["channel"], urls.get(message["channel"])
         due = message.get("not_before")
         if not url or (due and parse_time(due) > now):
+            continue
+        if name in held_until:
+            message["not_before"] = held_until[name].isoformat()
             continue
         files = attachment if name == "discord" and message["id"] == change_id else None
         try:
             try:
                 await send(session, name, url, message["text"], files)
             except Failed as exc:
-                if exc.retry_after is None or exc.retry_after > RETRY_NOW_S:
+                if exc.retry_after is None or exc.retry_after > min(RETRY_NOW_S, budget):
                     raise
+                budget -= exc.retry_after
                 await asyncio.sleep(exc.retry_after)
                 await send(session, name, url, message["text"], files)
         except Failed as exc:
             message["attempts"] += 1
             wait = exc.retry_after
+            if wait:
+                held_until[name] = now + timedelta(seconds=wait)
             message["not_before"] = (now + timedelta(seconds=wait)).isoformat() if wait else None
             if message["attempts"] >= MAX_ATTEMPTS:
                 inc["outbox"].remove(message)
