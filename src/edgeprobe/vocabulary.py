@@ -131,3 +131,18 @@ def fails(severity: str, fail_on: str) -> bool:
     if fail_on == "never":
         return False
     return SEVERITY_RANK[severity] <= SEVERITY_RANK[fail_on]
+
+
+def ok(severities: Iterable[str]) -> bool:
+    """The run's ``ok``: no finding that blames (a warning or a critical)."""
+    return not any(s in BLAMING for s in severities)
+
+
+_SCOPE_RANK = {s: i for i, s in enumerate(SCOPES)}
+
+
+def finding_order(severity: str, scope: str, target: str, kind: str) -> tuple[int, int, str, str]:
+    """The one order of findings, everywhere (analysis, merge): most severe first, then by
+    scope (SCOPES' order), target and kind."""
+    return SEVERITY_RANK[severity], _SCOPE_RANK.get(scope, len(SCOPES)), target, kind
+

@@ -32,7 +32,6 @@ from edgeprobe.analyze.rollup import (
 from edgeprobe.analyze.stats import latency_summary
 from edgeprobe.analyze.summary import fleet_headers, header_diffs, summarise
 from edgeprobe.analyze.types import (
-    SEVERITY_RANK,
     Analysis,
     AnalysisInput,
     Check,
@@ -47,11 +46,10 @@ from edgeprobe.analyze.views import (
     view_findings,
 )
 from edgeprobe.observe.observations import FetchResult
-from edgeprobe.vocabulary import INFO, SCOPES, health
+from edgeprobe.vocabulary import INFO, finding_order, health
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
 
-_SCOPE_RANK = {s: i for i, s in enumerate(SCOPES)}
 
 
 def _checks(inp: AnalysisInput) -> tuple[dict[str, Reference], dict[str, list[Check]]]:
@@ -127,8 +125,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
                                   [n.name for n in inp.nodes if n.name not in inp.unlisted],
                                   owners, node_status, inp.scope == "all"))
     findings.extend(skipped_findings(views, inp.skipped))
-    findings.sort(key=lambda f: (SEVERITY_RANK[f.severity], _SCOPE_RANK.get(f.scope, 9),
-                                 f.target, f.kind))
+    findings.sort(key=lambda f: finding_order(f.severity, f.scope, f.target, f.kind))
     usual = fleet_headers({n: s.headers for n, s in summaries.items() if s.checks})
     summaries = {n: replace(s, header_diffs=header_diffs(s.headers, usual) if s.checks else {})
                  for n, s in summaries.items()}

@@ -21,7 +21,7 @@ from edgeprobe.errors import MergeError
 from edgeprobe.merge.vantages import judge_vantages
 from edgeprobe.result.files import MERGED_SCHEMA, SCHEMA, load_run
 from edgeprobe.result.types import UNSET, RegionResult, RunResult, ToolInfo
-from edgeprobe.vocabulary import BLAMING, SCOPES, SEVERITY_RANK, health
+from edgeprobe.vocabulary import finding_order, health, ok
 
 
 def _when(run: RunResult) -> datetime:
@@ -80,17 +80,15 @@ def merged_run(runs: Sequence[RunResult]) -> RunResult:
     statuses and regions, and every vantage's row."""
     merged = judge_vantages(runs)
     base = next((r for r in runs if r.vantage not in merged.degraded), runs[0])
-    scope_rank = {s: i for i, s in enumerate(SCOPES)}
-    findings = sorted(merged.findings, key=lambda f: (SEVERITY_RANK[f.severity],
-                                                      scope_rank.get(f.scope, 9), f.target,
-                                                      f.kind))
+    findings = sorted(merged.findings,
+                      key=lambda f: finding_order(f.severity, f.scope, f.target, f.kind))
     nodes = tuple(replace(n, status=merged.node_status.get(n.name, n.status))
                   for n in base.nodes)
     regions = tuple(RegionResult(r.name, merged.region_status.get(r.name, r.status), r.nodes)
                     for r in base.regions)
     tool = base.edgeprobe
     return replace(
-        base, schema=MERGED_SCHEMA, ok=not any(f.severity in BLAMING for f in findings),
+        base, schema=MERGED_SCHEMA, ok=ok(f.severity for f in findings),
         health=health(f.severity for f in findings),
         started_at=min(runs, key=_when).started_at,
         duration_s=max(r.duration_s for r in runs), findings=tuple(findings), nodes=nodes,

@@ -19,7 +19,7 @@ from edgeprobe.observe.sanitize import clean_tree
 from edgeprobe.result.codec import from_json
 from edgeprobe.result.files import SCHEMA
 from edgeprobe.result.types import RunResult
-from edgeprobe.vocabulary import BLAMING, FAILURE_KINDS
+from edgeprobe.vocabulary import FAILURE_KINDS, ok
 
 
 def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dict[str, Any]:
@@ -114,7 +114,7 @@ def build(settings: Settings, inp: AnalysisInput, analysis: Analysis, started_at
     # the boundary: from here on, nothing a server sent carries a control character
     return from_json(RunResult, clean_tree({
         "schema": SCHEMA,
-        "ok": not any(f["severity"] in BLAMING for f in findings),
+        "ok": ok(f["severity"] for f in findings),
         "health": analysis.health,
         "started_at": started_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "duration_s": round(duration_s, 3),
