@@ -344,3 +344,18 @@ def test_a_second_signal_stops_at_once_and_no_temp_state_is_left(lab, tmp_path):
         server.proc.send_signal(signal.SIGHUP)
         assert server.proc.wait(30) == 0
     assert not [p for p in tmp.iterdir() if p.name.startswith("edgeprobe-") and p.is_dir()]
+
+
+def test_a_fifo_state_path_is_refused_not_a_frozen_server(lab, tmp_path):
+    """0.2: serve read its state from a FIFO on its event loop and froze (no /metrics)."""
+    from tests.conftest import edgeprobe
+
+    fifo = tmp_path / "state.json"
+    os.mkfifo(fifo)
+    proc = edgeprobe("serve", "-c", str(lab.probe_file()), "--listen",
+                     f"127.0.0.1:{closed_port()}", "--state", str(fifo), timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a regular file" in proc.stderr
+    proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--state", str(fifo),
+                     timeout=60)
+    assert proc.returncode == 2 and "not a regular file" in proc.stderr

@@ -48,6 +48,17 @@ def check_output(path: str | os.PathLike[str]) -> None:
         raise OutputError(f"cannot write {target}: {parent} is not writable")
 
 
+def check_state(path: str | os.PathLike[str]) -> None:
+    """``check_output`` for a state file, which is read back and locked: it must be a
+    regular file or not exist yet. A FIFO or a device would block the read that starts
+    every run (and ``serve``'s event loop with it), so it is an OutputError now."""
+    target = Path(path)
+    if target.exists() and not target.is_symlink() and not target.is_file():
+        raise OutputError(f"cannot keep the state in {target}: not a regular file (a "
+                          "FIFO or a device would block every run's read)")
+    check_output(target)
+
+
 def atomic_write(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` to ``path`` as described in the module docstring."""
     target = Path(path)

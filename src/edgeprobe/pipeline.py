@@ -95,13 +95,13 @@ def merge(paths: Sequence[str], *, state: str | Path | None = None,
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
     and judged together (merge/); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
-    from edgeprobe.fileio import check_output, held
+    from edgeprobe.fileio import check_state, held
     from edgeprobe.merge.runs import load_runs, merged_run
 
     run = merged_run(load_runs(paths, max_spread_s))
     if state is None:
         return _finish(run, outputs, None)
-    check_output(state)
+    check_state(state)
     with held(state):
         run, warning, save = incident.apply(run, state, confirm_runs)
         if warning:
@@ -138,14 +138,14 @@ async def probe_async(settings: Settings, scope: Scope | None = None, *,
                       progress: ProgressFn | None = None, vantage: str | None = None,
                       outputs: OutputsFn | None = None) -> RunResult:
     """``probe`` for callers that have an event loop."""
-    from edgeprobe.fileio import check_output, held
+    from edgeprobe.fileio import check_state, held
 
     scope = scope or Scope.all()
     where = vantage_name(vantage)
     chosen = scope.select(settings)
     if state is None or scope.partial:
         return await _probe(settings, chosen, scope, state, progress, where, outputs)
-    check_output(state)  # before probing: a run must not be lost to a bad state path
+    check_state(state)  # before probing: a run must not be lost to a bad state path
     with held(state):  # one run per state file at a time
         return await _probe(settings, chosen, scope, state, progress, where, outputs)
 

@@ -216,10 +216,10 @@ async def serve(settings: Settings, host: str, port: int, state_path: str | None
     """Serve until SIGTERM/SIGINT; the current run finishes first. Every path it will
     write is checked first: a server that could never save its state must not start and
     fail every run quietly."""
-    from edgeprobe.fileio import check_output
+    from edgeprobe.fileio import check_state
 
     if state_path is not None:
-        check_output(state_path)  # an OutputError: exit 2, before listening
+        check_state(state_path)  # an OutputError: exit 2, before listening
     server = Server(settings, state_path, interval_s)
     try:
         await _serve(server, host, port, interval_s)
