@@ -208,3 +208,17 @@ def test_one_vantage_alone_cannot_declare_a_fleet_wide_failure(runs, tmp_path):
     (fleet,) = [f for f in merged.findings if f.kind == "fleet_wide_failure"]
     assert fleet.severity == "info"
     assert fleet.summary.endswith("(seen from 1 of 2 vantages only: not a fleet-wide judgement)")
+
+
+def test_a_vantage_that_sent_no_run_is_named_and_the_rest_merged(runs, tmp_path):
+    """0.2: one late vantage held the merge; the workflow's deadline now lets the merge run
+    without it, and --expect names it."""
+    out = tmp_path / "m.json"
+    proc = edgeprobe("merge", str(runs["us-west-1"]), str(runs["eu-1"]), "--expect",
+                     "us-west-1", "--expect", "eu-1", "--expect", "ap-1", "--json", str(out),
+                     "-q")
+    assert proc.returncode == 1, proc.stderr  # the broken edge still fails the merged run
+    merged = json.loads(out.read_text())
+    assert merged["warnings"] == ["vantage ap-1 sent no run (late or failed): merged without it"]
+    assert {v["name"] for v in merged["vantages"]} == {"us-west-1", "eu-1"}
+    assert "edgeprobe: warning: vantage ap-1 sent no run" in proc.stderr

@@ -91,7 +91,7 @@ def probe(settings: Settings, scope: Scope | None = None, *, state: str | Path |
 def merge(paths: Sequence[str], *, state: str | Path | None = None,
           confirm_runs: int = defaults.CONFIRM_RUNS,
           max_spread_s: float = defaults.MERGE_MAX_SPREAD_S,
-          outputs: OutputsFn | None = None) -> RunResult:
+          outputs: OutputsFn | None = None, expect: Sequence[str] = ()) -> RunResult:
     """Several vantages' saved runs of one probe file → one merged run (run@2), checked
     and judged together (merge/); with ``state``, the incident is kept once for all."""
     from edgeprobe import incident
@@ -99,13 +99,18 @@ def merge(paths: Sequence[str], *, state: str | Path | None = None,
     from edgeprobe.merge.runs import load_runs, merged_run
 
     run = merged_run(load_runs(paths, max_spread_s))
+    seen = {v.name for v in run.vantages or ()}
+    missing = [v for v in dict.fromkeys(expect) if v not in seen]
+    if missing:  # late (past the workflow's deadline) or failed: named, the rest merged
+        run = replace(run, warnings=(*(run.warnings or ()), *(
+            f"vantage {v} sent no run (late or failed): merged without it" for v in missing)))
     if state is None:
         return _finish(run, outputs, None)
     check_state(state)
     with held(state):
         run, warning, save = incident.apply(run, state, confirm_runs)
         if warning:
-            run = replace(run, warnings=(warning,))
+            run = replace(run, warnings=(*(run.warnings or ()), warning))
         return _finish(run, outputs, save)
 
 

@@ -55,7 +55,8 @@ def _append(path: str | None, text: str) -> None:
 def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on: bool,
                out_dir: str, node: str | None = None, region: str | None = None,
                env: Mapping[str, str] = os.environ, stdout: TextIO = sys.stdout,
-               vantage: str | None = None, merge_dir: str | None = None) -> int:
+               vantage: str | None = None, merge_dir: str | None = None,
+               expect: tuple[str, ...] = ()) -> int:
     from edgeprobe import config, pipeline, report
     from edgeprobe.fileio import atomic_write, check_output
     from edgeprobe.notify import Channels, notify_run
@@ -76,7 +77,8 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
             root = Path(merge_dir)
             files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
             run = pipeline.merge([str(f) for f in files], state=state_path,
-                                 confirm_runs=settings.incident.confirm_runs, outputs=write)
+                                 confirm_runs=settings.incident.confirm_runs, outputs=write,
+                                 expect=expect)
         else:
             run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,
                                  vantage=vantage or env.get("EDGEPROBE_VANTAGE") or None,
@@ -118,14 +120,18 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
 @vantage_option
 @click.option("--merge", "merge_dir", metavar="DIR",
               help="Merge the vantages' runs in DIR (*/run.json) instead of probing.")
+@click.option("--expect-vantages", "expect", default="", metavar="A,B,…",
+              help="With --merge: the vantages whose runs should be there; one missing is "
+                   "named, the rest merged.")
 @handle_errors
 def action_command(config_path: str | None, fail_on: str, state_path: str | None, notify_on: bool,
            out_dir: str, node: str | None, region: str | None, vantage: str | None,
-           merge_dir: str | None) -> None:
+           merge_dir: str | None, expect: str) -> None:
     """Run as a GitHub Actions step: probe, reports, step summary, annotations, outputs."""
     from edgeprobe import config
 
     if notify_on and not state_path:
         raise click.UsageError("--notify needs --state (the incident state file)")
     sys.exit(run_action(config_path or config.default_path(), fail_on, state_path, notify_on,
-                        out_dir, node, region, vantage=vantage, merge_dir=merge_dir))
+                        out_dir, node, region, vantage=vantage, merge_dir=merge_dir,
+                        expect=tuple(v.strip() for v in expect.split(",") if v.strip())))

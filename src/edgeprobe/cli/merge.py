@@ -24,11 +24,15 @@ from edgeprobe.config import defaults
               show_default=True, metavar="SECONDS",
               help="Refuse runs that started further apart than this.")
 @fail_on_option
+@click.option("--expect", "expect", multiple=True, metavar="VANTAGE",
+              help="A vantage whose run should be there (repeatable): one missing is named "
+                   "in the merged run's warnings, the rest merged.")
 @click.option("-q", "--quiet", is_flag=True, help="No terminal summary.")
 @handle_errors
 def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: str | None,
                   markdown_path: str | None, state_path: str | None, confirm_runs: int,
-                  max_spread_s: float, fail_on: str, quiet: bool) -> None:
+                  max_spread_s: float, fail_on: str, expect: tuple[str, ...],
+                  quiet: bool) -> None:
     """Merge several vantages' runs of one probe file into one verdict."""
     from edgeprobe import pipeline
     from edgeprobe.fileio import check_output
@@ -38,5 +42,6 @@ def merge_command(run_files: tuple[str, ...], json_path: str | None, html_path: 
             check_output(path)
     run = pipeline.merge(run_files, state=state_path, confirm_runs=confirm_runs,
                          max_spread_s=max_spread_s,
-                         outputs=report_writer(json_path, html_path, markdown_path))
+                         outputs=report_writer(json_path, html_path, markdown_path),
+                         expect=expect)
     finish(run, json_path, quiet, fail_on)
