@@ -359,3 +359,36 @@ def test_a_fifo_state_path_is_refused_not_a_frozen_server(lab, tmp_path):
     proc = edgeprobe("probe", "all", "-c", str(lab.probe_file()), "--state", str(fifo),
                      timeout=60)
     assert proc.returncode == 2 and "not a regular file" in proc.stderr
+
+
+def test_half_open_connections_cannot_take_the_server_down(lab):
+    """0.2: 1,100 connections that never sent a request used up its 1,024 descriptors and
+    /metrics went down for good. Now at most 256 are kept, and an idle one ends after 15 s."""
+    import socket
+
+    with serving(lab, interval=3600) as server:
+        server.wait_for('edgeprobe_runs_total{result="ok"} 1.0')
+        port = int(server.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for _ in range(300):
+                s = socket.socket()
+                s.connect(("127.0.0.1", port))
+                held.append(s)
+            time.sleep(0.5)
+            fds = len(os.listdir(f"/proc/{server.proc.pid}/fd"))
+            assert fds < 256 + 64, fds  # the cap holds: no descriptor per extra connection
+            deadline = time.monotonic() + 30
+            while True:  # the idle ones end: /metrics answers again
+                try:
+                    status, _, _ = server.get("/metrics")
+                    if status == 200:
+                        break
+                except OSError:
+                    pass
+                assert time.monotonic() < deadline, "/metrics never came back"
+                time.sleep(0.5)
+        finally:
+            for s in held:
+                s.close()
+        assert server.stop()[0] == 0
