@@ -17,6 +17,7 @@ class LabCerts:
     expiring: ssl.SSLContext  # the media host, valid, expiring in two days
     cert_file: Path | None = None  # the good certificate and its key as PEM files (for nginx)
     key_file: Path | None = None
+    expiring_files: tuple[Path, Path] | None = None  # the expiring one's (cert, key) PEMs
 
 
 def make_certs(media_host: str, directory: Path) -> LabCerts:
@@ -36,13 +37,19 @@ def make_certs(media_host: str, directory: Path) -> LabCerts:
     cert_file, key_file = directory / "media-cert.pem", directory / "media-key.pem"
     good.cert_chain_pems[0].write_to_path(str(cert_file))
     good.private_key_pem.write_to_path(str(key_file))
+    expiring = ca.issue_cert(media_host, not_before=now - timedelta(days=88),
+                             not_after=now + timedelta(days=2))
+    expiring_files = (directory / "expiring-cert.pem", directory / "expiring-key.pem")
+    expiring.cert_chain_pems[0].write_to_path(str(expiring_files[0]))
+    expiring.private_key_pem.write_to_path(str(expiring_files[1]))
+    for path in expiring_files:
+        path.chmod(0o644)  # nginx's workers drop privileges when started as root
     return LabCerts(
         ca_file=ca_file,
         good=context(good),
         wrong_name=context(ca.issue_cert("cdn.wrong-site.test")),
         expired=context(ca.issue_cert(media_host, not_before=now - timedelta(days=90),
                                       not_after=now - timedelta(days=1))),
-        expiring=context(ca.issue_cert(media_host, not_before=now - timedelta(days=88),
-                                       not_after=now + timedelta(days=2))),
-        cert_file=cert_file, key_file=key_file,
+        expiring=context(expiring), cert_file=cert_file, key_file=key_file,
+        expiring_files=expiring_files,
     )

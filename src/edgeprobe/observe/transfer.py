@@ -114,6 +114,10 @@ def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSe
         curl.setopt(pycurl.SSL_VERIFYHOST, 2 if verify else 0)
         if t.want_cert:
             curl.setopt(pycurl.OPT_CERTINFO, 1)
+            # a full handshake: a TLS session resumed from a sibling connection (libcurl
+            # shares its session cache across the multi's transfers) carries no
+            # certificate, and the node's expiry would go unseen
+            curl.setopt(pycurl.SSL_SESSIONID_CACHE, 0)
 
 
 def certificate(curl: pycurl.Curl) -> Certificate | None:
