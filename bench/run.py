@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/servers: the nginx driver
 from blackbox import Blackbox
 from blackbox import available as blackbox_available
 
@@ -89,8 +90,8 @@ def main() -> None:
     import trustme
 
     from edgeprobe.lab.content import LabObject
-    from edgeprobe.lab.nginx import MastodonProxyEdge
     from edgeprobe.lab.s3 import BUCKET, LabS3
+    from tests.servers.nginx import MastodonProxyEdge
 
     root = Path(tempfile.mkdtemp(prefix="edgeprobe-bench-"))
     s3 = LabS3()

@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from edgeprobe.lab.gdnsd import Gdnsd, gdnsd_binary
 from tests.conftest import assert_healthy_not_blamed, blamed, render
 from tests.needs import need
+from tests.servers.gdnsd import Gdnsd, gdnsd_binary
 
 FREMONT, SEATTLE = "cdn-fremont-1", "cdn-seattle-1"
 

@@ -1,5 +1,5 @@
 """The origin-path canary against real nginx with Mastodon's documented proxy config
-(edgeprobe/lab/nginx.py) in front of moto's S3: each row of the canary table
+(tests/servers/nginx.py) in front of moto's S3: each row of the canary table
 (docs/analysis.md) from a real configuration mistake, warm cache and cold.
 
 Skipped where nginx is not installed, except in CI (CI=true), where scripts/setup test
@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from edgeprobe import config, pipeline
-from edgeprobe.lab.nginx import MastodonProxyEdge, nginx_binary
 from edgeprobe.lab.processes import closed_port
 from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed
 from tests.needs import need
+from tests.servers.nginx import MastodonProxyEdge, nginx_binary
 
 MEDIA_HOST = "media.lab.test"
 # healthy throughout; the three others are broken in turn

@@ -1,6 +1,6 @@
 """A tiny authoritative DNS server over UDP (dnspython for the wire format), with GeoDNS
 answers by EDNS Client Subnet for the lab's views (the tests also drive a real gdnsd:
-lab/gdnsd.py)."""
+tests/servers/gdnsd.py)."""
 
 from __future__ import annotations
 

@@ -121,7 +121,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return _error(403, ACCESS_DENIED, state, "application/xml")
     key = request.path[len(prefix):]
     # Mastodon's proxy_pass holds variables ($s3_backend$uri): nginx keys its cache on the
-    # evaluated upstream URL, without the query string (lab/nginx.py shows it on nginx)
+    # evaluated upstream URL, without the query string (tests/servers/nginx.py shows it on nginx)
     backend = state.upstream + ("x" if "bucket_misspelt" in faults else "")
     cache_key = f"{backend}/{key}"
     cached = state.cache.get(cache_key)
