@@ -53,7 +53,7 @@ def check_state(path: str | os.PathLike[str]) -> None:
     regular file or not exist yet. A FIFO or a device would block the read that starts
     every run (and ``serve``'s event loop with it), so it is an OutputError now."""
     target = Path(path)
-    if target.exists() and not target.is_symlink() and not target.is_file():
+    if not target.is_symlink() and _streaming(target):
         raise OutputError(f"cannot keep the state in {target}: not a regular file (a "
                           "FIFO or a device would block every run's read)")
     check_output(target)
