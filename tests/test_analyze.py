@@ -247,3 +247,18 @@ def test_a_slow_fleet_is_one_info_and_blames_no_node():
     assert (slow.severity, slow.target) == ("info", "fleet")
     assert slow.evidence["p95_ms"] == {"a": 1600.0, "b": 1700.0}
     assert set(a.node_status.values()) == {"healthy"}
+
+
+def test_unprobed_dns_addresses_are_named_and_the_excess_is_one_finding():
+    from edgeprobe.analyze.views import skipped_findings
+
+    views = [{"name": "west", "addresses": ["10.0.0.5", "203.0.113.9", "203.0.113.10"],
+              "answers": [{"dropped": 3}]}]
+    found = skipped_findings(views, [("10.0.0.5", "internal"), ("203.0.113.9", "not_probed"),
+                                     ("203.0.113.10", "capped")])
+    assert [(f.kind, f.target) for f in found] == [
+        ("dns_internal_address", "10.0.0.5"), ("dns_unlisted_address", "203.0.113.9"),
+        ("dns_unlisted_address", "dns")]
+    assert 'probe_unlisted = "none"' in found[1].summary
+    assert found[2].evidence["not_probed"] == ["203.0.113.10"]
+    assert found[2].evidence["dropped_from_answers"] == 3

@@ -144,9 +144,6 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
     return findings
 
 
-WHY = {"not_probed": 'not probed ([dns] probe_unlisted = "none")'}
-
-
 def skipped_findings(views: Sequence[dict[str, Any]],
                      skipped: Sequence[tuple[str, str]]) -> list[Finding]:
     """What GeoDNS handed out that the run did not probe: each internal or unprobed address
@@ -189,6 +186,7 @@ def _one_by_one(views: Sequence[dict[str, Any]],
             out.append(Finding(
                 "dns_unlisted_address", "dns", addr, WARNING,
                 f"DNS sends users in {', '.join(got)} to {addr}, which no node in the probe "
-                f"file has: {WHY[why]}; add it as a [[nodes]] entry",
+                "file has: not probed ([dns] probe_unlisted = \"none\"); add it as a "
+                "[[nodes]] entry",
                 {"views": got, "status": "not_probed", "why": why}))
     return out
