@@ -18,6 +18,7 @@ from edgeprobe.observe.observations import (
     SampleObject,
     Timing,
 )
+from edgeprobe.observe.repro import Curl
 
 CC = "public, max-age=315576000, immutable"
 
@@ -57,7 +58,7 @@ def fleet(matrix: dict[str, list], *, regions: dict[str, str] | None = None,
             headers = {"Cache-Control": (cache or {}).get(node, CC)}
             headers = {k: v for k, v in headers.items() if v is not None}
             common = {"node": node, "path": o.path, "url": "https://m" + o.path,
-                      "address": "127.0.0.1", "curl": "curl …",
+                      "address": "127.0.0.1", "curl": Curl(("curl", "…")),
                       "timing": Timing(connect_ms=1, first_byte_ms=2, total_ms=total)}
             if answer == 200:
                 fetches.append(FetchResult(**common, status_code=200, size=size, md5=md5,

@@ -7,6 +7,7 @@ import pytest
 
 from edgeprobe.analyze.origin_path import canary_findings, classify, judge, s3_error_code
 from edgeprobe.observe.observations import CanaryReference, FetchResult, Timing
+from edgeprobe.observe.repro import Curl
 
 NO_SUCH_KEY = CanaryReference(404, "NoSuchKey")
 DENIED = CanaryReference(403, "AccessDenied")
@@ -22,7 +23,8 @@ def answer(status: int | None, body: str | None = None, error_kind: str | None =
                        "127.0.0.1", status_code=status, body_excerpt=body,
                        error_kind=error_kind, error=error_kind,
                        timing=Timing(connect_ms=1.0 if connected else None),
-                       curl="curl --connect-to m:443:127.0.0.1:443 https://m/x -sSI --http1.1")
+                       curl=Curl(("curl", "--connect-to", "m:443:127.0.0.1:443", "https://m/x",
+                                  "-sSI", "--http1.1")))
 
 
 CASES = [

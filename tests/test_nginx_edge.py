@@ -244,4 +244,5 @@ def _node_curl(fleet: NginxFleet, node: str, path: str) -> str:
 
     site = SiteSettings(name="x", media_url=f"https://{MEDIA_HOST}:{fleet.port}",
                         ca_file=str(fleet.certs.ca_file))
-    return curl_command(site, fleet.port, EDGES[node], f"https://{MEDIA_HOST}:{fleet.port}{path}")
+    return curl_command(site, fleet.port, EDGES[node],
+                        f"https://{MEDIA_HOST}:{fleet.port}{path}").head()

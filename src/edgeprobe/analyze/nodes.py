@@ -11,7 +11,7 @@ from edgeprobe.analyze.stats import Latency, latency_summary, median
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
 from edgeprobe.mastodon import MASTODON_CACHE_CONTROL
 from edgeprobe.observe.observations import Resolution
-from edgeprobe.observe.repro import body_command
+from edgeprobe.observe.repro import shown
 from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
 
 _WHAT = {
@@ -42,7 +42,8 @@ def _codes(checks: Sequence[Check]) -> str:
 def example(check: Check, ref: Reference | None) -> dict[str, Any]:
     f = check.fetch
     out: dict[str, Any] = {"path": f.path, "verdict": check.verdict, "status_code": f.status_code,
-                           "address": f.address, "curl": f.curl}
+                           "address": f.address,
+                           "curl": shown(f.curl)}
     if f.error:
         out["error"] = f.error
     if f.body_excerpt:
@@ -50,7 +51,7 @@ def example(check: Check, ref: Reference | None) -> dict[str, Any]:
     if check.verdict == "mismatch" and ref is not None:
         out.update(expected_size=ref.size, size=f.size, expected_md5=ref.md5, md5=f.md5)
         if f.curl:
-            out["curl_body"] = body_command(f.curl, ref.size, ref.md5)
+            out["curl_body"] = f.curl.body(ref.size, ref.md5)
     if f.headers.get("Location"):
         out["location"] = f.headers["Location"]
     return out

@@ -28,7 +28,6 @@ from typing import Any
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
 from edgeprobe.analyze.types import Check, Finding, NodeCanary
 from edgeprobe.observe.observations import CanaryReference, FetchResult
-from edgeprobe.observe.repro import answer_command
 from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, WARNING
 
 _CODE = re.compile(r"<Code>([A-Za-z0-9._-]{1,64})</Code>")
@@ -101,7 +100,7 @@ def judge(fetches: Sequence[FetchResult], ref: CanaryReference | None) -> NodeCa
         answers.append({"path": f.path, "address": f.address, "status_code": f.status_code,
                         "code": s3_error_code(f.body_excerpt), "verdict": verdict,
                         "body_excerpt": f.body_excerpt, "error": f.error,
-                        "curl": answer_command(f.curl) if f.curl else None})
+                        "curl": f.curl.answer() if f.curl else None})
     judged = [v for v in verdicts if v is not None]
     broken = Counter(v for v in judged if v != CANARY_OK)
     verdict = broken.most_common(1)[0][0] if broken else (CANARY_OK if judged else None)

@@ -9,6 +9,7 @@ from typing import Any
 
 from edgeprobe.analyze import tuning
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
+from edgeprobe.observe.repro import shown
 from edgeprobe.vocabulary import (
     AT_RISK,
     BLAMING,
@@ -42,7 +43,7 @@ def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
         "verdicts": dict(verdicts), "status_codes": dict(codes),
         "examples": [{"path": p, "results": {c.fetch.node: c.fetch.status_code or c.verdict
                                              for c in by_path[p]},
-                      "curl": by_path[p][0].fetch.curl}
+                      "curl": shown(by_path[p][0].fetch.curl)}
                      for p in failed[: tuning.EXAMPLES_IN_EVIDENCE]],
     }
     return Finding("fleet_wide_failure", "fleet", "fleet", severity,

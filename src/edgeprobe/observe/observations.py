@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from edgeprobe.observe.repro import Curl
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -122,7 +124,7 @@ class FetchResult:
     timing: Timing = field(default_factory=Timing)
     error_kind: str | None = None  # unreachable, tls_error, timeout, protocol_error, truncated
     error: str | None = None
-    curl: str | None = None
+    curl: Curl | None = None  # the command that shows this answer (rendered by reporters)
     certificate: Certificate | None = None
 
 

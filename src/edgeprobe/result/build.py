@@ -15,6 +15,7 @@ from edgeprobe.analyze.cache import STATUS_HEADERS
 from edgeprobe.analyze.summary import check_matches
 from edgeprobe.analyze.types import Check, Reference
 from edgeprobe.config.settings import Settings
+from edgeprobe.observe.repro import shown
 from edgeprobe.observe.sanitize import clean_tree
 from edgeprobe.result.codec import from_json
 from edgeprobe.result.files import SCHEMA
@@ -69,7 +70,7 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
     if f.body_excerpt:
         out["body_excerpt"] = f.body_excerpt
     if c.verdict in FAILURE_KINDS:
-        out["curl"] = f.curl
+        out["curl"] = shown(f.curl)
     return out
 
 
