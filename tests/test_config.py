@@ -47,7 +47,7 @@ EXPECTED = {
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
-        "site, origin, dns, samples, probe, canary, incident, serve, nodes, views",
+        "site, origin, nodes, dns, samples, probe, canary, incident, serve, views",
     "invalid-dup-table.toml":
         "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
         "verify_tls",

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
 
 import dns.asyncresolver
 import dns.exception
 import dns.reversename
 
-from edgeprobe.config.rules import check_subnets, split_address
+from edgeprobe.config import checks
 from edgeprobe.config.settings import DnsSettings, NameserverSettings, ViewSettings
 from edgeprobe.errors import ConfigError, ProbeError
 from edgeprobe.observe.geodns import ask_views
@@ -23,34 +22,22 @@ from edgeprobe.observe.targets import routable
 _LABEL = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class _Option:
-    """config_rules' reader protocol for a command-line option: a mistake is a ConfigError
-    naming the option, with the probe file's own words."""
-
-    def __init__(self, option: str) -> None:
-        self.option = option
-
-    def fail(self, path: tuple[Any, ...], message: str) -> ConfigError:
-        return ConfigError(self.option, None, message)
-
-    def named_tables(self, data: dict[str, Any], section: str, cls: type,
-                     required: bool) -> list[Any]:
-        raise NotImplementedError  # options are not tables
-
-
 def parse_view(text: str) -> ViewSettings:
-    """``NAME=CIDR[,CIDR…]``, by the probe file's rules (check_subnets)."""
+    """``NAME=CIDR[,CIDR…]``, by the probe file's rules (config/checks.py)."""
     name, sep, subnets = text.partition("=")
-    if not sep or not name or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+    if not sep or not checks.NAME.match(name):
         raise ConfigError("--view", None, f"{text!r}: use NAME=CIDR[,CIDR…], e.g. "
                           "us-west=198.51.100.0/24")
-    items = tuple(item.strip() for item in subnets.split(","))
-    return ViewSettings(name=name, subnets=check_subnets(_Option("--view"), items, ()))
+    try:
+        return ViewSettings(name=name, subnets=checks.subnets(
+            tuple(item.strip() for item in subnets.split(","))))
+    except ValueError as exc:
+        raise ConfigError("--view", None, str(exc)) from None
 
 
 def parse_server(text: str, option: str) -> NameserverSettings:
     """``ip``, ``ip:port`` or ``[v6]:port`` (the probe file's form)."""
-    found = split_address(text, 53)
+    found = checks.split_address(text, 53)
     if found is None:
         raise ConfigError(option, None, f"{text!r}: use \"ip\" or \"ip:port\"")
     return NameserverSettings(*found)

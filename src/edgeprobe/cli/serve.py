@@ -22,7 +22,7 @@ def serve_command(config_path: str | None, listen: str | None, interval_s: float
     import asyncio
 
     from edgeprobe import config
-    from edgeprobe.config.rules import parse_listen
+    from edgeprobe.config.checks import parse_listen
     from edgeprobe.errors import ConfigError
     from edgeprobe.serve.server import serve
 

@@ -1,43 +1,30 @@
 """Probe file (TOML) → validated ``Settings``; each mistake names the file, key and line.
 
-The keys, their types, defaults and rules are the fields of the settings classes
-(settings.py); this module walks them. What is left here is what fields cannot say: the
-named checks (URLs, CA files, nameservers, node names…), and the few rules across keys
-(sample paths start with the url_prefix, a node has a host or addresses, names are unique).
+The keys, their types, defaults and checks are the fields of the settings classes
+(settings.py, checks.py); this module walks them, runs each check and the rules across keys
+(rules.py), and alone turns their ``ValueError`` into a ConfigError naming the file, the key
+and the line. What it knows itself: TOML types and bounds, tables and arrays of tables with
+unique names, and that a relative path is the probe file's.
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
-import ipaddress
 import math
 import os
-import re
-import ssl
 import tomllib
+from collections.abc import Callable
 from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-from edgeprobe.config import defaults
-from edgeprobe.config.rules import RULES, split_address, views
-from edgeprobe.config.settings import (
-    REMOVED,
-    SECTIONS,
-    Key,
-    NameserverSettings,
-    NodeSettings,
-    Settings,
-)
+from edgeprobe.config import defaults, rules
+from edgeprobe.config.settings import REMOVED, SECTIONS, Key, NodeSettings, Settings, ViewSettings
 from edgeprobe.config.text import KeyPath, dotted, locate, toml_error, type_word, value_word
 from edgeprobe.errors import ConfigError
-from edgeprobe.mastodon import PLACEHOLDER
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-_ORDER = ("site", "origin", "nodes", "dns", "samples", "probe", "canary", "incident",
-          "serve", "views")  # check order
+_ARRAYS = ("nodes", "views")  # arrays of tables; the other sections are tables
 
 
 def default_path() -> str:
@@ -75,7 +62,6 @@ class _Reader:
     def __init__(self, text: str, name: str) -> None:
         self.name = name
         self.lines = text.splitlines()
-        self.prefix = defaults.URL_PREFIX  # [origin].url_prefix, once read
 
     def fail(self, path: KeyPath, message: str) -> ConfigError:
         return ConfigError(self.name, dotted(path), message, locate(self.lines, path))
@@ -93,9 +79,9 @@ class _Reader:
     def settings(self, data: dict[str, Any]) -> Settings:
         self.no_unknown(data, (), tuple(SECTIONS))
         parts: dict[str, Any] = {}
-        for section in _ORDER:
-            if section in ("nodes", "views"):
-                parts[section] = self.nodes(data) if section == "nodes" else views(self, data)
+        for section in SECTIONS:
+            if section in _ARRAYS:
+                parts[section] = self.nodes(data) if section == "nodes" else self.views(data)
                 continue
             required = section in ("site", "origin")
             if section not in data and required:
@@ -105,9 +91,17 @@ class _Reader:
                 raise self.fail((section,),
                                 f"must be a table [{section}], not {value_word(table)}")
             parts[section] = self.table(SECTIONS[section], table, (section,))
-            if section == "origin":
-                self.prefix = parts["origin"].url_prefix
+            if section == "samples":
+                self.rule(rules.samples_in_bucket, parts["samples"].paths,
+                          parts["origin"].url_prefix)
         return Settings(**parts, source=self.name)
+
+    def rule(self, rule: Callable[..., None], *args: Any) -> None:
+        """A rule across keys (config/rules.py), its Misplaced named like any mistake."""
+        try:
+            rule(*args)
+        except rules.Misplaced as exc:
+            raise self.fail(exc.path, str(exc)) from None
 
     def table(self, cls: type, table: dict[str, Any], path: KeyPath) -> Any:
         """One settings object from one TOML table, field by field."""
@@ -125,9 +119,13 @@ class _Reader:
                     raise self.fail(where, "missing required key")
                 continue
             value = self.typed(table[f.name], spec, where)
+            if spec.relative and not Path(value).is_absolute():  # like an include
+                value = str(Path(self.name).parent / value)
             if spec.check:
-                method = getattr(self, spec.check, None)
-                value = method(value, where) if method else RULES[spec.check](self, value, where)
+                try:
+                    value = spec.check(value)
+                except ValueError as exc:
+                    raise self.fail(where, str(exc)) from None
             values[f.name] = value
         return cls(**values)
 
@@ -157,116 +155,19 @@ class _Reader:
                             f"not {value!r}")
         return float(value) if spec.kind is float else value
 
-    # -- named checks (Key.check) --------------------------------------------------------------
-    def url(self, value: str, path: KeyPath) -> str:
-        if "@" in value.split("://", 1)[-1].split("/", 1)[0]:
-            # never echo it: it may hold a password
-            raise self.fail(path, "must not carry a user name or password (credentials come "
-                            "from the environment, never the probe file)")
-        parts = urlsplit(value)
-        try:
-            port = parts.port
-        except ValueError:
-            raise self.fail(path, f"bad port in URL {value!r}") from None
-        if port == 0:
-            raise self.fail(path, f"port 0 in URL {value!r}: use 1-65535, or no port")
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise self.fail(path, "must be a URL starting with http:// or https:// and a host, "
-                            f"not {value!r}")
-        return value
-
-    def api_url(self, value: str, path: KeyPath) -> str:
-        return self.url(value, path).rstrip("/")
-
-    def media_url(self, value: str, path: KeyPath) -> str:
-        """scheme://host[:port] with the host in its ASCII (IDNA) form, once, here: Host,
-        SNI, the certificate check and the pinned resolver all compare this one spelling."""
-        parts = urlsplit(self.url(value, path))
-        if parts.path not in ("", "/"):
-            raise self.fail(path, "must be scheme, host and port only; put the path in "
-                            "[origin].url_prefix")
-        host = parts.hostname or ""
-        try:
-            ipaddress.ip_address(host)
-        except ValueError:
-            pass
-        else:
-            raise self.fail(path, f"must name the media host, not an IP address ({host}): "
-                            "edgeprobe sends that name as Host and SNI to every node")
-        return f"{parts.scheme}://{self.host(host, path)}" + (
-            f":{parts.port}" if parts.port else "")
-
-    def host(self, value: str, path: KeyPath) -> str:
-        try:
-            return value.encode("idna").decode("ascii")
-        except UnicodeError:
-            raise self.fail(path, f"{value!r} is not a valid host name") from None
-
-    def ca_file(self, value: str, path: KeyPath) -> str:
-        """An existing PEM file of CA certificates, relative to the probe file or absolute;
-        loaded now, so `config check` and every run refuse what TLS would refuse later."""
-        ca_path = Path(value)
-        if not ca_path.is_absolute():  # relative to the probe file, like an include
-            ca_path = Path(self.name).parent / ca_path
-        if not ca_path.is_file():
-            raise self.fail(path, f"no such file: {ca_path}")
-        try:
-            ssl.create_default_context().load_verify_locations(cafile=str(ca_path))
-        except (ssl.SSLError, OSError, UnicodeDecodeError) as exc:
-            reason = getattr(exc, "reason", None) or type(exc).__name__
-            raise self.fail(path, f"{ca_path} holds no PEM CA certificate ({reason})") from None
-        return str(ca_path)
-
-    def url_prefix(self, value: str, path: KeyPath) -> str:
-        if not (value.startswith("/") and value.endswith("/")):
-            raise self.fail(path, f"must start and end with '/', not {value!r}")
-        return value
-
-    def nameservers(self, value: tuple[str, ...], path: KeyPath) -> tuple[NameserverSettings, ...]:
-        return tuple(self.nameserver(text, path, i) for i, text in enumerate(value))
-
-    def nameserver(self, text: str, path: KeyPath, index: int) -> NameserverSettings:
-        found = split_address(text, 53)
-        if found is None:
-            raise self.fail(path, f"item {index} must be \"ip\" or \"ip:port\", not {text!r}")
-        return NameserverSettings(address=found[0], port=found[1])
-
-    def sample_paths(self, value: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
-        for item in value:
-            if not item.startswith(self.prefix):
-                raise self.fail(path, f"{item!r} does not start with [origin].url_prefix "
-                                f"{self.prefix!r}")
-            if item.endswith(PLACEHOLDER):
-                raise self.fail(path, f"{item!r} is Mastodon's placeholder, served by the app, "
-                                "not the bucket")
-        return value
-
-    def node_name(self, value: str, path: KeyPath) -> str:
-        if not _NAME_RE.match(value):
-            raise self.fail(path, f"{value!r}: use letters, digits, '.', '_' and '-'")
-        return value
-
-    def addresses(self, value: tuple[str, ...], path: KeyPath) -> tuple[str, ...]:
-        for addr in value:
-            try:
-                ipaddress.ip_address(addr)
-            except ValueError:
-                raise self.fail(path, f"{addr!r} is not an IP address") from None
-        return value
-
-    def port(self, value: int, path: KeyPath) -> int:
-        if not 0 < value < 65536:
-            raise self.fail(path, f"must be 1-65535, not {value}")
-        return value
-
-    # -- [[nodes]]: an array of tables, with rules across them ---------------------------------
+    # -- [[nodes]] and [[views]]: arrays of tables, with rules across them ---------------------
     def nodes(self, data: dict[str, Any]) -> tuple[NodeSettings, ...]:
         nodes: list[NodeSettings] = self.named_tables(data, "nodes", NodeSettings,
                                                       required=True)
-        for i, node in enumerate(nodes):
-            if not node.host and not node.addresses:
-                raise self.fail(("nodes", i), f"node {node.name!r} needs host or addresses")
+        self.rule(rules.nodes_reachable, nodes)
         return tuple(nodes)
+
+    def views(self, data: dict[str, Any]) -> tuple[ViewSettings, ...]:
+        """The ``[[views]]`` tables (none is fine): unique names, no subnet in two views."""
+        views: list[ViewSettings] = self.named_tables(data, "views", ViewSettings,
+                                                      required=False)
+        self.rule(rules.views_apart, views)
+        return tuple(views)
 
     def named_tables(self, data: dict[str, Any], section: str, cls: type,
                      required: bool) -> list[Any]:

@@ -1,18 +1,20 @@
 """Typed settings: what the probe file means once it has been checked, key by key.
 
 Each field of a ``*Settings`` class *is* a probe-file key: its name, its default and its
-rule (``key(...)``: TOML type, required, a positive number and its maximum, a named check)
-live on the field, and ``config/reader.py`` walks these fields. A new key is one line here (and
-one row in docs/probe-file.md); unknown keys are errors because they are not fields.
+rule (``key(...)``: TOML type, required, a positive number and its bounds, a check from
+config/checks.py) live on the field, and ``config/reader.py`` walks these fields. A new key
+is one line here (and one row in docs/probe-file.md); unknown keys are errors because they
+are not fields.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import MISSING, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from edgeprobe.config import defaults
+from edgeprobe.config import checks, defaults
 
 PROBE_UNLISTED = ("public", "all", "none")
 
@@ -22,8 +24,9 @@ class Key:
     """How one probe-file key is read. ``kind``: str, int, float (an int is accepted and
     made a float), bool or list (of non-empty strings). ``most``: the largest value a
     positive number may take, ``least`` the smallest; ``choices``: the words a string may be.
-    ``check``: the name of a ``config._Reader`` method applied to
-    the value (it may return a converted value)."""
+    ``check``: a callable from config/checks.py applied to the value (it may return a
+    converted value; it raises ValueError with the message). ``relative``: a file path,
+    relative to the probe file's directory (the reader resolves it before the check)."""
 
     kind: type
     required: bool = False
@@ -32,7 +35,8 @@ class Key:
     least: float | None = None  # a positive number's smallest sane value (a deadline of
     # 0.0001 s is no deadline at all)
     choices: tuple[str, ...] | None = None  # the words a string key may be
-    check: str | None = None
+    check: Callable[[Any], Any] | None = None
+    relative: bool = False
 
 
 def key(default: Any = MISSING, **rule: Any) -> Any:
@@ -46,8 +50,8 @@ def key(default: Any = MISSING, **rule: Any) -> Any:
 @dataclass(frozen=True)
 class SiteSettings:
     name: str = key(kind=str, required=True)
-    media_url: str = key(kind=str, required=True, check="media_url")
-    ca_file: str | None = key(None, kind=str, check="ca_file")
+    media_url: str = key(kind=str, required=True, check=checks.media_url)
+    ca_file: str | None = key(None, kind=str, check=checks.pem_file, relative=True)
     verify_tls: bool = key(defaults.VERIFY_TLS, kind=bool)
 
     @property
@@ -67,12 +71,12 @@ class SiteSettings:
 @dataclass(frozen=True)
 class OriginSettings:
     bucket: str = key(kind=str, required=True)
-    endpoint_url: str | None = key(None, kind=str, check="url")
+    endpoint_url: str | None = key(None, kind=str, check=checks.url)
     region: str | None = key(None, kind=str)
-    url_prefix: str = key(defaults.URL_PREFIX, kind=str, check="url_prefix")
+    url_prefix: str = key(defaults.URL_PREFIX, kind=str, check=checks.url_prefix)
     anonymous: bool = key(defaults.ANONYMOUS, kind=bool)
     # a private CA for the bucket's endpoint (else AWS_CA_BUNDLE)
-    ca_file: str | None = key(None, kind=str, check="ca_file")
+    ca_file: str | None = key(None, kind=str, check=checks.pem_file, relative=True)
 
 
 @dataclass(frozen=True)
@@ -84,15 +88,19 @@ class NameserverSettings:
         return f"{self.address}:{self.port}"
 
 
+def _nameservers(value: tuple[str, ...]) -> tuple[NameserverSettings, ...]:
+    return tuple(NameserverSettings(*found) for found in checks.servers(value))
+
+
 @dataclass(frozen=True)
 class DnsSettings:
     # empty: the system resolver
-    nameservers: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
+    nameservers: tuple[NameserverSettings, ...] = key((), kind=list, check=_nameservers)
     timeout_s: float = key(defaults.DNS_TIMEOUT_S, kind=float, positive=True, least=0.05,
                            most=60)
     # the media host's zone's authoritative servers, asked with ECS for [[views]]
     # (empty: found through the zone's NS records)
-    authoritative: tuple[NameserverSettings, ...] = key((), kind=list, check="nameservers")
+    authoritative: tuple[NameserverSettings, ...] = key((), kind=list, check=_nameservers)
     # which addresses GeoDNS hands a view, that no node lists, are probed as ad-hoc nodes:
     # "public" (globally routable only), "all", or "none" (docs/security.md)
     probe_unlisted: str = key(defaults.PROBE_UNLISTED, kind=str, choices=PROBE_UNLISTED)
@@ -100,10 +108,10 @@ class DnsSettings:
 
 @dataclass(frozen=True)
 class SampleSettings:
-    paths: tuple[str, ...] = key((), kind=list, check="sample_paths")
+    paths: tuple[str, ...] = key((), kind=list)  # under [origin].url_prefix (config/rules.py)
     bucket_prefixes: tuple[str, ...] = key((), kind=list)
     per_prefix: int = key(defaults.PER_PREFIX, kind=int, positive=True, most=10_000)
-    mastodon_api: str | None = key(None, kind=str, check="api_url")
+    mastodon_api: str | None = key(None, kind=str, check=checks.api_url)
     max: int = key(defaults.SAMPLES_MAX, kind=int, positive=True, most=100_000)
     seed: int = key(defaults.SAMPLE_SEED, kind=int)
     list_limit: int = key(defaults.LIST_LIMIT, kind=int, positive=True, most=1_000_000)
@@ -127,8 +135,8 @@ class CanarySettings:
     """The origin-path canary (docs/analysis.md): random keys that cannot exist, asked of
     every node and address, show each edge's path to the bucket as it is now."""
 
-    requests: int = key(defaults.CANARY_REQUESTS, kind=int, check="canary_requests")
-    prefix: str = key(defaults.CANARY_PREFIX, kind=str, check="canary_prefix")
+    requests: int = key(defaults.CANARY_REQUESTS, kind=int, check=checks.canary_requests)
+    prefix: str = key(defaults.CANARY_PREFIX, kind=str, check=checks.canary_prefix)
     # how long the edges keep a cached 200 (proxy_cache_valid): how long a cache can hide
     cache_valid_h: float = key(defaults.CACHE_VALID_H, kind=float, positive=True, most=87_600)
 
@@ -139,7 +147,7 @@ class ServeSettings:
 
     interval_s: float = key(defaults.SERVE_INTERVAL_S, kind=float, positive=True, least=1,
                             most=86_400)
-    listen: str = key(defaults.SERVE_LISTEN, kind=str, check="listen")
+    listen: str = key(defaults.SERVE_LISTEN, kind=str, check=checks.listen)
     # /probe?node=NAME: one node probed on demand (off: anyone who can reach the port could
     # make the server probe, and the edges and the bucket pay)
     probe_endpoint: bool = key(False, kind=bool)
@@ -157,11 +165,11 @@ class IncidentSettings:
 
 @dataclass(frozen=True)
 class NodeSettings:
-    name: str = key(kind=str, required=True, check="node_name")
+    name: str = key(kind=str, required=True, check=checks.name)
     region: str = key(kind=str, required=True)
-    host: str | None = key(None, kind=str, check="host")
-    addresses: tuple[str, ...] = key((), kind=list, check="addresses")
-    port: int | None = key(None, kind=int, check="port")
+    host: str | None = key(None, kind=str, check=checks.host)
+    addresses: tuple[str, ...] = key((), kind=list, check=checks.addresses)
+    port: int | None = key(None, kind=int, check=checks.port)
 
 
 @dataclass(frozen=True)
@@ -170,8 +178,8 @@ class ViewSettings:
     EDNS Client Subnet, which edges it sends them to (docs/analysis.md, "Who gets which
     edge")."""
 
-    name: str = key(kind=str, required=True, check="node_name")
-    subnets: tuple[str, ...] = key(kind=list, required=True, check="subnets")
+    name: str = key(kind=str, required=True, check=checks.name)
+    subnets: tuple[str, ...] = key(kind=list, required=True, check=checks.subnets)
 
 
 # Keys that existed once: each is an error that says what replaced it (docs/probe-file.md,
@@ -184,12 +192,13 @@ REMOVED: dict[tuple[str, str], str] = {
         "behind a warm cache. Delete this line"),
 }
 
-# The probe file's tables, in the order "known: …" lists them.
+# The probe file's tables, in their one order: the reader checks them so, "known: …" lists
+# them so, and docs/probe-file.md describes them so.
 SECTIONS: dict[str, type] = {"site": SiteSettings, "origin": OriginSettings,
-                             "dns": DnsSettings, "samples": SampleSettings,
-                             "probe": ProbeSettings, "canary": CanarySettings,
-                             "incident": IncidentSettings, "serve": ServeSettings,
-                             "nodes": NodeSettings, "views": ViewSettings}
+                             "nodes": NodeSettings, "dns": DnsSettings,
+                             "samples": SampleSettings, "probe": ProbeSettings,
+                             "canary": CanarySettings, "incident": IncidentSettings,
+                             "serve": ServeSettings, "views": ViewSettings}
 
 
 @dataclass(frozen=True)
