@@ -19,7 +19,7 @@ from edgeprobe.analyze.nodes import (
     failure_findings,
     fleet_slow,
     never_caches,
-    slow_finding,
+    with_latency,
 )
 from edgeprobe.analyze.origin_path import canary_findings, judge
 from edgeprobe.analyze.rollup import (
@@ -83,10 +83,9 @@ def analyze(inp: AnalysisInput) -> Analysis:
               if (done := [ms for c in checks if c.fetch.status_code
                            and (ms := check_latency(c)) is not None])}
     for node, checks in by_node.items():
-        node_findings = failure_findings(node, checks, refs, peers_ok, inp)
         peers = {n: s for n, s in speeds.items() if n != node}
-        slow = slow_finding(node, checks, peers, inp, node_findings)
-        findings.extend(node_findings + ([slow] if slow else []))
+        findings.extend(with_latency(node, checks, peers, inp,
+                                     failure_findings(node, checks, refs, peers_ok, inp)))
     findings.extend(fleet_slow(speeds, inp.slow_ms))
     findings.extend(cache_findings(by_node))
     canary_by_node: dict[str, list[FetchResult]] = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from edgeprobe.analyze import tuning
@@ -108,10 +109,11 @@ def check_latency(c: Check) -> float | None:
     return t.total_ms
 
 
-def slow_finding(node: str, checks: Sequence[Check], peers: Mapping[str, Latency],
-                 inp: AnalysisInput, existing: list[Finding]) -> Finding | None:
-    """Latency over slow_ms or far above the peers'. Timeouts are already a node_slow
-    failure finding; this one adds latency evidence or stands alone.
+def with_latency(node: str, checks: Sequence[Check], peers: Mapping[str, Latency],
+                 inp: AnalysisInput, failures: Sequence[Finding]) -> list[Finding]:
+    """The node's failure findings with its latency judged: a new list, the timeouts'
+    node_slow (if any) given the latency evidence, else a node_slow of its own when the
+    latency is over slow_ms or far above the peers'.
 
     The evidence must survive a loaded prober, which slows every answer it times: "over
     slow_ms" needs several answers and a share of them (tuning.SLOW_MIN_OVER, SLOW_SHARE),
@@ -139,15 +141,14 @@ def slow_finding(node: str, checks: Sequence[Check], peers: Mapping[str, Latency
                   f"its peers' {peer_p50:.0f} ms")
     evidence = {"latency_ms": lat, "peers_p50_ms": peer_p50, "peers_p95_ms": peer_p95,
                 "slow_ms": inp.slow_ms, "over_slow_ms": len(over)}
-    for i, f in enumerate(existing):  # timeouts: enrich rather than duplicate
-        if f.kind == "node_slow":
-            existing[i] = Finding(f.kind, f.scope, f.target, f.severity,
-                                  f.summary + (f"; {reason}" if reason else ""),
-                                  {**f.evidence, **evidence})
-            return None
+    if any(f.kind == "node_slow" for f in failures):  # timeouts: enrich, never duplicate
+        return [replace(f, summary=f.summary + (f"; {reason}" if reason else ""),
+                        evidence={**f.evidence, **evidence}) if f.kind == "node_slow" else f
+                for f in failures]
     if reason is None:
-        return None
-    return Finding("node_slow", "node", node, WARNING, f"{node}: {reason}", evidence)
+        return list(failures)
+    return [*failures, Finding("node_slow", "node", node, WARNING, f"{node}: {reason}",
+                               evidence)]
 
 
 def fleet_slow(speeds: Mapping[str, Latency], slow_ms: float) -> list[Finding]:
