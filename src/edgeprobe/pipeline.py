@@ -19,8 +19,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from edgeprobe.analyze import Analysis, AnalysisInput, analyze
+from edgeprobe.analyze.rollup import FleetWideEvidence
 from edgeprobe.config import defaults
 from edgeprobe.config.settings import Settings
 from edgeprobe.errors import ProbeError
@@ -266,7 +268,8 @@ async def _check_url_prefix(settings: Settings, targets: Sequence[Target], inp: 
     from edgeprobe.observe.observations import SampleObject
 
     fleet = next((f for f in analysis.findings if f.kind == "fleet_wide_failure"), None)
-    if fleet is None or set(fleet.evidence.get("verdicts", {})) != {"missing"} or not targets:
+    if fleet is None or set(cast(FleetWideEvidence, fleet.evidence)["verdicts"]) != {"missing"} \
+            or not targets:
         return
     known = [o for o in inp.objects if analysis.references[o.path].source == "bucket"
              and analysis.references[o.path].exists]

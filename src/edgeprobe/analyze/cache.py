@@ -14,7 +14,7 @@ silence is itself the sign of an edge that never caches.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from edgeprobe.observe.observations import FetchResult
 
@@ -46,7 +46,18 @@ def age_s(headers: Mapping[str, str]) -> int | None:
     return int(age) if age.isdigit() else None
 
 
-def cache_summary(fetches: Sequence[FetchResult]) -> dict[str, Any]:
+class CacheSummary(TypedDict):
+    """One node's cache, from its 200s (the run result's ``nodes[].cache``)."""
+
+    hits: int
+    misses: int
+    unknown: int
+    hit_share: float | None
+    max_age_s: int | None
+    no_hit_runs: NotRequired[int]  # runs in a row without a hit (added with the state)
+
+
+def cache_summary(fetches: Sequence[FetchResult]) -> CacheSummary:
     """Hits, misses and answers that said nothing, over one node's 200s; the hit share
     among those that said; the oldest cached copy's Age."""
     ok = [f for f in fetches if f.status_code == 200]
@@ -58,7 +69,7 @@ def cache_summary(fetches: Sequence[FetchResult]) -> dict[str, Any]:
             "max_age_s": max(ages) if ages else None}
 
 
-def no_hit_streaks(caches: Mapping[str, Mapping[str, Any]],
+def no_hit_streaks(caches: Mapping[str, CacheSummary],
                    before: Mapping[str, int]) -> dict[str, int]:
     """Runs in a row in which a node served 200s none of which was a cache hit — each said
     MISS/BYPASS, or nothing at all (no status header, no ``Age``: no cache in the path) —

@@ -9,9 +9,8 @@ name are worth knowing (info: often each edge simply renews its own).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from edgeprobe.analyze.types import Check, Finding
+from edgeprobe.analyze.types import CertificateInfo, Check, Finding
 from edgeprobe.observe.observations import Certificate
 from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
 
@@ -33,9 +32,9 @@ def days_left(cert: Certificate, now: datetime) -> float:
     return round((expires - now).total_seconds() / 86400, 1)
 
 
-def describe(cert: Certificate, now: datetime | None) -> dict[str, Any]:
+def describe(cert: Certificate, now: datetime | None) -> CertificateInfo:
     """A certificate as the run result shows it (with days left when the time is known)."""
-    out: dict[str, Any] = {"subject": cert.subject, "issuer": cert.issuer, "san": cert.san,
+    out: CertificateInfo = {"subject": cert.subject, "issuer": cert.issuer, "san": cert.san,
                            "not_after": cert.not_after, "sha256": cert.sha256}
     if now is not None:
         out["days_left"] = days_left(cert, now)

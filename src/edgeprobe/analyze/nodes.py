@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from edgeprobe.analyze import tuning
 from edgeprobe.analyze.stats import Latency, latency_summary, median
@@ -40,17 +40,68 @@ def _codes(checks: Sequence[Check]) -> str:
     return "/".join(code for code, _ in counts.most_common()) or "no status"
 
 
-def example(check: Check, ref: Reference | None) -> dict[str, Any]:
+class Example(TypedDict):
+    """One failing check in a finding's evidence (schema: ``$defs/example``)."""
+
+    path: str
+    verdict: str
+    status_code: int | None
+    address: str | None
+    curl: str | None
+    error: NotRequired[str]
+    body_excerpt: NotRequired[str]
+    expected_size: NotRequired[int | None]
+    size: NotRequired[int | None]
+    expected_md5: NotRequired[str | None]
+    md5: NotRequired[str | None]
+    curl_body: NotRequired[str]
+    location: NotRequired[str]
+
+
+class FailureEvidence(TypedDict):
+    """A node failure finding's evidence (node_media_missing, node_server_error, …; schema:
+    ``$defs/failure_evidence``). Later passes may add ``cause``/``see`` (the canary explains
+    it) and ``node``/``address``/``fine_on`` (one address of several)."""
+
+    checks: int
+    failed: int
+    verdicts: dict[str, int]
+    status_codes: dict[str, int]
+    peers_serving: list[str]
+    reference: list[str]
+    examples: list[Example]
+
+
+class SlowEvidence(TypedDict):
+    """node_slow's latency evidence (schema: ``$defs/slow_evidence``), alone or beside a
+    timeout's FailureEvidence."""
+
+    latency_ms: Latency
+    peers_p50_ms: float | None
+    peers_p95_ms: float | None
+    slow_ms: float
+    over_slow_ms: int
+
+
+class DnsEvidence(TypedDict):
+    """node_dns_failure's evidence: the name asked, how it failed, of which servers."""
+
+    host: str | None
+    error_kind: str | None
+    nameservers: list[str]
+
+
+def example(check: Check, ref: Reference | None) -> Example:
     f = check.fetch
-    out: dict[str, Any] = {"path": f.path, "verdict": check.verdict, "status_code": f.status_code,
-                           "address": f.address,
-                           "curl": shown(f.curl)}
+    out: Example = {"path": f.path, "verdict": check.verdict, "status_code": f.status_code,
+                    "address": f.address, "curl": shown(f.curl)}
     if f.error:
         out["error"] = f.error
     if f.body_excerpt:
         out["body_excerpt"] = f.body_excerpt
     if check.verdict == "mismatch" and ref is not None:
-        out.update(expected_size=ref.size, size=f.size, expected_md5=ref.md5, md5=f.md5)
+        out["expected_size"], out["size"] = ref.size, f.size
+        out["expected_md5"], out["md5"] = ref.md5, f.md5
         if f.curl:
             out["curl_body"] = f.curl.body(ref.size, ref.md5)
     if f.headers.get("Location"):
@@ -83,7 +134,7 @@ def failure_findings(node: str, checks: Sequence[Check], refs: dict[str, Referen
                 f"{'s' if len(peers) != 1 else ''} served them correctly"
         if "consensus" in sources:
             text += " (bucket unavailable: judged against the other nodes)"
-        evidence: dict[str, Any] = {
+        evidence: FailureEvidence = {
             "checks": total, "failed": len(group),
             "verdicts": dict(Counter(c.verdict for c in group)),
             "status_codes": dict(Counter(str(c.fetch.status_code) for c in group
@@ -139,8 +190,9 @@ def with_latency(node: str, checks: Sequence[Check], peers: Mapping[str, Latency
           and lat["p50"] > tuning.SLOW_PEER_FACTOR * peer_p50 and lat["p50"] > inp.slow_ms / 2):
         reason = (f"median latency {lat['p50']:.0f} ms is {lat['p50'] / peer_p50:.0f}× "
                   f"its peers' {peer_p50:.0f} ms")
-    evidence = {"latency_ms": lat, "peers_p50_ms": peer_p50, "peers_p95_ms": peer_p95,
-                "slow_ms": inp.slow_ms, "over_slow_ms": len(over)}
+    evidence: SlowEvidence = {"latency_ms": lat, "peers_p50_ms": peer_p50,
+                              "peers_p95_ms": peer_p95, "slow_ms": inp.slow_ms,
+                              "over_slow_ms": len(over)}
     if any(f.kind == "node_slow" for f in failures):  # timeouts: enrich, never duplicate
         return [replace(f, summary=f.summary + (f"; {reason}" if reason else ""),
                         evidence={**f.evidence, **evidence}) if f.kind == "node_slow" else f
@@ -207,8 +259,8 @@ def cache_findings(checks_by_node: dict[str, list[Check]]) -> list[Finding]:
 def dns_finding(res: Resolution) -> Finding:
     return Finding("node_dns_failure", "node", res.node, CRITICAL,
                    f"{res.node}: {res.error}",
-                   {"host": res.host, "error_kind": res.error_kind,
-                    "nameservers": list(res.nameservers)})
+                   DnsEvidence(host=res.host, error_kind=res.error_kind,
+                               nameservers=list(res.nameservers)))
 
 
 def _no_hit_words(cache: Mapping[str, Any]) -> str:

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
-from edgeprobe.analyze.types import Check, Finding, NodeCanary
+from edgeprobe.analyze.types import CanaryAnswer, Check, Finding, NodeCanary
 from edgeprobe.observe.observations import CanaryReference, FetchResult
 from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, WARNING
 
@@ -93,7 +93,8 @@ def classify(f: FetchResult, ref: CanaryReference | None) -> str | None:
 
 
 def judge(fetches: Sequence[FetchResult], ref: CanaryReference | None) -> NodeCanary:
-    answers, verdicts = [], []
+    answers: list[CanaryAnswer] = []
+    verdicts = []
     for f in fetches:
         verdict = classify(f, ref)
         verdicts.append(verdict)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
+from typing import TypedDict
 
 from edgeprobe.analyze import tuning
 from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding, Reference
@@ -24,6 +24,24 @@ from edgeprobe.vocabulary import (
 )
 
 
+class FleetExample(TypedDict):
+    """One object every node failed: what each node answered, and a command for one."""
+
+    path: str
+    results: dict[str, int | str]
+    curl: str | None
+
+
+class FleetWideEvidence(TypedDict):
+    """fleet_wide_failure's evidence (schema: ``$defs/fleet_evidence``)."""
+
+    objects: int
+    failed: int
+    nodes: list[str]
+    verdicts: dict[str, int]
+    status_codes: dict[str, int]
+    examples: list[FleetExample]
+
 def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
                   by_path: dict[str, list[Check]]) -> Finding | None:
     """Objects in the bucket that no node serves: shared config or origin access, not N nodes."""
@@ -38,7 +56,7 @@ def fleet_finding(inp: AnalysisInput, refs: dict[str, Reference],
     nodes = sorted({c.fetch.node for p in failed for c in by_path[p]})
     how = "/".join(codes) if codes else "/".join(verdicts)
     severity = CRITICAL if len(failed) * 2 > len(existing) else WARNING
-    evidence: dict[str, Any] = {
+    evidence: FleetWideEvidence = {
         "objects": len(existing), "failed": len(failed), "nodes": nodes,
         "verdicts": dict(verdicts), "status_codes": dict(codes),
         "examples": [{"path": p, "results": {c.fetch.node: c.fetch.status_code or c.verdict

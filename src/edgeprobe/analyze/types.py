@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
+from edgeprobe.analyze.cache import CacheSummary
 from edgeprobe.config import defaults
 from edgeprobe.config.settings import NodeSettings
 from edgeprobe.observe.observations import (
@@ -74,7 +76,8 @@ class Finding:
     target: str
     severity: str
     summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    # a TypedDict declared beside the pass that writes it (nodes.FailureEvidence, …)
+    evidence: Mapping[str, object] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # one spelling: a kind, scope or severity not in vocabulary.py is a bug, found here
@@ -99,8 +102,63 @@ class NodeSummary:
     headers: dict[str, str | None]
     header_diffs: dict[str, str | None] = field(default_factory=dict)
     phases_ms: dict[str, float | None] = field(default_factory=dict)
-    # hits, misses, unknown, hit_share, max_age_s (cache.cache_summary) and no_hit_runs
-    cache: dict[str, Any] = field(default_factory=dict)
+    cache: CacheSummary = field(default_factory=lambda: CacheSummary(
+        hits=0, misses=0, unknown=0, hit_share=None, max_age_s=None))
+
+
+class CanaryAnswer(TypedDict):
+    """One canary request's answer as judged (origin_path.judge)."""
+
+    path: str
+    address: str | None
+    status_code: int | None
+    code: str | None  # the S3 error code in the body
+    verdict: str | None
+    body_excerpt: str | None
+    error: str | None
+    curl: str | None  # a GET that shows the body
+
+
+class CertificateInfo(TypedDict):
+    """A node's certificate as the run shows it (certs.describe)."""
+
+    subject: str
+    issuer: str
+    san: str
+    not_after: str
+    sha256: str
+    days_left: NotRequired[float]
+
+
+class ViewNode(TypedDict):
+    address: str
+    node: str | None
+    status: str
+
+
+class ViewDnsAnswer(TypedDict):
+    subnet: str
+    type: str
+    server: str | None
+    addresses: list[str]
+    ttl: int | None
+    scope: int | None
+    error_kind: str | None
+    error: str | None
+    cname: NotRequired[list[str]]
+    dropped: NotRequired[int]
+
+
+class ViewRow(TypedDict):
+    """Who gets which edge: one view, its subnets, the addresses GeoDNS gives it and their
+    nodes' states, and every answer (views.summarise_views)."""
+
+    name: str
+    subnets: list[str]
+    addresses: list[str]
+    nodes: list[ViewNode]
+    status: str
+    answers: list[ViewDnsAnswer]
 
 
 @dataclass(frozen=True)
@@ -109,7 +167,7 @@ class NodeCanary:
     each answer."""
 
     verdict: str | None
-    answers: tuple[dict[str, Any], ...]
+    answers: tuple[CanaryAnswer, ...]
 
 
 @dataclass(frozen=True)
@@ -122,6 +180,6 @@ class Analysis:
     health: str = HEALTHY  # the run's one word (vocabulary.health)
     nodes: dict[str, NodeSummary] = field(default_factory=dict)
     fleet_headers: dict[str, str | None] = field(default_factory=dict)
-    certificates: dict[str, dict[str, Any]] = field(default_factory=dict)  # node → described
+    certificates: dict[str, CertificateInfo] = field(default_factory=dict)  # node → described
     canaries: dict[str, NodeCanary] = field(default_factory=dict)  # the origin-path canary
-    views: list[dict[str, Any]] = field(default_factory=list)  # who gets which edge
+    views: list[ViewRow] = field(default_factory=list)  # who gets which edge

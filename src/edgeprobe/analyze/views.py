@@ -17,9 +17,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
-from edgeprobe.analyze.types import Finding
+from edgeprobe.analyze.types import Finding, ViewDnsAnswer, ViewRow
 from edgeprobe.config import defaults
 from edgeprobe.observe.observations import Resolution, ViewAnswer
 from edgeprobe.vocabulary import (
@@ -51,10 +50,10 @@ def ecs_honoured(answers: Sequence[ViewAnswer]) -> bool | None:
 
 
 def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
-                    status: Mapping[str, str]) -> list[dict[str, Any]]:
+                    status: Mapping[str, str]) -> list[ViewRow]:
     """Per view: its subnets, the addresses it gets, their nodes and states (the "who gets
     which edge" table), and every answer."""
-    out: dict[str, dict[str, Any]] = {}
+    out: dict[str, ViewRow] = {}
     for a in answers:
         v = out.setdefault(a.view, {"name": a.view, "subnets": [], "addresses": [],
                                     "nodes": [], "status": HEALTHY, "answers": []})
@@ -63,11 +62,14 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
         for addr in a.addresses:
             if addr not in v["addresses"]:
                 v["addresses"].append(addr)
-        v["answers"].append({"subnet": a.subnet, "type": a.rdtype, "server": a.server,
-                             "addresses": list(a.addresses), "ttl": a.ttl, "scope": a.scope,
-                             "error_kind": a.error_kind, "error": a.error,
-                             **({"cname": list(a.cname)} if a.cname else {}),
-                             **({"dropped": a.dropped} if a.dropped else {})})
+        row = ViewDnsAnswer(subnet=a.subnet, type=a.rdtype, server=a.server,
+                            addresses=list(a.addresses), ttl=a.ttl, scope=a.scope,
+                            error_kind=a.error_kind, error=a.error)
+        if a.cname:
+            row["cname"] = list(a.cname)
+        if a.dropped:
+            row["dropped"] = a.dropped
+        v["answers"].append(row)
     rank = list(STATUSES)
     for v in out.values():
         v["nodes"] = [{"address": addr, "node": owners.get(addr),
@@ -81,7 +83,7 @@ def summarise_views(answers: Sequence[ViewAnswer], owners: Mapping[str, str],
     return list(out.values())
 
 
-def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer],
+def view_findings(views: Sequence[ViewRow], answers: Sequence[ViewAnswer],
                   unlisted: Sequence[str], listed: Sequence[str], owners: Mapping[str, str],
                   status: Mapping[str, str], whole_fleet: bool) -> list[Finding]:
     findings: list[Finding] = []
@@ -95,7 +97,7 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
                 "or AAAA record for them", {"failed": 0, "answers": len(v["answers"]),
                                             "errors": ["no_address"]}))
         if failed:
-            kinds = {a["error_kind"] for a in failed}
+            kinds = {str(a["error_kind"]) for a in failed}
             severity = CRITICAL if "nxdomain" in kinds else WARNING
             findings.append(Finding(
                 "view_dns_failure", "dns", v["name"], severity,
@@ -144,7 +146,7 @@ def view_findings(views: Sequence[dict[str, Any]], answers: Sequence[ViewAnswer]
     return findings
 
 
-def skipped_findings(views: Sequence[dict[str, Any]],
+def skipped_findings(views: Sequence[ViewRow],
                      skipped: Sequence[tuple[str, str]]) -> list[Finding]:
     """What GeoDNS handed out that the run did not probe: each internal or unprobed address
     named, and everything past the caps (per answer, per run) in one finding — 190 records
@@ -167,7 +169,7 @@ def skipped_findings(views: Sequence[dict[str, Any]],
     return out
 
 
-def _one_by_one(views: Sequence[dict[str, Any]],
+def _one_by_one(views: Sequence[ViewRow],
                 skipped: Sequence[tuple[str, str]]) -> list[Finding]:
     """An internal address (not globally routable: users cannot reach it, and edgeprobe
     does not probe another party's internal address unless told to) is
