@@ -23,7 +23,7 @@ import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
+from typing import NotRequired, TypedDict
 
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
 from edgeprobe.analyze.types import CanaryAnswer, Check, Finding, NodeCanary
@@ -108,12 +108,42 @@ def judge(fetches: Sequence[FetchResult], ref: CanaryReference | None) -> NodeCa
     return NodeCanary(verdict, tuple(answers))
 
 
-def _hiding(checks: Sequence[Check], cache_valid_h: float) -> tuple[str, dict[str, Any]]:
+class Hidden(TypedDict):
+    """What a node's cache still served while its path to the bucket is broken."""
+
+    served: int
+    of: int
+    cache_hits: int
+    max_age_s: int | None
+    cache_valid_h: float
+
+
+class Expected(TypedDict):
+    """What the bucket itself answers for a missing key."""
+
+    status_code: int | None
+    code: str | None
+
+
+class PathEvidence(TypedDict):
+    """node_/fleet_origin_path_broken's evidence (schema: ``$defs/path_evidence``); the
+    fleet's adds ``nodes`` and ``example_node``."""
+
+    cause: str
+    requests: int
+    failed: int
+    expected: Expected
+    answers: list[CanaryAnswer]
+    explains: list[str]
+    cache: NotRequired[Hidden]
+
+
+def _hiding(checks: Sequence[Check], cache_valid_h: float) -> tuple[str, Hidden | None]:
     """What the node's sampled media say while its path is broken: served anyway (from its
     cache) — how many, and for how long a cache can keep them."""
     served = [c.fetch for c in checks if c.verdict == "ok"]
     if not served:
-        return "", {}
+        return "", None
     hits = sum(1 for f in served if cache_status(f.headers) == HIT)
     ages = [a for f in served if (a := age_s(f.headers)) is not None]
     text = (f"; its cache is hiding it: {len(served)} of {len(checks)} sampled objects were "
@@ -171,7 +201,7 @@ def canary_findings(canaries: Mapping[str, NodeCanary], ref: CanaryReference | N
             f"every node ({len(broken)}): the path to the bucket is broken — "
             f"{_plain(first, cause, expected, waited_s).replace('its ', 'the ', 1)}: shared "
             "configuration or the store itself",
-            {**_evidence(first, cause, ref, fleet_explains, len(first.answers), {}),
+            {**_evidence(first, cause, ref, fleet_explains, len(first.answers), None),
              "nodes": sorted(broken), "example_node": first_node}))
     return out
 
@@ -186,9 +216,11 @@ def _plain(canary: NodeCanary, cause: str, expected: str, waited_s: float) -> st
 
 
 def _evidence(canary: NodeCanary, cause: str, ref: CanaryReference | None,
-              explains: list[str], failed: int, cache: dict[str, Any]) -> dict[str, Any]:
-    return {"cause": cause, "requests": len(canary.answers), "failed": failed,
-            "expected": {"status_code": ref.status_code if ref else None,
-                         "code": ref.code if ref else None},
-            "answers": list(canary.answers), "explains": explains,
-            **({"cache": cache} if cache else {})}
+              explains: list[str], failed: int, cache: Hidden | None) -> PathEvidence:
+    out = PathEvidence(cause=cause, requests=len(canary.answers), failed=failed,
+                       expected=Expected(status_code=ref.status_code if ref else None,
+                                         code=ref.code if ref else None),
+                       answers=list(canary.answers), explains=explains)
+    if cache:
+        out["cache"] = cache
+    return out

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from edgeprobe.analyze.cache import cache_summary
 from edgeprobe.analyze.stats import latency_summary, percentile
@@ -49,7 +48,10 @@ def summarise(checks: Sequence[Check]) -> NodeSummary:
         cache=cache)
 
 
-def fleet_headers(headers_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str, str | None]:
+Headers = Mapping[str, str | None]  # a shown header's usual value on a node (None: absent)
+
+
+def fleet_headers(headers_by_node: Mapping[str, Headers]) -> dict[str, str | None]:
     """The fleet's usual value of each shown header: the most common among the nodes that
     were checked (absent counts as a value: most nodes sending none is the usual)."""
     out: dict[str, str | None] = {}
@@ -59,7 +61,7 @@ def fleet_headers(headers_by_node: Mapping[str, Mapping[str, Any]]) -> dict[str,
     return out
 
 
-def header_diffs(headers: Mapping[str, Any], fleet: Mapping[str, Any]) -> dict[str, Any]:
+def header_diffs(headers: Headers, fleet: Headers) -> dict[str, str | None]:
     """The shown headers in which one node differs from the fleet."""
     return {h: headers.get(h) for h in SHOWN_HEADERS if headers.get(h) != fleet.get(h)}
 

@@ -13,8 +13,9 @@ vantages"). Pure: the runs are loaded and checked by merge/runs.py.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from edgeprobe.analyze.rollup import region_status
 from edgeprobe.result.parts import VantageNode, VantageRow
@@ -124,7 +125,7 @@ def _fleet_needs_everyone(f: RunFinding, said: int, judging: int) -> RunFinding:
 def _with_vantage(f: RunFinding, run: RunResult) -> RunFinding:
     from dataclasses import replace
 
-    seen = dict(f.evidence.get("vantages", {}))
+    seen = dict(cast(Mapping[str, str], f.evidence.get("vantages", {})))  # schema-typed
     seen[str(run.vantage)] = f.summary
     return replace(f, evidence={**f.evidence, "vantages": seen})
 

@@ -8,14 +8,26 @@ templates never meet a missing field. Nothing here judges: it reads and formats.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypedDict, TypeVar, cast
 
 from edgeprobe.report.who import affected_from_views, routed_by_dns, vantage_matrix, who_gets
-from edgeprobe.result.types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult
+from edgeprobe.result.evidence import (
+    CanaryAnswer,
+    DnsEvidence,
+    Example,
+    Expected,
+    FailureEvidence,
+    FleetWideEvidence,
+    PathEvidence,
+    SlowEvidence,
+)
+from edgeprobe.result.types import UNSET, NodeResult, ObjectResult, RunFinding, RunResult, Unset
 from edgeprobe.vocabulary import (
     CONNECTION_VERDICTS,
     CRITICAL,
     FAILING,
+    FAILURE_KINDS,
     HEALTHY,
     INFO,
     SEVERITY_RANK,
@@ -24,73 +36,83 @@ from edgeprobe.vocabulary import (
 
 CELL_LABEL = {"unreachable": "DOWN", "tls_error": "TLS", "timeout": "SLOW",
               "protocol_error": "BAD", "dns_failure": "DNS"}
+FAILURE_FINDINGS = frozenset(FAILURE_KINDS.values())
+T = TypeVar("T")
 TLS_OFF = ("TLS verification is OFF ([site] verify_tls = false): certificates were not "
            "checked; see each node's tls_verification")
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _num(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     return "" if value is None or value is UNSET else str(value)
 
 
-def _ms(value: Any) -> str:
-    return "-" if value is None or value is UNSET else f"{value:.0f}"
+def _ms(value: float | Unset | None) -> str:
+    return "-" if value is None or isinstance(value, Unset) else f"{value:.0f}"
 
 
-def _val(value: Any) -> Any:
+def _val(value: T | Unset) -> T | None:
     """A field's value for display: an UNSET one reads as null."""
-    return None if value is UNSET else value
+    return None if isinstance(value, Unset) else value
 
 
-def evidence_line(f: dict[str, Any]) -> str | None:
-    """The finding's evidence in one plain sentence (e.g. '12 of 12 objects: 404 here; …')."""
-    ev = _dict(f.get("evidence"))
-    if _num(ev.get("checks")) is not None and _num(ev.get("failed")) is not None:
-        codes = "/".join(_dict(ev.get("status_codes"))) or "/".join(_dict(ev.get("verdicts")))
-        peers = _list(ev.get("peers_serving"))
-        truth = ("the other nodes agree on them" if "consensus" in _list(ev.get("reference"))
+def evidence_line(kind: str, evidence: Mapping[str, object]) -> str | None:
+    """The finding's evidence in one plain sentence (e.g. '12 of 12 objects: 404 here; …').
+
+    The schema types each kind's evidence (``$defs/failure_evidence``, …) and a run is
+    validated when loaded, so a key read here has its type; a key may still be absent (a run
+    written by an older edgeprobe), hence ``get``."""
+    if kind in FAILURE_FINDINGS and "checks" in evidence and "failed" in evidence:
+        ev = cast(FailureEvidence, evidence)
+        codes = "/".join(ev.get("status_codes", {})) or "/".join(ev.get("verdicts", {}))
+        peers = ev.get("peers_serving", [])
+        truth = ("the other nodes agree on them" if "consensus" in ev.get("reference", [])
                  else "the bucket has them")
         line = f"{ev['failed']} of {ev['checks']} objects: {codes} here; {truth}"
         if peers:
             line += f"; {len(peers)} peer{'s' if len(peers) != 1 else ''} serve them"
         return line
-    if f.get("kind") in ("node_origin_path_broken", "fleet_origin_path_broken"):
-        answers = [a for a in _list(ev.get("answers")) if isinstance(a, dict)
-                   and a.get("verdict") not in (None, "ok")]
-        expected = _dict(ev.get("expected"))
-        if answers:
-            a = answers[0]
+    if kind in ("node_origin_path_broken", "fleet_origin_path_broken"):
+        path = cast(PathEvidence, evidence)
+        broken = [a for a in path.get("answers", []) if a.get("verdict") not in (None, "ok")]
+        expected = path.get("expected", Expected(status_code=None, code=None))
+        if broken:
+            a = broken[0]
             said = " ".join(_text(x) for x in (a.get("status_code") or a.get("error"),
                                                 a.get("code")) if x)
             want = " ".join(_text(x) for x in (expected.get("status_code"),
                                                 expected.get("code")) if x)
-            return (f"cause {_text(ev.get('cause'))}: a missing key ({_text(a.get('path'))}) "
+            return (f"cause {_text(path.get('cause'))}: a missing key ({_text(a.get('path'))}) "
                     f"gets {said}" + (f"; the bucket answers {want}" if want else ""))
-    if f.get("kind") == "fleet_wide_failure":
-        nodes = ", ".join(_text(n) for n in _list(ev.get("nodes")))
-        return f"{ev.get('failed')} of {ev.get('objects')} objects fail on every node ({nodes})"
-    if f.get("kind") == "node_dns_failure":
-        servers = ", ".join(_text(n) for n in _list(ev.get("nameservers")))
-        return f"{ev.get('host')}: {ev.get('error_kind')} from {servers}"
-    if f.get("kind") == "node_slow" and isinstance(ev.get("latency_ms"), dict):
-        lat = ev["latency_ms"]
+    if kind == "fleet_wide_failure":
+        fleet = cast(FleetWideEvidence, evidence)
+        return (f"{fleet.get('failed')} of {fleet.get('objects')} objects fail on every node "
+                f"({', '.join(fleet.get('nodes', []))})")
+    if kind == "node_dns_failure":
+        dns = cast(DnsEvidence, evidence)
+        return (f"{dns.get('host')}: {dns.get('error_kind')} from "
+                f"{', '.join(dns.get('nameservers', []))}")
+    if kind == "node_slow" and "latency_ms" in evidence:
+        slow = cast(SlowEvidence, evidence)
+        lat = slow["latency_ms"]
         return (f"p50 {lat.get('p50')} ms, p95 {lat.get('p95')} ms; "
-                f"peers' p50 {ev.get('peers_p50_ms')} ms")
+                f"peers' p50 {slow.get('peers_p50_ms')} ms")
     return None
 
 
-def _example(ex: dict[str, Any]) -> dict[str, Any]:
+class ExampleView(TypedDict):
+    """One example answer as the reports show it (a failing check, or a canary answer)."""
+
+    path: str
+    answer: str
+    address: str
+    error: str
+    location: str
+    body_excerpt: str
+    curl: str
+    curl_body: str
+
+
+def _example(ex: Example | CanaryAnswer) -> ExampleView:
     answer = ex.get("status_code") or ex.get("verdict") or "?"
     return {"path": _text(ex.get("path")), "answer": _text(answer),
             "address": _text(ex.get("address")), "error": _text(ex.get("error")),
@@ -98,23 +120,37 @@ def _example(ex: dict[str, Any]) -> dict[str, Any]:
             "curl": _text(ex.get("curl")), "curl_body": _text(ex.get("curl_body"))}
 
 
-def _finding(f: RunFinding) -> dict[str, Any]:
+class FindingView(TypedDict):
+    severity: str
+    kind: str
+    target: str
+    summary: str
+    state: str | None
+    line: str | None
+    examples: list[ExampleView]
+    curl: str
+    curl_body: str
+    details: list[tuple[str, str]]
+
+
+def _finding(f: RunFinding) -> FindingView:
     ev = f.evidence
-    examples = [_example(e) for e in _list(ev.get("examples")) if isinstance(e, dict)]
+    examples = [_example(e) for e in cast(FailureEvidence, ev).get("examples", [])]
     # the canary's evidence is its broken answers (a GET whose curl shows the body)
-    examples += [_example(a) for a in _list(ev.get("answers")) if isinstance(a, dict)
-                 and a.get("verdict") not in (None, "ok")]
+    if f.kind in ("node_origin_path_broken", "fleet_origin_path_broken"):
+        examples += [_example(a) for a in cast(PathEvidence, ev).get("answers", [])
+                     if a.get("verdict") not in (None, "ok")]
     blaming = f.severity != INFO
     return {"severity": f.severity, "kind": f.kind, "target": f.target,
-            "summary": f.summary, "state": f.state or None,
-            "line": evidence_line({"kind": f.kind, "evidence": ev}),
+            "summary": f.summary, "state": _val(f.state) or None,
+            "line": evidence_line(f.kind, ev),
             "examples": examples,
             "curl": examples[0]["curl"] if examples and blaming else "",
             "curl_body": examples[0]["curl_body"] if examples and blaming else "",
             "details": [(k, _text(v)) for k, v in ev.items() if k not in ("examples", "answers")]}
 
 
-def _headline(run: RunResult, findings: list[dict[str, Any]]) -> str:
+def _headline(run: RunResult, findings: list[FindingView]) -> str:
     word = str(run.health)
     if word == HEALTHY:
         return "Every node serves what is in the bucket."

@@ -9,8 +9,9 @@ whose JSON interleaves required and optional keys names their order in ``JSON_OR
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from edgeprobe.result.codec import UNSET, Unset
 from edgeprobe.result.parts import (
@@ -78,7 +79,7 @@ class RunFinding:
     target: str
     severity: str
     summary: str
-    evidence: dict[str, Any]
+    evidence: Mapping[str, object]  # typed by kind: result/evidence.py
     state: str | Unset = UNSET  # with --state: new, ongoing
     first_seen: str | Unset = UNSET
     runs: int | Unset = UNSET
