@@ -9,8 +9,8 @@ alone would not fit they are grouped by kind, and what still does not fit is cou
 from __future__ import annotations
 
 import re
-from typing import Any
 
+from edgeprobe.report.shapes import FindingView, ReportView
 from edgeprobe.report.view import build
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import (
@@ -61,19 +61,19 @@ def _size(lines: list[str]) -> int:
     return len("\n".join(lines).encode()) + 1
 
 
-def _finding_line(f: dict[str, Any]) -> str:
+def _finding_line(f: FindingView) -> str:
     state = f" ({md(f['state'])})" if f["state"] else ""
     return (f"- {ICON.get(f['severity'], '')} **{md(f['severity'])}** {word(f['kind'])} → "
             f"**{md(f['target'])}**{state}: {md(f['summary'])}")
 
 
-def findings_block(findings: list[dict[str, Any]], budget: int) -> list[str]:
+def findings_block(findings: list[FindingView], budget: int) -> list[str]:
     """Every finding on its own line when they fit; else one line per (severity, kind)
     naming as many targets as fit; what is left is counted, never dropped unsaid."""
     lines = [_finding_line(f) for f in findings]
     if _size(lines) <= budget:
         return lines
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    groups: dict[tuple[str, str], list[FindingView]] = {}
     for f in findings:
         groups.setdefault((f["severity"], f["kind"]), []).append(f)
     share = max(200, (budget - 100) // max(1, len(groups)) - 2)
@@ -137,7 +137,7 @@ class MarkdownReporter:
         return text + "\n" + self._matrix(v, self.limit - len(text.encode()) - 2) + "\n"
 
     @staticmethod
-    def _reproduce(v: dict[str, Any]) -> list[str]:
+    def _reproduce(v: ReportView) -> list[str]:
         out = ["<details><summary>reproduce</summary>", ""]
         for f in v["findings"]:
             for command in (f["curl"], f["curl_body"]):
@@ -146,8 +146,10 @@ class MarkdownReporter:
         return [*out, "</details>", ""] if len(out) > 2 else []
 
     @staticmethod
-    def _vantages(v: dict[str, Any]) -> list[str]:
+    def _vantages(v: ReportView) -> list[str]:
         m = v["vantages"]
+        if m is None:
+            return []
         names = [md(n) + (" (degraded)" if d else "") for n, d in
                  zip(m["vantages"], m["degraded"], strict=True)]
         rows = [f"| {md(r['node'])} | " + " | ".join(
@@ -158,7 +160,7 @@ class MarkdownReporter:
                 "|---|" + "---|" * len(names), *rows, ""]
 
     @staticmethod
-    def _who(v: dict[str, Any]) -> list[str]:
+    def _who(v: ReportView) -> list[str]:
         if not v["who"]:
             return []
         rows = [f"| {md(r['view'])} | {md(r['subnets'])} | "
@@ -169,14 +171,14 @@ class MarkdownReporter:
                 "|---|---|---|---|", *rows, ""]
 
     @staticmethod
-    def _regions(v: dict[str, Any]) -> list[str]:
+    def _regions(v: ReportView) -> list[str]:
         rows = [f"| {md(r['name'])} | {ICON.get(r['status'], '')} {md(r['status'])} | "
                 + ", ".join(f"{md(n['name'])} ({md(n['status'])})" for n in r["members"]) + " |"
                 for r in v["regions"]]
         return ["### Regions", "", "| region | status | nodes |", "|---|---|---|", *rows]
 
     @staticmethod
-    def _nodes(v: dict[str, Any]) -> list[str]:
+    def _nodes(v: ReportView) -> list[str]:
         out = ["", "### Nodes", "",
                "| node | region | status | fail/checks | answers | p50 ms | p95 ms | cache hits "
                "| path to bucket |",
@@ -192,7 +194,7 @@ class MarkdownReporter:
         return out
 
     @staticmethod
-    def _matrix(v: dict[str, Any], budget: int) -> str:
+    def _matrix(v: ReportView, budget: int) -> str:
         objects = v["objects"]
         header = ["", "### Checks (· ok, – not in bucket, else status code)", ""]
         lines: list[str] = []

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import textwrap
-from typing import Any
 
+from edgeprobe.report.shapes import FindingView, VantageMatrix, WhoRow
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import (
     AT_RISK,
@@ -79,7 +79,7 @@ class TerminalReporter:
         lines += self._findings(v["findings"])
         return "\n".join(lines) + "\n"
 
-    def _vantages(self, m: dict[str, Any] | None) -> list[str]:
+    def _vantages(self, m: VantageMatrix | None) -> list[str]:
         """A merged run: each node's status from each vantage, one line per node."""
         if not m:
             return []
@@ -90,7 +90,7 @@ class TerminalReporter:
             out.append(f"  {_fit(row['node'], 24)}: {cells}")
         return [*out, ""]
 
-    def _who(self, rows: list[dict[str, Any]]) -> list[str]:
+    def _who(self, rows: list[WhoRow]) -> list[str]:
         """Who gets which edge (GeoDNS views): one line per view, 80 columns."""
         if not rows:
             return []
@@ -101,7 +101,7 @@ class TerminalReporter:
                     for e in row["edges"]] or [f"    {_fit(row['error'] or 'no answer', 60)}"]
         return [*out, ""]
 
-    def _findings(self, findings: list[dict[str, Any]]) -> list[str]:
+    def _findings(self, findings: list[FindingView]) -> list[str]:
         if not findings:
             return [self.paint("No findings: every node serves what is in the bucket.", HEALTHY)]
         tally: dict[str, int] = {}

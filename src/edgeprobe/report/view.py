@@ -9,8 +9,17 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from typing import Any, TypedDict, TypeVar, cast
+from typing import TypeVar, cast
 
+from edgeprobe.report.shapes import (
+    CellView,
+    CountsView,
+    ExampleView,
+    FindingView,
+    MatrixRow,
+    NodeView,
+    ReportView,
+)
 from edgeprobe.report.who import affected_from_views, routed_by_dns, vantage_matrix, who_gets
 from edgeprobe.result.evidence import (
     CanaryAnswer,
@@ -99,38 +108,12 @@ def evidence_line(kind: str, evidence: Mapping[str, object]) -> str | None:
     return None
 
 
-class ExampleView(TypedDict):
-    """One example answer as the reports show it (a failing check, or a canary answer)."""
-
-    path: str
-    answer: str
-    address: str
-    error: str
-    location: str
-    body_excerpt: str
-    curl: str
-    curl_body: str
-
-
 def _example(ex: Example | CanaryAnswer) -> ExampleView:
     answer = ex.get("status_code") or ex.get("verdict") or "?"
     return {"path": _text(ex.get("path")), "answer": _text(answer),
             "address": _text(ex.get("address")), "error": _text(ex.get("error")),
             "location": _text(ex.get("location")), "body_excerpt": _text(ex.get("body_excerpt")),
             "curl": _text(ex.get("curl")), "curl_body": _text(ex.get("curl_body"))}
-
-
-class FindingView(TypedDict):
-    severity: str
-    kind: str
-    target: str
-    summary: str
-    state: str | None
-    line: str | None
-    examples: list[ExampleView]
-    curl: str
-    curl_body: str
-    details: list[tuple[str, str]]
 
 
 def _finding(f: RunFinding) -> FindingView:
@@ -169,12 +152,12 @@ def _affected(run: RunResult, status: dict[str, str]) -> list[str]:
     return out
 
 
-def _node(n: NodeResult) -> dict[str, Any]:
+def _node(n: NodeResult) -> NodeView:
     codes = {str(k): v for k, v in (n.status_codes or {}).items()}
     errors = {v: c for v, c in (n.verdicts or {}).items() if v in CONNECTION_VERDICTS}
     answers = [f"{c}×{k}" for c, k in sorted(codes.items(), key=lambda kv: -kv[1])]
     answers += [f"{v}×{k}" for v, k in errors.items()]
-    share = n.cache_hit_share if isinstance(n.cache_hit_share, float | int) else None
+    share = _val(n.cache_hit_share)
     lat = n.latency_ms
     return {
         "name": n.name, "region": n.region, "status": n.status,
@@ -193,7 +176,7 @@ def _node(n: NodeResult) -> dict[str, Any]:
     }
 
 
-def _cell(node: str, obj: ObjectResult) -> dict[str, Any]:
+def _cell(node: str, obj: ObjectResult) -> CellView:
     r = obj.results.get(node)
     if r is None:
         return {"verdict": "none", "label": "–", "detail": f"{node}: not checked", "curl": ""}
@@ -238,7 +221,7 @@ def incident_line(run: RunResult) -> str | None:
     return None
 
 
-def _facts(run: RunResult, counts: dict[str, int]) -> list[tuple[str, str]]:
+def _facts(run: RunResult, counts: CountsView) -> list[tuple[str, str]]:
     scope, tool, origin = run.scope, run.edgeprobe, run.origin
     bucket = (origin.bucket if origin else "") or "?"
     if origin and not origin.available:
@@ -255,19 +238,19 @@ def _facts(run: RunResult, counts: dict[str, int]) -> list[tuple[str, str]]:
                        f"{counts['checks']}")]
 
 
-def build(run: RunResult) -> dict[str, Any]:
+def build(run: RunResult) -> ReportView:
     """What every reporter shows, read from a complete run (see the module docstring)."""
     c = run.counts
-    counts = {"nodes": c.nodes, "objects": c.objects, "checks": c.checks} if c else {
-        "nodes": len(run.nodes), "objects": len(run.objects),
-        "checks": sum(n.checks for n in run.nodes)}
+    counts = CountsView(nodes=c.nodes, objects=c.objects, checks=c.checks) if c else \
+        CountsView(nodes=len(run.nodes), objects=len(run.objects),
+                   checks=sum(n.checks for n in run.nodes))
     raw = sorted(run.findings, key=lambda f: SEVERITY_RANK[f.severity])
     findings = [_finding(f) for f in raw]
     status = {n.name: n.status for n in run.nodes}
     who = who_gets(run)
     affected = affected_from_views(who) if routed_by_dns(run) else _affected(run, status)
-    matrix = [{"node": n.name, "status": n.status,
-               "cells": [_cell(n.name, o) for o in run.objects]} for n in run.nodes]
+    matrix = [MatrixRow(node=n.name, status=n.status,
+                        cells=[_cell(n.name, o) for o in run.objects]) for n in run.nodes]
     return {
         "site": {"name": run.site.name, "media_url": run.site.media_url},
         "verdict": str(run.health), "headline": _headline(run, findings),

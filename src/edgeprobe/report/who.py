@@ -3,18 +3,17 @@ read from the run's typed ``views``; reporters only format these rows."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from edgeprobe.report.shapes import EdgeView, VantageCell, VantageMatrix, VantageRow, WhoRow
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import HEALTHY
 
 
-def who_gets(run: RunResult) -> list[dict[str, Any]]:
+def who_gets(run: RunResult) -> list[WhoRow]:
     """One row per view: its subnets, the edges its users get (node, address, status), and
     the worst status among them."""
-    rows = []
+    rows: list[WhoRow] = []
     for v in run.views or ():
-        edges = [{"node": n.node or n.address, "address": n.address, "status": n.status}
+        edges = [EdgeView(node=n.node or n.address, address=n.address, status=n.status)
                  for n in v.nodes]
         errors = sorted({a.error_kind for a in v.answers if a.error_kind})
         rows.append({"view": v.name, "subnets": ", ".join(v.subnets), "edges": edges,
@@ -27,7 +26,7 @@ def routed_by_dns(run: RunResult) -> bool:
     return bool(run.views) and not any(f.kind == "dns_ecs_ignored" for f in run.findings)
 
 
-def affected_from_views(rows: list[dict[str, Any]]) -> list[str]:
+def affected_from_views(rows: list[WhoRow]) -> list[str]:
     """'users in us-west (198.51.100.0/24) get cdn-fremont-1 (failing), …' per view whose
     users get a node that is not healthy (or no answer)."""
     out = []
@@ -40,7 +39,7 @@ def affected_from_views(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def vantage_matrix(run: RunResult) -> dict[str, Any] | None:
+def vantage_matrix(run: RunResult) -> VantageMatrix | None:
     """A merged run's node × vantage matrix: each node's status and median latency from
     each vantage; ``disagree`` when the vantages do not all see the same statuses (the
     matrix then leads the reports). None for a run from one vantage."""
@@ -48,14 +47,14 @@ def vantage_matrix(run: RunResult) -> dict[str, Any] | None:
     if not vantages:
         return None
     nodes = list(dict.fromkeys(n for v in vantages for n in v.nodes))
-    rows: list[dict[str, Any]] = []
+    rows: list[VantageRow] = []
     for node in nodes:
-        cells = []
+        cells: list[VantageCell] = []
         for v in vantages:
             cell = v.nodes.get(node)
             p50 = cell.latency_p50_ms if cell else None
             cells.append({"status": cell.status if cell else "unknown",
-                          "ms": "-" if not isinstance(p50, int | float) else f"{p50:.0f}"})
+                          "ms": "-" if p50 is None else f"{p50:.0f}"})
         rows.append({"node": node, "cells": cells})
     disagree = any(len({c["status"] for c in r["cells"]}) > 1 for r in rows)
     return {"vantages": [v.name for v in vantages], "degraded": [v.degraded for v in vantages],
