@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgeprobe.errors import EnvError
+from edgeprobe.incident.state import Message, State, issue_number
 from edgeprobe.result.types import DeliveryInfo, IncidentInfo, RunResult
 from edgeprobe.result.validation import parse_time
 from edgeprobe.vocabulary import BLAMING, CRITICAL
@@ -115,11 +116,11 @@ def _issue_body(run: RunResult, run_url: str | None) -> str:
     return body + (f"\n[Workflow run]({run_url})\n" if run_url else "")
 
 
-def _enqueue(state: dict[str, Any], run: RunResult, ch: Channels, change: str,
+def _enqueue(state: State, run: RunResult, ch: Channels, change: str,
              change_id: str) -> list[Delivery]:
     """Queue this change's message for each chat channel that has not had it yet."""
     inc = state["incident"]
-    outbox: list[dict[str, Any]] = inc.setdefault("outbox", [])
+    outbox: list[Message] = inc.setdefault("outbox", [])
     sent: dict[str, list[str]] = inc.setdefault("sent", {})
     dropped = []
     for name, url in (("discord", ch.discord), ("slack", ch.slack)):
@@ -137,7 +138,7 @@ def _enqueue(state: dict[str, Any], run: RunResult, ch: Channels, change: str,
     return dropped
 
 
-async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: str | None,
+async def _flush(session: Any, state: State, ch: Channels, change_id: str | None,
                  attachment: tuple[str, bytes] | None, now: datetime) -> list[Delivery]:
     """Send what is due in the outbox, oldest first; keep what fails for the next run."""
     from edgeprobe.notify.chat import send
@@ -186,7 +187,7 @@ async def _flush(session: Any, state: dict[str, Any], ch: Channels, change_id: s
     return out
 
 
-async def deliver(run: RunResult, state: dict[str, Any], ch: Channels,
+async def deliver(run: RunResult, state: State, ch: Channels,
                   report: tuple[str, bytes] | None = None) -> list[Delivery]:
     """Send what the run's incident calls for; ``state['incident']`` is updated in place
     (issue number, outbox, what was sent). ``report`` (file name, bytes) is attached to this
@@ -225,7 +226,8 @@ def notify_run(run: RunResult, state_path: str | Path, channels: Channels,
     with held(state_path):  # two notifies at once would each open an issue
         state, _ = incident.load_state(state_path, run.site.name)
         deliveries = asyncio.run(deliver(run, state, channels, report))
-        inc = replace(run.incident or IncidentInfo(), issue=state["incident"].get("issue"))
+        inc = replace(run.incident or IncidentInfo(),
+                      issue=issue_number(state["incident"].get("issue")))
         run = replace(run, incident=inc, notifications=tuple(
             DeliveryInfo(d.channel, d.action, d.ok, d.error) for d in deliveries))
         incident.save_state(state_path, state)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from edgeprobe.incident import issue_number
+from edgeprobe.incident.state import Incident, issue_number
 from edgeprobe.notify.http import Failed, call
 
 GONE = (404, 410)
@@ -74,7 +74,7 @@ class Issues:
 
 async def sync(issues: Issues, site: str, open_now: bool, change: str | None, change_id: str,
                title: str, body: str, resolved_text: str,
-               saved: dict[str, Any]) -> list[tuple[str, bool, str | None]]:
+               saved: Incident) -> list[tuple[str, bool, str | None]]:
     """Bring GitHub to the desired state; ``saved`` (the state's incident block) is updated
     in place. Returns (action, ok, error) tuples."""
     if change_id and saved.get("github_done") == change_id:

@@ -135,7 +135,7 @@ class VantageRow:
 
 @dataclass(frozen=True)
 class TrackedFinding:
-    """A finding as the incident state remembers it (incident.py): confirmed, or resolved."""
+    """A finding as the incident state remembers it (incident/state.py): confirmed, or resolved."""
 
     kind: str
     target: str

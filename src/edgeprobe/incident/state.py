@@ -1,90 +1,73 @@
-"""Incident state across runs (``--state FILE``): pure transitions, plus the file's I/O.
+"""The incident state file (``--state FILE``): its shape, its schema, and its I/O.
 
-A finding (kind + target, warning or critical) must be seen in ``confirm_runs`` consecutive
-runs before it is *confirmed*; the first confirmed finding *declares* an incident, a newly
-confirmed (or newly gone) one *updates* it, and a run with nothing confirmed *resolves* it.
-Only declared/updated/resolved runs notify anyone (see notify/), so one blip pages nobody.
+The state is JSON that a person may open and a run must never lose: loaded against
+``STATE_SCHEMA_JSON`` (a bad file is kept aside and a fresh state started, with a warning),
+saved atomically and last. Its shapes are TypedDicts (``State``, ``Tracked``, ``Incident``,
+``Message``), so the state machine (incident/machine.py) and notify/ read typed values.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import time
-from collections.abc import Callable
-from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from edgeprobe.fileio import atomic_write
-from edgeprobe.result.codec import from_json
-from edgeprobe.result.parts import TrackedFinding
-from edgeprobe.result.types import IncidentInfo, RunFinding, RunResult
 from edgeprobe.result.validation import parse_time, violation
 from edgeprobe.vocabulary import BLAMING
 
 STATE_SCHEMA = "edgeprobe/state@1"
 
 
-def fresh_state(site: str) -> dict[str, Any]:
+class Tracked(TypedDict):
+    """One warning/critical finding across runs (kind + target)."""
+
+    kind: str
+    target: str
+    severity: str
+    summary: str
+    first_seen: str
+    last_seen: str
+    runs: int  # consecutive runs it was seen in
+    confirmed: bool
+
+
+class Message(TypedDict):
+    """A chat message waiting in the outbox."""
+
+    id: str
+    channel: str
+    change: str
+    text: str
+    attempts: int
+    not_before: str | None
+
+
+class Incident(TypedDict):
+    open: bool
+    since: str | None
+    opened_at: str | None
+    confirmed: list[str]
+    issue: object  # the GitHub issue's number, checked where used (issue_number)
+    github_done: NotRequired[str]
+    outbox: NotRequired[list[Message]]
+    sent: NotRequired[dict[str, list[str]]]
+
+
+class State(TypedDict):
+    schema: str
+    site: str
+    findings: dict[str, Tracked]
+    incident: Incident
+    cache_no_hit_runs: NotRequired[dict[str, int]]
+
+
+def fresh_state(site: str) -> State:
     return {"schema": STATE_SCHEMA, "site": site, "findings": {},
             "incident": {"open": False, "since": None, "opened_at": None, "confirmed": [],
                          "issue": None}}
-
-
-def _key(finding: RunFinding) -> str:
-    return f"{finding.kind}|{finding.target}"
-
-
-def advance(state: dict[str, Any], run: RunResult,
-            confirm_runs: int) -> tuple[dict[str, Any], RunResult]:
-    """(new state, the run with per-finding state and an ``incident`` block)."""
-    state = copy.deepcopy(state)
-    now = run.started_at
-    before = state["findings"]
-    after: dict[str, dict[str, Any]] = {}
-    findings = []
-    for f in run.findings:
-        if f.severity not in BLAMING:
-            findings.append(f)
-            continue
-        prev = before.get(_key(f))
-        runs = prev["runs"] + 1 if prev else 1
-        first_seen: str = prev["first_seen"] if prev else now
-        after[_key(f)] = {"kind": f.kind, "target": f.target, "severity": f.severity,
-                          "summary": f.summary, "first_seen": first_seen, "last_seen": now,
-                          "runs": runs,
-                          "confirmed": runs >= confirm_runs or bool(prev and prev["confirmed"])}
-        findings.append(replace(f, state="new" if prev is None else "ongoing",
-                                first_seen=first_seen, runs=runs))
-    resolved = [{**v, "state": "resolved"} for k, v in before.items() if k not in after]
-    confirmed = sorted(k for k, v in after.items() if v["confirmed"])
-    inc = state["incident"]
-    was_open = inc["open"]
-    change = None
-    if confirmed:
-        word = "open"
-        if not was_open:
-            change, inc["opened_at"] = "declared", now
-        elif set(confirmed) != set(inc["confirmed"]):
-            change = "updated"
-        inc["since"] = min(after[k]["first_seen"] for k in confirmed)
-    else:
-        word = "resolved" if was_open else ("pending" if after else "none")
-        change = "resolved" if was_open else None
-        inc["since"] = None
-    inc.update(open=bool(confirmed), confirmed=confirmed)
-    state["findings"] = after
-    state["cache_no_hit_runs"] = {n.name: n.cache.no_hit_runs for n in run.nodes
-                                  if n.cache and n.cache.no_hit_runs}
-    block = IncidentInfo(
-        state=word, change=change, since=inc["since"],
-        runs=max((after[k]["runs"] for k in confirmed), default=0), confirm_runs=confirm_runs,
-        confirmed=tuple(from_json(TrackedFinding, after[k]) for k in confirmed),
-        resolved=tuple(from_json(TrackedFinding, r) for r in resolved),
-        issue=issue_number(inc.get("issue")))
-    return state, replace(run, findings=tuple(findings), incident=block)
 
 
 _TRACKED = {"type": "object", "required": ["kind", "target", "severity", "summary",
@@ -135,7 +118,7 @@ def issue_number(value: Any) -> int | None:
         else None
 
 
-def load_state(path: str | Path, site: str) -> tuple[dict[str, Any], str | None]:
+def load_state(path: str | Path, site: str) -> tuple[State, str | None]:
     """The saved state, or a fresh one plus a warning when the file is corrupt, invalid or
     another site's. A file that was there is kept aside (``FILE.bad-<time>``) for a person
     to look at, never silently lost; a crash on it every run is what this prevents."""
@@ -192,20 +175,7 @@ def _set_aside_bad_messages(state: Any) -> str | None:
     return f"{dropped} queued chat message(s) set aside: not sendable as saved (bad not_before)"
 
 
-def save_state(path: str | Path, state: dict[str, Any]) -> None:
+def save_state(path: str | Path, state: State) -> None:
     atomic_write(path, json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
-def apply(run: RunResult, path: str | Path, confirm_runs: int,
-          loaded: tuple[dict[str, Any], str | None] | None = None
-          ) -> tuple[RunResult, str | None, Callable[[], None]]:
-    """Load (unless ``loaded``: load_state's answer, read before the run) and advance the
-    state; return the annotated run, any warning, and what saves the new state. The caller
-    saves it *last*, after the run's outputs are written: a failed write or a kill in
-    between then costs nothing — the next run declares again — where saving first would
-    lose the declaration for good."""
-    state, warning = loaded or load_state(path, run.site.name)
-    state, run = advance(state, run, confirm_runs)
-    if warning and run.incident:
-        run = replace(run, incident=replace(run.incident, state_warning=warning))
-    return run, warning, lambda: save_state(path, state)
