@@ -4,8 +4,8 @@ addresses, the objects to fetch, what the bucket says, each fetch. A failed chec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from edgeprobe.observe.repro import Curl
 
@@ -51,7 +51,7 @@ class Note:
     kind: str
     target: str
     summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: Mapping[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

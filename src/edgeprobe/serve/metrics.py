@@ -16,7 +16,6 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from prometheus_client.core import (
     CounterMetricFamily,
@@ -148,7 +147,7 @@ def _nodes(run: RunResult) -> Iterator[Metric]:
         key = [n.name, n.region]
         up.add_metric(key, 0 if n.status in DOWN else 1)
         status.add_metric(key, {st: n.status == st for st in STATUSES})
-        verdicts: dict[str, Any] = n.verdicts or {}
+        verdicts = n.verdicts or {}
         for verdict in VERDICTS:
             if verdict in verdicts:
                 checks.add_metric([*key, verdict], verdicts[verdict])
