@@ -29,6 +29,7 @@ from edgeprobe.errors import ProbeError
 from edgeprobe.observe.observations import FetchResult, Target
 from edgeprobe.observe.targets import node_targets, per_address, with_unlisted
 from edgeprobe.result.types import RunResult
+from edgeprobe.vocabulary import MISSING
 
 ProgressFn = Callable[[int, int, FetchResult | None], None]
 OutputsFn = Callable[[RunResult], object]  # writes the run's outputs (reports, files)
@@ -268,7 +269,7 @@ async def _check_url_prefix(settings: Settings, targets: Sequence[Target], inp: 
     from edgeprobe.observe.observations import SampleObject
 
     fleet = next((f for f in analysis.findings if f.kind == "fleet_wide_failure"), None)
-    if fleet is None or set(cast(FleetWideEvidence, fleet.evidence)["verdicts"]) != {"missing"} \
+    if fleet is None or set(cast(FleetWideEvidence, fleet.evidence)["verdicts"]) != {MISSING} \
             or not targets:
         return
     known = [o for o in inp.objects if analysis.references[o.path].source == "bucket"

@@ -18,22 +18,27 @@ BLAMING = (CRITICAL, WARNING)  # a finding of these makes the run not ok and bla
 FAIL_ON = (CRITICAL, WARNING, "never")  # --fail-on
 
 # -- the verdict of one check, and the node finding each failure feeds ---------------------------
+OK = "ok"  # the bucket's bytes
+MISSING, SERVER_ERROR, MISMATCH, REDIRECT = "missing", "server_error", "mismatch", "redirect"
+TIMEOUT, TLS_ERROR, PROTOCOL_ERROR = "timeout", "tls_error", "protocol_error"
+NO_CONNECTION = "unreachable"  # a check's verdict (a node's status UNREACHABLE is the same word)
+GONE, CACHED, UNVERIFIED = "gone", "cached", "unverified"
 FAILURE_KINDS = {
-    "missing": "node_media_missing",
-    "server_error": "node_server_error",
-    "mismatch": "node_content_mismatch",
-    "unreachable": "node_unreachable",
-    "tls_error": "node_tls_error",
-    "timeout": "node_slow",
-    "redirect": "node_redirect",
-    "protocol_error": "node_protocol_error",
+    MISSING: "node_media_missing",
+    SERVER_ERROR: "node_server_error",
+    MISMATCH: "node_content_mismatch",
+    NO_CONNECTION: "node_unreachable",
+    TLS_ERROR: "node_tls_error",
+    TIMEOUT: "node_slow",
+    REDIRECT: "node_redirect",
+    PROTOCOL_ERROR: "node_protocol_error",
 }
-NOT_BLAMED = ("gone", "cached", "unverified")  # right, or nothing to judge by
-VERDICTS = ("ok", *FAILURE_KINDS, *NOT_BLAMED)
-CONNECTION_VERDICTS = ("unreachable", "tls_error", "timeout", "protocol_error")
+NOT_BLAMED = (GONE, CACHED, UNVERIFIED)  # right, or nothing to judge by
+VERDICTS = (OK, *FAILURE_KINDS, *NOT_BLAMED)
+CONNECTION_VERDICTS = (NO_CONNECTION, TLS_ERROR, TIMEOUT, PROTOCOL_ERROR)
 
 # -- the origin-path canary: what a node's answer for a key that cannot exist says ------------
-CANARY_OK = "ok"
+CANARY_OK = OK
 CANARY_CAUSES = ("bucket_missing", "not_proxying", "origin_unreachable", "catch_all",
                  "access_denied", "origin_error")
 # the failure findings on sampled media that a broken path explains (they then name it)

@@ -46,7 +46,7 @@ from edgeprobe.analyze.views import (
     view_findings,
 )
 from edgeprobe.observe.observations import FetchResult
-from edgeprobe.vocabulary import INFO, finding_order, health
+from edgeprobe.vocabulary import INFO, OK, finding_order, health
 
 __all__ = ["Analysis", "AnalysisInput", "Finding", "analyze"]
 
@@ -63,7 +63,7 @@ def _checks(inp: AnalysisInput) -> tuple[dict[str, Reference], dict[str, list[Ch
         ref = reference(inp.origin.objects.get(keys.get(path, "")), fetches)
         refs[path] = ref
         verdicts = [verdict(f, ref, inp.max_body_bytes) for f in fetches]
-        any_ok = "ok" in verdicts
+        any_ok = OK in verdicts
         # blame needs a witness: a peer that served it, or (partial probes) the bucket itself
         blameable = bool(ref.exists) and (any_ok or (inp.scope != "all" and ref.source == "bucket"))
         checks[path] = [Check(f, v, blameable) for f, v in zip(fetches, verdicts, strict=True)]
@@ -76,7 +76,7 @@ def analyze(inp: AnalysisInput) -> Analysis:
     for checks in by_path.values():
         for c in checks:
             by_node.setdefault(c.fetch.node, []).append(c)
-    peers_ok = {p: {c.fetch.node for c in cs if c.verdict == "ok"} for p, cs in by_path.items()}
+    peers_ok = {p: {c.fetch.node for c in cs if c.verdict == OK} for p, cs in by_path.items()}
 
     findings: list[Finding] = [dns_finding(r) for r in inp.resolutions if r.error_kind]
     speeds = {node: latency_summary(done) for node, checks in by_node.items()

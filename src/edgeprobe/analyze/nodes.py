@@ -13,7 +13,7 @@ from edgeprobe.analyze.types import FAILURE_KINDS, AnalysisInput, Check, Finding
 from edgeprobe.mastodon import MASTODON_CACHE_CONTROL
 from edgeprobe.observe.observations import Resolution
 from edgeprobe.observe.repro import shown
-from edgeprobe.vocabulary import CRITICAL, INFO, WARNING
+from edgeprobe.vocabulary import CRITICAL, INFO, MISMATCH, WARNING
 
 _WHAT = {
     "node_media_missing": "answered {codes} for {n} of {m} objects that exist in the bucket",
@@ -99,7 +99,7 @@ def example(check: Check, ref: Reference | None) -> Example:
         out["error"] = f.error
     if f.body_excerpt:
         out["body_excerpt"] = f.body_excerpt
-    if check.verdict == "mismatch" and ref is not None:
+    if check.verdict == MISMATCH and ref is not None:
         out["expected_size"], out["size"] = ref.size, f.size
         out["expected_md5"], out["md5"] = ref.md5, f.md5
         if f.curl:

@@ -28,7 +28,7 @@ from typing import NotRequired, TypedDict
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
 from edgeprobe.analyze.types import CanaryAnswer, Check, Finding, NodeCanary
 from edgeprobe.observe.observations import CanaryReference, FetchResult
-from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, WARNING
+from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, OK, WARNING
 
 _CODE = re.compile(r"<Code>([A-Za-z0-9._-]{1,64})</Code>")
 _PATH_WORKS = ("NoSuchKey", "AccessDenied")
@@ -141,7 +141,7 @@ class PathEvidence(TypedDict):
 def _hiding(checks: Sequence[Check], cache_valid_h: float) -> tuple[str, Hidden | None]:
     """What the node's sampled media say while its path is broken: served anyway (from its
     cache) — how many, and for how long a cache can keep them."""
-    served = [c.fetch for c in checks if c.verdict == "ok"]
+    served = [c.fetch for c in checks if c.verdict == OK]
     if not served:
         return "", None
     hits = sum(1 for f in served if cache_status(f.headers) == HIT)

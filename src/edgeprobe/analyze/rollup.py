@@ -18,6 +18,7 @@ from edgeprobe.vocabulary import (
     FAILING,
     HEALTHY,
     INFO,
+    NO_CONNECTION,
     RISK_KINDS,
     UNREACHABLE,
     WARNING,
@@ -113,7 +114,7 @@ def node_statuses(inp: AnalysisInput, findings: Sequence[Finding],
         sev = {f.severity for f in mine if f.kind not in RISK_KINDS} | fleet
         at_risk = any(f.kind in RISK_KINDS and f.severity in BLAMING for f in mine)
         checks = checks_by_node.get(node.name, [])
-        if node.name in dns_failed or (checks and all(c.verdict == "unreachable"
+        if node.name in dns_failed or (checks and all(c.verdict == NO_CONNECTION
                                                         for c in checks)):
             out[node.name] = UNREACHABLE
         elif CRITICAL in sev:

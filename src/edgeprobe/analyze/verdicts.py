@@ -8,6 +8,16 @@ from collections.abc import Sequence
 
 from edgeprobe.analyze.types import Reference
 from edgeprobe.observe.observations import FetchResult, OriginObject
+from edgeprobe.vocabulary import (
+    CACHED,
+    GONE,
+    MISMATCH,
+    MISSING,
+    OK,
+    REDIRECT,
+    SERVER_ERROR,
+    UNVERIFIED,
+)
 
 _MD5_ETAG = re.compile(r'^"?([0-9a-fA-F]{32})"?$')
 
@@ -49,21 +59,21 @@ def reference(origin: OriginObject | None, fetches: Sequence[FetchResult]) -> Re
 def verdict(fetch: FetchResult, ref: Reference, max_body_bytes: int) -> str:
     """One word for one check; see analyze.types.VERDICTS."""
     if fetch.error_kind:
-        return "mismatch" if fetch.error_kind == "truncated" else fetch.error_kind
+        return MISMATCH if fetch.error_kind == "truncated" else fetch.error_kind
     code = fetch.status_code or 0
     if 300 <= code < 400:
-        return "redirect"
+        return REDIRECT
     if 400 <= code < 500:
-        return "gone" if ref.exists is False else "missing"
+        return GONE if ref.exists is False else MISSING
     if code >= 500 or code < 200:
-        return "server_error"
+        return SERVER_ERROR
     if ref.exists is False:
-        return "cached"  # served from the edge's cache after the bucket lost it: not blamed
+        return CACHED  # served from the edge's cache after the bucket lost it: not blamed
     if fetch.truncated:
         known_small = ref.size is not None and ref.size <= max_body_bytes
-        return "mismatch" if known_small else "unverified"
+        return MISMATCH if known_small else UNVERIFIED
     if ref.size is None:
-        return "unverified"
+        return UNVERIFIED
     if code != 200 or fetch.size != ref.size or (ref.md5 and fetch.md5 != ref.md5):
-        return "mismatch"
-    return "ok"
+        return MISMATCH
+    return OK

@@ -4,6 +4,8 @@ facts in mastodon.py."""
 
 from __future__ import annotations
 
+from edgeprobe.vocabulary import WARNING
+
 CONFIG_ENV = "EDGEPROBE_CONFIG"
 CONFIG_PATH = "probes/edgeprobe.toml"
 
@@ -41,7 +43,7 @@ SERVE_INTERVAL_S = 60.0
 SERVE_PROBE_EVERY_S = 10.0  # /probe (when on): at most one per this many seconds
 SERVE_LISTEN = "127.0.0.1:9330"  # loopback only unless the probe file or --listen says so
 
-FAIL_ON = "warning"
+FAIL_ON = WARNING
 
 BODY_EXCERPT_BYTES = 300
 HEADER_VALUE_MAX = 300

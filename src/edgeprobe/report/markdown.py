@@ -15,19 +15,23 @@ from edgeprobe.report.view import build
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import (
     AT_RISK,
+    CACHED,
     CRITICAL,
     DEGRADED,
     FAILING,
+    GONE,
     HEALTHY,
     INFO,
+    OK,
     UNREACHABLE,
+    UNVERIFIED,
     WARNING,
 )
 
 LIMIT = 64 * 1024 - 512
 ICON = {FAILING: "🔴", CRITICAL: "🔴", DEGRADED: "🟠", WARNING: "🟠", AT_RISK: "🟡",
         HEALTHY: "🟢", UNREACHABLE: "🟣", INFO: "🔵"}
-MATRIX_CELL = {"ok": "·", "gone": "–", "cached": "c", "unverified": "?"}
+MATRIX_CELL = {OK: "·", GONE: "–", CACHED: "c", UNVERIFIED: "?"}
 AFFECTED_MAX = 2000
 _BACKTICKS = re.compile(r"`+")
 _WORD = re.compile(r"[a-z][a-z0-9_]{0,63}")

@@ -39,7 +39,9 @@ from edgeprobe.vocabulary import (
     FAILURE_KINDS,
     HEALTHY,
     INFO,
+    OK,
     SEVERITY_RANK,
+    UNKNOWN,
     WARNING,
 )
 
@@ -82,7 +84,7 @@ def evidence_line(kind: str, evidence: Mapping[str, object]) -> str | None:
         return line
     if kind in ("node_origin_path_broken", "fleet_origin_path_broken"):
         path = cast(PathEvidence, evidence)
-        broken = [a for a in path.get("answers", []) if a.get("verdict") not in (None, "ok")]
+        broken = [a for a in path.get("answers", []) if a.get("verdict") not in (None, OK)]
         expected = path.get("expected", Expected(status_code=None, code=None))
         if broken:
             a = broken[0]
@@ -122,7 +124,7 @@ def _finding(f: RunFinding) -> FindingView:
     # the canary's evidence is its broken answers (a GET whose curl shows the body)
     if f.kind in ("node_origin_path_broken", "fleet_origin_path_broken"):
         examples += [_example(a) for a in cast(PathEvidence, ev).get("answers", [])
-                     if a.get("verdict") not in (None, "ok")]
+                     if a.get("verdict") not in (None, OK)]
     blaming = f.severity != INFO
     return {"severity": f.severity, "kind": f.kind, "target": f.target,
             "summary": f.summary, "state": _val(f.state) or None,
@@ -145,7 +147,7 @@ def _headline(run: RunResult, findings: list[FindingView]) -> str:
 def _affected(run: RunResult, status: dict[str, str]) -> list[str]:
     out = []
     for region in run.regions:
-        bad = [n for n in region.nodes if status.get(n, "unknown") != HEALTHY]
+        bad = [n for n in region.nodes if status.get(n, UNKNOWN) != HEALTHY]
         if bad:
             out.append(f"users routed to {region.name} ({', '.join(bad)}: "
                        f"{', '.join(status.get(n, 'unknown') for n in bad)})")
@@ -263,7 +265,7 @@ def build(run: RunResult) -> ReportView:
         "started_at": run.started_at, "duration_s": run.duration_s, "counts": counts,
         "findings": findings, "severities": Counter(f["severity"] for f in findings),
         "regions": [{"name": r.name, "status": r.status,
-                     "members": [{"name": m, "status": status.get(m, "unknown")}
+                     "members": [{"name": m, "status": status.get(m, UNKNOWN)}
                                  for m in r.nodes]} for r in run.regions],
         "nodes": [_node(n) for n in run.nodes],
         "fleet_headers": list((run.fleet_headers or {}).items()),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from edgeprobe.report.shapes import EdgeView, VantageCell, VantageMatrix, VantageRow, WhoRow
 from edgeprobe.result.types import RunResult
-from edgeprobe.vocabulary import HEALTHY
+from edgeprobe.vocabulary import HEALTHY, UNKNOWN
 
 
 def who_gets(run: RunResult) -> list[WhoRow]:
@@ -53,7 +53,7 @@ def vantage_matrix(run: RunResult) -> VantageMatrix | None:
         for v in vantages:
             cell = v.nodes.get(node)
             p50 = cell.latency_p50_ms if cell else None
-            cells.append({"status": cell.status if cell else "unknown",
+            cells.append({"status": cell.status if cell else UNKNOWN,
                           "ms": "-" if p50 is None else f"{p50:.0f}"})
         rows.append({"node": node, "cells": cells})
     disagree = any(len({c["status"] for c in r["cells"]}) > 1 for r in rows)
