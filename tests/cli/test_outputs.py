@@ -94,7 +94,7 @@ def test_outputs_write_through_fifos_and_dev_stdout(tmp_path):
     import threading
 
     from tests.conftest import edgeprobe, render
-    from tests.test_run_files import _minimal_run
+    from tests.result.test_run_files import _minimal_run
 
     (tmp_path / "run.json").write_text(render("json", _minimal_run()))
     fifo = tmp_path / "pipe"
@@ -112,7 +112,7 @@ def test_outputs_write_through_fifos_and_dev_stdout(tmp_path):
 
 def test_a_symlink_is_refused_not_silently_replaced(tmp_path):
     from tests.conftest import edgeprobe
-    from tests.test_run_files import _minimal_run
+    from tests.result.test_run_files import _minimal_run
 
     (tmp_path / "run.json").write_text(__import__("json").dumps(_minimal_run()))
     (tmp_path / "real.html").write_text("old")
