@@ -183,6 +183,7 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                no_hit_runs: dict[str, int]) -> RunResult:
     from edgeprobe.observe import canary
     from edgeprobe.observe.fetch import fetch_all
+    from edgeprobe.observe.followup import browser_checks, protocols_tested
     from edgeprobe.observe.geodns import ask_views
     from edgeprobe.observe.origin import check_origin
     from edgeprobe.observe.resolve import resolve_all
@@ -225,11 +226,14 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
                      s.probe.concurrency,
                      listed={o.key: o.listed for o in sample.objects if o.listed}),
-        fetch_all(s.site, s.probe, targets, (*sample.objects, *canaries), on_result),
+        fetch_all(s.site, s.probe, targets, (*sample.objects, *canaries), on_result,
+                  s.web_origin),
         _unverified_tls(s, targets),
         canary.reference(s.origin, canaries, s.probe.timeout_s))
     canary_paths = {o.path for o in canaries}
     fetches = [f for f in fetched if f.path not in canary_paths]
+    browser, types = await browser_checks(s, targets, sample.objects, fetches,
+                                          origin.available)
     inp = AnalysisInput(
         media_host=s.site.media_host, nodes=s.nodes, resolutions=tuple(resolutions),
         objects=sample.objects, origin=origin, fetches=tuple(fetches), slow_ms=s.probe.slow_ms,
@@ -238,7 +242,9 @@ async def _run(settings: Settings, scope: Scope, progress: ProgressFn | None,
         cert_warn_days=s.probe.cert_warn_days,
         canaries=tuple(f for f in fetched if f.path in canary_paths),
         canary_reference=canary_ref, cache_valid_h=s.canary.cache_valid_h,
-        no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted, skipped=skipped)
+        no_hit_runs=no_hit_runs, views=answers, unlisted=unlisted, skipped=skipped,
+        browser=tuple(browser), protocols_tested=protocols_tested(), web_origin=s.web_origin,
+        cross_origin=s.site.cross_origin, bucket_types=types, url_prefix=s.origin.url_prefix)
     analysis = analyze(inp)
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s, inp, analysis, started_at, time.monotonic() - t0,

@@ -67,6 +67,23 @@ FINDING_KINDS: dict[str, FindingKind] = {
     "node_dns_failure": FindingKind("node", CRITICAL, "the node's host does not resolve"),
     "node_tls_error": FindingKind(
         "node", CRITICAL, "its certificate is not valid for the media host"),
+    "node_http2_broken": FindingKind(
+        "node", CRITICAL, "its HTTP/2 answers differ from its HTTP/1.1 answers"),
+    "node_http3_broken": FindingKind(
+        "node", WARNING, "it advertises HTTP/3 (Alt-Svc) and HTTP/3 fails"),
+    "node_cors_missing": FindingKind(
+        "node", CRITICAL, "no Access-Control-Allow-Origin for the web UI's media"),
+    "fleet_cors_missing": FindingKind(
+        "fleet", CRITICAL, "no node sends Access-Control-Allow-Origin, and media load "
+        "cross-origin"),
+    "node_content_type_wrong": FindingKind(
+        "node", CRITICAL, "a Content-Type other than the bucket's and its peers'"),
+    "origin_content_type_wrong": FindingKind(
+        "object", WARNING, "the bucket stores a type its bytes contradict"),
+    "node_range_broken": FindingKind(
+        "node", CRITICAL, "no 206 with the right bytes for Range: bytes=0-1 (video, audio)"),
+    "node_serves_deleted": FindingKind(
+        "node", WARNING, "serves an object the bucket no longer has while peers 404 it"),
     "node_cert_expiring": FindingKind("node", CRITICAL, "its certificate runs out soon"),
     "certificates_differ": FindingKind(
         "fleet", INFO, "the nodes present different certificates for the media host"),

@@ -50,7 +50,7 @@ EXPECTED = {
         "site, origin, nodes, dns, samples, probe, canary, incident, serve, views",
     "invalid-dup-table.toml":
         "invalid-dup-table.toml:8: site.extra: unknown key; known: name, media_url, ca_file, "
-        "verify_tls",
+        "verify_tls, web_url, cross_origin",
     "invalid-wrong-type.toml":
         "invalid-wrong-type.toml:9: probe.concurrency: must be an integer, not a string ('lots')",
     "invalid-missing-bucket.toml":

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from edgeprobe.analyze.browser import browser_pass
 from edgeprobe.analyze.cache import no_hit_streaks
 from edgeprobe.analyze.certs import cert_findings, describe, node_certificates
+from edgeprobe.analyze.content import content_type_findings, deleted_findings
 from edgeprobe.analyze.nodes import (
     cache_findings,
     check_latency,
@@ -108,6 +110,10 @@ def analyze(inp: AnalysisInput) -> Analysis:
     findings.extend(cert_findings(certs, inp.now, inp.cert_warn_days, inp.media_host,
                                   tls_failed))
     findings.extend(origin_findings(inp, refs, by_path))
+    browser_found, browser = browser_pass(inp, by_node, refs)
+    findings.extend(browser_found)
+    findings.extend(content_type_findings(by_path, inp.bucket_types, inp.url_prefix))
+    findings.extend(deleted_findings(by_path, refs))
     findings.extend(Finding(n.kind, "samples", n.target, INFO, n.summary, n.evidence)
                     for n in inp.notes)
     findings.extend(Finding("node_tls_unverified", "node", node, INFO,
@@ -133,4 +139,4 @@ def analyze(inp: AnalysisInput) -> Analysis:
                     health=health(f.severity for f in findings), nodes=summaries,
                     fleet_headers=usual,
                     certificates={n: describe(c, inp.now) for n, c in certs.items()},
-                    canaries=canaries, views=views)
+                    canaries=canaries, views=views, browser=browser)

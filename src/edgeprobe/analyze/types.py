@@ -50,6 +50,13 @@ class AnalysisInput:
     unlisted: tuple[str, ...] = ()  # addresses DNS hands out that no node has: ad-hoc nodes
     # such addresses not probed, with why: internal, not_probed ([dns] probe_unlisted), capped
     skipped: tuple[tuple[str, str], ...] = ()
+    # the browser checks (observe/followup.py) and what they stand on
+    browser: tuple[FetchResult, ...] = ()
+    protocols_tested: tuple[str, ...] = ()  # what this libcurl speaks: h2, h3
+    web_origin: str | None = None  # the Origin the fetches carried
+    cross_origin: bool = defaults.CROSS_ORIGIN
+    bucket_types: dict[str, str | None] = field(default_factory=dict)  # key → ContentType
+    url_prefix: str = defaults.URL_PREFIX
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,16 @@ class NodeSummary:
     phases_ms: dict[str, float | None] = field(default_factory=dict)
     cache: CacheSummary = field(default_factory=lambda: CacheSummary(
         hits=0, misses=0, unknown=0, hit_share=None, max_age_s=None))
+
+
+class BrowserInfo(TypedDict):
+    """A node as a browser meets it (analyze/browser.py): each protocol's word (ok, broken,
+    not offered, not tested), CORS (ok, missing, not judged), Range (ok, broken, not
+    tested)."""
+
+    protocols: dict[str, str]
+    cors: str
+    range: str
 
 
 class CanaryAnswer(TypedDict):
@@ -183,3 +200,4 @@ class Analysis:
     certificates: dict[str, CertificateInfo] = field(default_factory=dict)  # node → described
     canaries: dict[str, NodeCanary] = field(default_factory=dict)  # the origin-path canary
     views: list[ViewRow] = field(default_factory=list)  # who gets which edge
+    browser: dict[str, BrowserInfo] = field(default_factory=dict)  # node → as a browser sees

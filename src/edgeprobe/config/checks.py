@@ -73,6 +73,14 @@ def media_url(value: str) -> str:
     return f"{parts.scheme}://{host(name)}" + (f":{parts.port}" if parts.port else "")
 
 
+def web_origin(value: str) -> str:
+    """The Mastodon web UI's URL as an Origin (scheme://host[:port], the host in ASCII): what
+    a browser sends when the web UI loads media from the media host."""
+    parts = urlsplit(url(value))
+    return f"{parts.scheme}://{host(parts.hostname or '')}" + (
+        f":{parts.port}" if parts.port else "")
+
+
 def pem_file(value: str) -> str:
     """An existing PEM file of CA certificates (the reader has made a relative path the
     probe file's); loaded now, so `config check` and every run refuse what TLS would refuse

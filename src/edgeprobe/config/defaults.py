@@ -10,6 +10,7 @@ CONFIG_ENV = "EDGEPROBE_CONFIG"
 CONFIG_PATH = "probes/edgeprobe.toml"
 
 URL_PREFIX = "/system/"
+CROSS_ORIGIN = True  # Mastodon's web UI loads media from the media host: cross-origin
 VERIFY_TLS = True
 ANONYMOUS = False
 

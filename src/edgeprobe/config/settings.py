@@ -53,6 +53,12 @@ class SiteSettings:
     media_url: str = key(kind=str, required=True, check=checks.media_url)
     ca_file: str | None = key(None, kind=str, check=checks.pem_file, relative=True)
     verify_tls: bool = key(defaults.VERIFY_TLS, kind=bool)
+    # the web UI's URL: every fetch carries it as Origin, as a browser on the web UI does
+    # (unset: taken from [samples] mastodon_api; neither: no Origin is sent)
+    web_url: str | None = key(None, kind=str, check=checks.web_origin)
+    # the media are loaded cross-origin (Mastodon's web UI: yes), so every edge must send
+    # Access-Control-Allow-Origin (docs/analysis.md, "CORS")
+    cross_origin: bool = key(defaults.CROSS_ORIGIN, kind=bool)
 
     @property
     def scheme(self) -> str:
@@ -215,6 +221,13 @@ class Settings:
     serve: ServeSettings = field(default_factory=ServeSettings)
     source: str = "<memory>"
     digest: str = ""  # SHA-256 of the probe file's text: runs of the same file can be merged
+
+    @property
+    def web_origin(self) -> str | None:
+        """The Origin a browser on the web UI sends: [site] web_url, else the instance the
+        samples come from, else None."""
+        api = self.samples.mastodon_api
+        return self.site.web_url or (checks.web_origin(api) if api else None)
 
     def node_port(self, node: NodeSettings) -> int:
         return node.port or self.site.port

@@ -26,7 +26,7 @@ import pycurl
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
 from edgeprobe.observe import threads
-from edgeprobe.observe.observations import FetchResult, SampleObject, Target
+from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleObject, Target
 from edgeprobe.observe.transfer import Transfer, base_url, configure, result
 
 SELECT_S = 0.5  # the longest the engine waits for a socket before looking again
@@ -81,21 +81,14 @@ def ca_bundle(site: SiteSettings, directory: str) -> str | None:
 class _Engine:
     """The multi loop: fills free slots per node, runs libcurl, hands results back."""
 
-    def __init__(self, site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
-                 objects: Sequence[SampleObject], cainfo: str | None,
-                 done: Callable[[int, FetchResult], None]) -> None:
+    def __init__(self, site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
+                 cainfo: str | None, done: Callable[[int, FetchResult], None]) -> None:
         self.site, self.probe, self.cainfo, self.done = site, probe, cainfo, done
         self.cancelled = False  # set from the event loop: stop within SELECT_S
-        self.per_node = connections_per_node(probe, len(targets))
-        self.queues: dict[str, deque[Transfer]] = {t.node: deque() for t in targets}
-        index = 0
-        for n, obj in enumerate(objects):  # object-major: the global limit is shared fairly
-            for target in targets:
-                url = base_url(site, target.port) + obj.path
-                self.queues[target.node].append(Transfer(index, target, obj, url,
-                                                         probe.max_body_bytes,
-                                                         want_cert=n == 0))
-                index += 1
+        self.queues: dict[str, deque[Transfer]] = {}
+        for t in transfers:
+            self.queues.setdefault(t.target.node, deque()).append(t)
+        self.per_node = connections_per_node(probe, len(self.queues))
         self.running: dict[str, int] = dict.fromkeys(self.queues, 0)
         self.multi = pycurl.CurlMulti()
         self.idle: list[pycurl.Curl] = []
@@ -146,15 +139,41 @@ class _Engine:
             self.multi.close()
 
 
+def _transfer(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
+              obj: SampleObject, origin: str | None, variant: str = MAIN,
+              want_cert: bool = False) -> Transfer:
+    return Transfer(index, target, obj, base_url(site, target.port) + obj.path,
+                    probe.max_body_bytes, want_cert=want_cert, variant=variant, origin=origin)
+
+
 async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
                     objects: Sequence[SampleObject],
-                    on_result: Callable[[FetchResult], None] | None = None) -> list[FetchResult]:
-    """Every object from every target, in object-major order; never raises for anything a
-    node does (each failure is a FetchResult carrying its error)."""
-    if not targets or not objects:
+                    on_result: Callable[[FetchResult], None] | None = None,
+                    origin: str | None = None) -> list[FetchResult]:
+    """Every object from every target, in object-major order (the global limit is shared
+    fairly); never raises for anything a node does (each failure is a FetchResult carrying
+    its error). ``origin``: the web UI's Origin, sent with every request."""
+    transfers = [_transfer(site, probe, n * len(targets) + i, target, obj, origin,
+                           want_cert=n == 0)
+                 for n, obj in enumerate(objects) for i, target in enumerate(targets)]
+    return await _run(site, probe, transfers, on_result)
+
+
+async def fetch_followups(site: SiteSettings, probe: ProbeSettings,
+                          followups: Sequence[Followup],
+                          origin: str | None = None) -> list[FetchResult]:
+    """The browser checks (observe/followup.py), as fetch_all runs the sampled GETs."""
+    return await _run(site, probe, [_transfer(site, probe, i, f.target, f.obj, origin,
+                                              f.variant) for i, f in enumerate(followups)],
+                      None)
+
+
+async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
+               on_result: Callable[[FetchResult], None] | None) -> list[FetchResult]:
+    if not transfers:
         return []
     loop = asyncio.get_running_loop()
-    results: list[FetchResult | None] = [None] * (len(targets) * len(objects))
+    results: list[FetchResult | None] = [None] * len(transfers)
 
     def done(index: int, fetched: FetchResult) -> None:  # on the engine's thread
         results[index] = fetched
@@ -163,7 +182,7 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
                 loop.call_soon_threadsafe(on_result, fetched)
 
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
-        engine = _Engine(site, probe, targets, objects, ca_bundle(site, directory), done)
+        engine = _Engine(site, probe, transfers, ca_bundle(site, directory), done)
         # a daemon thread: a Ctrl-C never waits for a node that is still dripping; a
         # cancelled run (serve's /probe whose caller went away) stops its transfers too
         try:

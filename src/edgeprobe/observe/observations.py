@@ -69,6 +69,7 @@ class OriginObject:
     size: int | None = None
     etag: str | None = None
     error: str | None = None
+    content_type: str | None = None  # the stored ContentType (a HEAD's; listings lack it)
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,13 @@ class Certificate:
     sha256: str
 
 
+# The requests a node gets for one object: the sampled GET (negotiating the protocol a
+# browser would: h2 by ALPN over TLS), and the browser checks that follow it
+# (observe/followup.py): the same GET over HTTP/1.1, over HTTP/3, and a two-byte Range.
+MAIN, HTTP1, HTTP3, RANGE = "", "http/1.1", "h3", "range"
+RANGE_BYTES = "bytes=0-1"
+
+
 @dataclass(frozen=True)
 class FetchResult:
     """One GET of one object from one node."""
@@ -126,6 +134,9 @@ class FetchResult:
     error: str | None = None
     curl: Curl | None = None  # the command that shows this answer (rendered by reporters)
     certificate: Certificate | None = None
+    protocol: str | None = None  # what was spoken: http/1.1, h2, h3 (None: no answer)
+    variant: str = MAIN  # which request: the sampled GET, or a browser check (below)
+    first_bytes: bytes = b""  # a 2xx body's first bytes (its file type, a Range's truth)
 
 
 @dataclass(frozen=True)
@@ -157,3 +168,13 @@ class ViewAnswer:
     error: str | None = None
     cname: tuple[str, ...] = ()  # the CNAME chain followed from the media host, in order
     dropped: int = 0  # addresses past MAX_VIEW_ADDRESSES in this answer: not taken
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One browser check to make after the sampled GETs: an object, from one target, asked
+    as ``variant`` (HTTP1, HTTP3, RANGE)."""
+
+    target: Target
+    obj: SampleObject
+    variant: str

@@ -41,7 +41,8 @@ def _head_object(client: S3Client, bucket: str, key: str) -> OriginObject:
         return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
     except Exception as exc:
         return OriginObject(key, exists=None, error=str(map_error(exc, bucket)))
-    return OriginObject(key, exists=True, size=head.get("ContentLength"), etag=head.get("ETag"))
+    return OriginObject(key, exists=True, size=head.get("ContentLength"), etag=head.get("ETag"),
+                        content_type=head.get("ContentType"))
 
 
 async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s: float,
@@ -81,3 +82,29 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
                             if all("403" in (o.error or "") for o in heads) else "error",
                             error=heads[0].error, objects=objects)
     return OriginFacts(settings.bucket, available=True, objects=objects)
+
+
+async def content_types(settings: OriginSettings, keys: Iterable[str],
+                        timeout_s: float) -> dict[str, str | None]:
+    """The stored ContentType of each key (a HEAD each, at most MAX_THREADS at once): asked
+    only for the objects whose served types disagree (analyze/content.py), since a listing
+    does not carry it. A key the bucket cannot describe maps to None."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return {}
+    try:
+        client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
+    except Exception:  # the bucket check reports it
+        return dict.fromkeys(keys)
+    limit = asyncio.Semaphore(MAX_THREADS)
+
+    async def head(key: str) -> str | None:
+        async with limit:
+            try:
+                found = await threads.call(_head_object, client, settings.bucket, key,
+                                           deadline=timeout_s, lane=f"head_object {key}")
+            except TimeoutError:
+                return None
+            return found.content_type
+
+    return dict(zip(keys, await asyncio.gather(*(head(k) for k in keys)), strict=True))

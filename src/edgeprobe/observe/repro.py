@@ -60,13 +60,20 @@ def shown(curl: Curl | None) -> str | None:
     return curl.head() if curl is not None else None
 
 
+HTTP_FLAG = {"h2": "--http2", "http/1.1": "--http1.1", "h3": "--http3-only"}
+
+
 def curl_command(site: SiteSettings, port: int, address: str | None, url: str,
-                 max_bytes: int | None = None) -> Curl:
-    """``curl --connect-to HOST:PORT:ADDR:PORT URL -sSI --http1.1 …``: the check's status
-    and headers, from anywhere, through the same node, with the options the probe's own
-    libcurl used (HTTP version, body cap, CA file)."""
+                 max_bytes: int | None = None, protocol: str = "h2",
+                 headers: tuple[str, ...] = ()) -> Curl:
+    """``curl --connect-to HOST:PORT:ADDR:PORT URL -sSI --http2 -H 'Origin: …' …``: the
+    check's status and headers, from anywhere, through the same node, with the options the
+    probe's own libcurl used (HTTP version, request headers, body cap, CA file)."""
+    flag = HTTP_FLAG[protocol] if site.scheme == "https" else "--http1.1"
     parts = ["curl", "--connect-to", connect_to(site, port, address or "ADDRESS"), url, _HEAD,
-             "--http1.1"]
+             flag]
+    for header in headers:
+        parts += ["-H", header]
     if max_bytes:
         parts += ["--max-filesize", str(max_bytes)]
     if site.ca_file:

@@ -24,7 +24,18 @@ from edgeprobe._version import __version__
 from edgeprobe.config import defaults
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
 from edgeprobe.observe.curl_errors import map_curl_error
-from edgeprobe.observe.observations import Certificate, FetchResult, SampleObject, Target, Timing
+from edgeprobe.observe.observations import (
+    HTTP1,
+    HTTP3,
+    MAIN,
+    RANGE,
+    RANGE_BYTES,
+    Certificate,
+    FetchResult,
+    SampleObject,
+    Target,
+    Timing,
+)
 from edgeprobe.observe.repro import connect_to, curl_command
 
 ERROR_BODY_READ = 64 * 1024  # bytes kept of a non-2xx body (its excerpt comes from these)
@@ -32,7 +43,15 @@ BUFFER = 256 * 1024  # libcurl's receive buffer: fewer, larger write callbacks
 LOW_SPEED_BYTES = 1  # bytes/s under which a transfer counts as stalled (for timeout_s)
 RECORDED_HEADERS = ("Cache-Control", "Age", "X-Cache-Status", "X-Cache", "X-Cached",
                     "CF-Cache-Status", "Content-Type", "Content-Length", "ETag",
-                    "Last-Modified", "Server", "Via", "Location")
+                    "Last-Modified", "Server", "Via", "Location", "Expires",
+                    # what a browser needs (docs/analysis.md, "As a browser sees it")
+                    "Access-Control-Allow-Origin", "X-Content-Type-Options", "Alt-Svc",
+                    "Content-Range")
+FIRST_BYTES = 16  # of a 2xx body: enough to tell PNG, JPEG, GIF, WebP, AVIF, MP4, WebM…
+# libcurl's CURLINFO_HTTP_VERSION → the protocol's name (ALPN's words)
+PROTOCOLS = {1: "http/1.0", 2: "http/1.1", 3: "h2", 30: "h3"}
+HAS_HTTP2 = bool(pycurl.version_info()[4] & pycurl.VERSION_HTTP2)
+HAS_HTTP3 = bool(pycurl.version_info()[4] & pycurl.VERSION_HTTP3)
 _RECORDED = {h.lower(): h for h in RECORDED_HEADERS}
 
 
@@ -58,6 +77,20 @@ class Transfer:
     truncated: bool = False  # stopped at max_body_bytes
     cut: bool = False  # an error body, read as far as needed
     want_cert: bool = False  # the node's first request: record its certificate
+    variant: str = MAIN  # the sampled GET, or a browser check (observations.MAIN, …)
+    origin: str | None = None  # the web UI's Origin, sent as a browser does
+    first: bytearray = field(default_factory=bytearray)  # a 2xx body's first bytes
+
+    @property
+    def protocol(self) -> str:
+        """The protocol asked for: h2 by ALPN (falling back to HTTP/1.1) unless the variant
+        pins one."""
+        return {HTTP1: "http/1.1", HTTP3: "h3"}.get(self.variant, "h2")
+
+    @property
+    def request_headers(self) -> tuple[str, ...]:
+        extra = (f"Origin: {self.origin}",) if self.origin else ()
+        return (*extra, f"Range: {RANGE_BYTES}") if self.variant == RANGE else extra
 
     def on_header(self, line: bytes) -> None:
         text = line.decode("iso-8859-1").rstrip("\r\n")
@@ -78,6 +111,8 @@ class Transfer:
                 self.truncated = True
                 return 0
             self.digest.update(chunk)
+            if len(self.first) < FIRST_BYTES:
+                self.first += chunk[: FIRST_BYTES - len(self.first)]
             return None
         self.size += len(chunk)
         room = ERROR_BODY_READ - len(self.kept)
@@ -93,7 +128,9 @@ def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSe
     """Every option of one transfer (the handle is reset between transfers)."""
     curl.setopt(pycurl.URL, t.url)
     curl.setopt(pycurl.CONNECT_TO, [connect_to(site, t.target.port, t.target.addresses[0])])
-    curl.setopt(pycurl.HTTP_VERSION, pycurl.CURL_HTTP_VERSION_1_1)
+    curl.setopt(pycurl.HTTP_VERSION, _http_version(t, site))
+    if t.request_headers:
+        curl.setopt(pycurl.HTTPHEADER, list(t.request_headers))
     curl.setopt(pycurl.NOSIGNAL, 1)
     curl.setopt(pycurl.FOLLOWLOCATION, 0)
     curl.setopt(pycurl.HTTP09_ALLOWED, 0)
@@ -118,6 +155,16 @@ def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSe
             # shares its session cache across the multi's transfers) carries no
             # certificate, and the node's expiry would go unseen
             curl.setopt(pycurl.SSL_SESSIONID_CACHE, 0)
+
+
+def _http_version(t: Transfer, site: SiteSettings) -> int:
+    """What libcurl may speak: HTTP/2 over TLS by ALPN where it can (as browsers do), HTTP/3
+    only for the h3 check, HTTP/1.1 when pinned or without TLS."""
+    if site.scheme != "https" or t.protocol == "http/1.1" or (t.protocol == "h2"
+                                                              and not HAS_HTTP2):
+        return int(pycurl.CURL_HTTP_VERSION_1_1)
+    return int(pycurl.CURL_HTTP_VERSION_3ONLY if t.protocol == "h3"
+               else pycurl.CURL_HTTP_VERSION_2TLS)
 
 
 def certificate(curl: pycurl.Curl) -> Certificate | None:
@@ -159,7 +206,10 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
     common: dict[str, Any] = {
         "node": t.target.node, "path": t.obj.path, "url": t.url, "address": address,
         "timing": timing, "certificate": certificate(curl) if t.want_cert else None,
-        "curl": curl_command(site, t.target.port, address, t.url, t.limit)}
+        "curl": curl_command(site, t.target.port, address, t.url, t.limit,
+                             t.protocol if HAS_HTTP2 or t.protocol != "h2" else "http/1.1",
+                             t.request_headers),
+        "variant": t.variant}
     headers = {name: ", ".join(values)[: defaults.HEADER_VALUE_MAX]
                for name, values in t.headers.items()}
     if code in (pycurl.E_FILESIZE_EXCEEDED,) or (code == pycurl.E_WRITE_ERROR
@@ -176,6 +226,8 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
     ok = t.status is not None and 200 <= t.status < 300
     return FetchResult(
         **common, status_code=t.status, size=t.size,
+        protocol=PROTOCOLS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION)),
+        first_bytes=bytes(t.first),
         md5=t.digest.hexdigest() if ok and not t.truncated else None, truncated=t.truncated,
         headers=headers,
         body_excerpt=None if ok else bytes(t.kept[: defaults.BODY_EXCERPT_BYTES]).decode(

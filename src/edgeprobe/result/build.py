@@ -38,6 +38,8 @@ def _node(name: str, region: str, inp: AnalysisInput, analysis: Analysis) -> dic
     if name in analysis.canaries:
         canary = analysis.canaries[name]
         out["canary"] = {"verdict": canary.verdict, "answers": list(canary.answers)}
+    if name in analysis.browser:
+        out["browser"] = analysis.browser[name]
     if inp.tls_unverified is not None:
         out["tls_verification"] = inp.tls_unverified.get(name)
     if name in analysis.certificates:
@@ -71,6 +73,8 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
         out["body_excerpt"] = f.body_excerpt
     if c.verdict in FAILURE_KINDS:
         out["curl"] = shown(f.curl)
+    if f.protocol:
+        out["protocol"] = f.protocol
     return out
 
 

@@ -59,6 +59,16 @@ class NodeCanaryInfo:
 
 
 @dataclass(frozen=True)
+class BrowserView:
+    """A node as a browser meets it: each protocol (ok, broken, not offered, not tested),
+    CORS (ok, missing, not judged), Range (ok, broken, not tested)."""
+
+    protocols: dict[str, str]
+    cors: str
+    range: str
+
+
+@dataclass(frozen=True)
 class CanaryReferenceInfo:
     """What the bucket itself answers for a key that cannot exist."""
 

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from edgeprobe.result.codec import UNSET, Unset
 from edgeprobe.result.parts import (
+    BrowserView,
     CacheInfo,
     CanaryInfo,
     CertificateInfo,
@@ -89,8 +90,8 @@ class RunFinding:
 class NodeResult:
     JSON_ORDER: ClassVar[tuple[str, ...]] = ("name", "region", "host", "addresses", "status",
         "checks", "failures", "latency_ms", "status_codes", "verdicts", "cache_hit_share",
-        "headers", "header_diffs", "phases_ms", "cache", "canary", "tls_verification",
-        "certificate", "error")
+        "headers", "header_diffs", "phases_ms", "cache", "canary", "browser",
+        "tls_verification", "certificate", "error")
     name: str
     region: str
     addresses: tuple[str, ...]
@@ -110,6 +111,7 @@ class NodeResult:
     error: str | Unset = UNSET
     cache: CacheInfo | Unset = UNSET
     canary: NodeCanaryInfo | Unset = UNSET
+    browser: BrowserView | Unset = UNSET
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,7 @@ class CheckResult:
     error: str | Unset = UNSET
     body_excerpt: str | Unset = UNSET
     curl: str | Unset | None = UNSET
+    protocol: str | Unset | None = UNSET  # http/1.1, h2 (h3 only in the browser checks)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,110 @@
+"""Findings about what an edge says its bytes are, and about media the bucket has lost.
+
+Content-Type: a browser renders an image only as an image type, and with
+``X-Content-Type-Options: nosniff`` (which Mastodon's proxy block sets) it never guesses: an
+avatar served as ``text/plain`` is a broken image. The truth is the bucket's stored type
+(asked only for objects whose served types disagree: observe/followup.disputed) and the bytes'
+signature (observe/sniff.py). Deleted: an object the bucket no longer has, still served by
+some edges from their caches while others 404 it — moderated media that one region keeps
+seeing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from edgeprobe.analyze.types import Check, Finding, Reference
+from edgeprobe.mastodon import path_to_key
+from edgeprobe.observe.observations import FetchResult
+from edgeprobe.observe.repro import shown
+from edgeprobe.observe.sniff import media_class, mime_of, sniff
+from edgeprobe.vocabulary import CACHED, CRITICAL, GONE, OK, WARNING
+
+
+def _types(checks: Sequence[Check]) -> dict[str, str | None]:
+    """node → the Content-Type it served (200 answers only)."""
+    return {c.fetch.node: mime_of(c.fetch.headers.get("Content-Type")) for c in checks
+            if c.fetch.status_code == 200}
+
+
+def _sniffed(checks: Sequence[Check]) -> str | None:
+    return next((t for c in checks if c.verdict == OK and (t := sniff(c.fetch.first_bytes))),
+                None)
+
+
+def content_type_findings(by_path: Mapping[str, Sequence[Check]],
+                          bucket_types: Mapping[str, str | None],
+                          url_prefix: str) -> list[Finding]:
+    """node_content_type_wrong per node and object (critical when the type is not of the
+    object's kind and nosniff is set), origin_content_type_wrong when the bucket's own type
+    contradicts the bytes (no node blamed for serving what the bucket says)."""
+    out: list[Finding] = []
+    for path, checks in by_path.items():
+        served = _types(checks)
+        if not served:
+            continue
+        stored = mime_of(bucket_types.get(path_to_key(path, url_prefix)))
+        bytes_type = _sniffed(checks)
+        if stored and bytes_type and media_class(stored) != media_class(bytes_type):
+            out.append(Finding(
+                "origin_content_type_wrong", "object", path, WARNING,
+                f"the bucket stores {path} as {stored} but its bytes are {bytes_type}: "
+                "browsers get the bucket's type from every edge",
+                {"stored": stored, "bytes": bytes_type}))
+        common = Counter(served.values()).most_common()
+        for node, got in served.items():
+            peers = Counter(t for n, t in served.items() if n != node).most_common(1)
+            peer_type = peers[0][0] if peers else None
+            expected = stored or peer_type or (common[0][0] if len(common) == 1 else None)
+            if expected is None or got == expected or (peers and got == peer_type) or \
+                    (stored and got == stored):
+                continue
+            kind = media_class(bytes_type) or media_class(expected)
+            fetch = next(c.fetch for c in checks if c.fetch.node == node)
+            nosniff = "nosniff" in fetch.headers.get("X-Content-Type-Options", "").lower()
+            severity = CRITICAL if kind and media_class(got) != kind and nosniff else WARNING
+            out.append(Finding(
+                "node_content_type_wrong", "node", node, severity,
+                f"{node} serves {path} as {got or 'no Content-Type'} where the bucket and its "
+                f"peers say {expected}" + (" (with nosniff: browsers will not show it)"
+                                           if severity == CRITICAL else ""),
+                {"path": path, "served": got, "expected": expected, "stored": stored,
+                 "bytes": bytes_type, "peers": peer_type, "nosniff": nosniff,
+                 "curl": shown(fetch.curl)}))
+    return out
+
+
+def _lifetime(f: FetchResult) -> str | None:
+    return f.headers.get("Cache-Control") or (f"Expires {f.headers['Expires']}"
+                                              if f.headers.get("Expires") else None)
+
+
+def deleted_findings(by_path: Mapping[str, Sequence[Check]],
+                     refs: Mapping[str, Reference]) -> list[Finding]:
+    """node_serves_deleted: the bucket no longer has the object, some nodes still serve it
+    (from their caches) while others answer 404."""
+    out: list[Finding] = []
+    for path, checks in by_path.items():
+        ref = refs.get(path)
+        if ref is None or ref.exists is not False or ref.source != "bucket":
+            continue
+        serving = [c.fetch for c in checks if c.verdict == CACHED]
+        gone = sorted(c.fetch.node for c in checks if c.verdict == GONE)
+        if not serving or not gone:
+            continue
+        for f in serving:
+            age = f.headers.get("Age")
+            out.append(Finding(
+                "node_serves_deleted", "node", f.node, WARNING,
+                f"{f.node} still serves {path}, which the bucket no longer has (deleted, or "
+                f"removed by moderation), while {len(gone)} peer{'s' if len(gone) != 1 else ''}"
+                f" answer 404" + (f"; its cached copy is {age} s old" if age else "")
+                + (f" and may be kept for {_lifetime(f)}" if _lifetime(f) else ""),
+                {"path": path, "age_s": int(age) if age and age.isdigit() else None,
+                 "cache_control": f.headers.get("Cache-Control"),
+                 "expires": f.headers.get("Expires"), "peers_404": gone,
+                 "curl": shown(f.curl)}))
+    return out
+
+

@@ -1,0 +1,121 @@
+"""Stage 4b: the browser checks that follow the sampled GETs, planned from what they saw.
+
+The sampled GETs already negotiate as a browser does (HTTP/2 by ALPN, ``Origin``). For each
+target this asks, beside them: one object again over HTTP/1.1 — the first that failed, else
+the first sampled — so an edge that breaks only over HTTP/2 shows it (when its GET was not
+HTTP/1.1 already); one object over HTTP/3 when the edge advertises it (``Alt-Svc: h3``);
+and ``Range: bytes=0-1`` for up to RANGE_OBJECTS of the video and audio objects it served
+(Safari and iOS play media only through ranges). A few requests per address, none for a
+protocol this libcurl cannot speak (the run says "not tested" instead).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+
+from edgeprobe.config.settings import Settings
+from edgeprobe.mastodon import path_to_key
+from edgeprobe.observe.observations import (
+    HTTP1,
+    HTTP3,
+    MAIN,
+    RANGE,
+    FetchResult,
+    Followup,
+    SampleObject,
+    Target,
+)
+from edgeprobe.observe.sniff import AUDIO, VIDEO, media_class, mime_of, sniff
+
+RANGE_OBJECTS = 3  # video/audio objects per address asked with a Range
+_PLAYED = {".mp4", ".m4v", ".mov", ".webm", ".mp3", ".ogg", ".oga", ".m4a", ".wav", ".flac",
+           ".opus"}
+
+
+def _ok(f: FetchResult) -> bool:
+    return f.status_code is not None and 200 <= f.status_code < 300 and not f.error_kind
+
+
+def played(f: FetchResult) -> bool:
+    """A video or audio object: by its bytes, its type, or its file name."""
+    kind = media_class(sniff(f.first_bytes)) or media_class(mime_of(f.headers.get("Content-Type")))
+    if kind is not None:
+        return kind in (VIDEO, AUDIO)
+    return any(f.path.lower().endswith(ext) for ext in _PLAYED)
+
+
+def advertises_h3(f: FetchResult) -> bool:
+    return any(part.strip().startswith(("h3=", "h3-")) for part in
+               f.headers.get("Alt-Svc", "").split(","))
+
+
+def plan(targets: Sequence[Target], objects: Sequence[SampleObject],
+         fetched: Sequence[FetchResult], https: bool, http2: bool,
+         http3: bool) -> list[Followup]:
+    """The browser checks for these targets, from their sampled GETs (``fetched``)."""
+    by_path = {o.path: o for o in objects}
+    out: list[Followup] = []
+    for target in targets:
+        mine = [f for f in fetched if f.node == target.node and f.variant == MAIN
+                and f.path in by_path]
+        if not mine or not https:
+            continue
+        failed = [f for f in mine if not _ok(f)]
+        parity = (failed or mine)[0]
+        if http2 and parity.protocol != "http/1.1":
+            out.append(Followup(target, by_path[parity.path], HTTP1))
+        served = [f for f in mine if _ok(f)]
+        if http3 and served and any(advertises_h3(f) for f in mine):
+            out.append(Followup(target, by_path[served[0].path], HTTP3))
+        out += [Followup(target, by_path[f.path], RANGE)
+                for f in [f for f in served if played(f)][:RANGE_OBJECTS]]
+    return out
+
+
+def protocols_tested() -> tuple[str, ...]:
+    """The protocols beyond HTTP/1.1 this libcurl speaks (a run says "not tested" for the
+    others, never passes them silently)."""
+    from edgeprobe.observe.transfer import HAS_HTTP2, HAS_HTTP3
+
+    return (*(("h2",) if HAS_HTTP2 else ()), *(("h3",) if HAS_HTTP3 else ()))
+
+
+def disputed(fetches: Sequence[FetchResult], url_prefix: str) -> list[str]:
+    """The keys whose bucket type is needed (asked before the analysis, which is pure): the
+    nodes disagree on the type, or agree on a type whose kind (image, video, audio) the
+    bytes contradict (the bytes most nodes served)."""
+    by_path: dict[str, list[FetchResult]] = {}
+    for f in fetches:
+        if f.status_code == 200:
+            by_path.setdefault(f.path, []).append(f)
+    out = []
+    for path, served_by in by_path.items():
+        served = {mime_of(f.headers.get("Content-Type")) for f in served_by}
+        common = Counter(f.md5 for f in served_by).most_common(1)[0][0]
+        bytes_say = media_class(sniff(next(f.first_bytes for f in served_by
+                                           if f.md5 == common)))
+        if len(served) > 1 or (bytes_say and served and
+                               {media_class(t) for t in served} != {bytes_say}):
+            out.append(path_to_key(path, url_prefix))
+    return out
+
+
+async def browser_checks(s: Settings, targets: Sequence[Target],
+                         objects: Sequence[SampleObject], fetches: Sequence[FetchResult],
+                         bucket_available: bool) -> tuple[list[FetchResult],
+                                                          dict[str, str | None]]:
+    """The browser checks that follow the sampled GETs, and, beside them, the bucket's
+    stored type of each object whose served types disagree (key → ContentType)."""
+    from edgeprobe.observe.fetch import fetch_followups
+    from edgeprobe.observe.origin import content_types
+
+    tested = protocols_tested()
+    followups = plan(targets, objects, fetches, s.site.scheme == "https", "h2" in tested,
+                     "h3" in tested)
+    wanted = disputed(fetches, s.origin.url_prefix) if bucket_available else []
+    browser, types = await asyncio.gather(
+        fetch_followups(s.site, s.probe, followups, s.web_origin),
+        content_types(s.origin, wanted, s.probe.timeout_s))
+    return browser, types
