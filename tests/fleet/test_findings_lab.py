@@ -33,6 +33,11 @@ NODE_FAULTS = [
     ("dns_timeout", "node_dns_failure", "critical", "unreachable"),
     ("no_cache_headers", "node_cache_misconfigured", "warning", "degraded"),
     ("redirect_loop", "node_redirect", "critical", "failing"),
+    # as a browser meets the edge (docs/analysis.md, "As a browser sees it")
+    ("cors_missing", "node_cors_missing", "critical", "failing"),
+    ("wrong_type", "node_content_type_wrong", "critical", "failing"),  # text/plain + nosniff
+    ("no_range", "node_range_broken", "critical", "failing"),  # the lab's video, 200 whole
+    ("alt_svc_h3", "node_http3_broken", "warning", "degraded"),  # nothing on UDP
 ]
 CANARY_CAUSES = {"s3_disabled": ("not_proxying", "critical"),
                  "bucket_misspelt": ("bucket_missing", "critical"),
@@ -459,3 +464,28 @@ def test_a_bucket_that_cannot_be_listed_is_a_finding_not_nothing_to_probe(lab):
     run = lab.probe(origin="unreachable", samples='bucket_prefixes = ["accounts/"]')
     assert ("node_origin_path_broken", FREMONT, "critical") in blamed(run)
     assert_healthy_not_blamed(run, {FREMONT})
+
+
+def test_the_healthy_lab_passes_every_browser_check(lab):
+    """Each node: CORS judged ok, its video's Range ok, HTTP/2 not offered (the lab's edges
+    speak HTTP/1.1; real nginx speaks h2: tests/fleet/test_browser_nginx.py)."""
+    run = lab.probe()
+    for node in run["nodes"]:
+        assert node["browser"]["cors"] == "ok" and node["browser"]["range"] == "ok", node
+        assert node["browser"]["protocols"]["h2"] in ("not offered", "not tested"), node
+
+
+def test_deleted_media_still_served_by_one_edge(lab):
+    """The bucket loses an object (deleted, moderated); one edge has it cached and keeps
+    serving it, the others 404: that edge is named, with how long its cache may keep it."""
+    gone = next(o for o in lab.lab.options.objects if o.key.endswith(".png"))
+    lab.probe(node=FREMONT)  # FREMONT caches everything
+    lab.delete(gone.key)
+    run = lab.probe()
+    found = blamed(run)
+    assert ("node_serves_deleted", FREMONT, "warning") in found
+    assert {f for f in found if f[0] == "node_serves_deleted"} == {
+        ("node_serves_deleted", FREMONT, "warning")}
+    (finding,) = [f for f in run["findings"] if f["kind"] == "node_serves_deleted"]
+    assert finding["evidence"]["path"] == f"/system/{gone.key}"
+    assert finding["evidence"]["cache_control"] and len(finding["evidence"]["peers_404"]) == 5

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
 from edgeprobe.analyze.types import AnalysisInput, BrowserInfo, Check, Finding, Reference
-from edgeprobe.observe.observations import HTTP1, HTTP3, RANGE, FetchResult
+from edgeprobe.observe.observations import HTTP1, HTTP2, HTTP3, RANGE, FetchResult
 from edgeprobe.observe.repro import shown
 from edgeprobe.vocabulary import CRITICAL, OK, WARNING
 
@@ -54,18 +54,20 @@ def protocol_words(node: str, main: Sequence[FetchResult], extra: Sequence[Fetch
     """What the node's protocols came to: ok, broken, not offered, not tested."""
     words: dict[str, str] = {}
     spoke = {f.protocol for f in main if f.protocol}
-    h1 = [f for f in extra if f.variant == HTTP1]
-    words["h2"] = NOT_TESTED if "h2" not in tested else OK_WORD if "h2" in spoke and not \
-        any(_broken_h2(m, h1) for m in main) else BROKEN if h1 else NOT_OFFERED
+    broken = any(_broken_h2(m, extra) for m in main)
+    words["h2"] = NOT_TESTED if "h2" not in tested else BROKEN if broken else \
+        OK_WORD if "h2" in spoke else NOT_OFFERED
     h3 = [f for f in extra if f.variant == HTTP3]
     words["h3"] = NOT_TESTED if "h3" not in tested else (
         NOT_OFFERED if not h3 else BROKEN if any(not _served(f) for f in h3) else OK_WORD)
     return words
 
 
-def _broken_h2(main: FetchResult, h1: Sequence[FetchResult]) -> bool:
-    twin = next((f for f in h1 if f.path == main.path), None)
-    return twin is not None and main.protocol != "http/1.1" and not _same(main, twin)
+def _broken_h2(main: FetchResult, extra: Sequence[FetchResult]) -> bool:
+    twin = next((f for f in extra if f.variant == HTTP1 and f.path == main.path), None)
+    again = next((f for f in extra if f.variant == HTTP2 and f.path == main.path), None)
+    return twin is not None and again is not None and main.protocol != "http/1.1" and \
+        _same(main, again) and not _same(main, twin)
 
 
 def protocol_findings(node: str, main: Sequence[FetchResult], extra: Sequence[FetchResult],
@@ -76,7 +78,10 @@ def protocol_findings(node: str, main: Sequence[FetchResult], extra: Sequence[Fe
     out = []
     for f1 in (f for f in extra if f.variant == HTTP1):
         m = next((f for f in main if f.path == f1.path), None)
-        if m is None or m.protocol == "http/1.1" or _same(m, f1):
+        again = next((f for f in extra if f.variant == HTTP2 and f.path == f1.path), None)
+        # h2 must say the same twice (a blip is not a protocol) and differ from HTTP/1.1
+        if m is None or again is None or m.protocol == "http/1.1" or _same(m, f1) or \
+                not _same(m, again):
             continue
         ref = refs.get(f1.path)
         right = _served(f1) and (ref is None or ref.md5 is None or f1.md5 == ref.md5)
@@ -151,15 +156,21 @@ def cors_findings(main_by_node: Mapping[str, Sequence[FetchResult]], origin: str
 
 
 def range_findings(node: str, extra: Sequence[FetchResult], refs: Mapping[str, Reference],
-                   heads: Mapping[str, bytes]) -> tuple[list[Finding], bool | None]:
+                   heads: Mapping[str, bytes],
+                   right: set[str]) -> tuple[list[Finding], bool | None]:
     """node_range_broken: ``Range: bytes=0-1`` for a video or audio object must get 206,
     ``Content-Range: bytes 0-1/<the bucket's size>`` and the object's first two bytes
-    (``heads``: path → first bytes of a right answer). Returns the findings and whether the
-    node's ranges worked (None: not tested)."""
-    asked = [f for f in extra if f.variant == RANGE]
+    (``heads``: path → first bytes of a right answer). Only objects the node served right
+    (``right``) and range-shaped answers are judged: wrong bytes and errors have their own
+    findings. Returns the findings and whether the node's ranges worked (None: not
+    tested)."""
+    asked = [f for f in extra if f.variant == RANGE and f.path in right]
     if not asked:
         return [], None
     wrong: list[tuple[FetchResult, str]] = []
+    asked = [f for f in asked if f.status_code in (200, 206, 416)]  # errors: other findings
+    if not asked:
+        return [], None
     for f in asked:
         ref = refs.get(f.path)
         size = ref.size if ref is not None else None
@@ -208,7 +219,8 @@ def browser_pass(inp: AnalysisInput, checks_by_node: Mapping[str, Sequence[Check
     info: dict[str, BrowserInfo] = {}
     for node, fetches in main.items():
         mine = extra.get(node, [])
-        found, ranges = range_findings(node, mine, refs, heads)
+        right = {c.fetch.path for c in checks_by_node[node] if c.verdict == OK}
+        found, ranges = range_findings(node, mine, refs, heads, right)
         findings += protocol_findings(node, fetches, mine, refs) + found
         info[node] = BrowserInfo(
             protocols=protocol_words(node, fetches, mine, inp.protocols_tested),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TypedDict
 
 from edgeprobe.analyze.types import Check, Finding, Reference
 from edgeprobe.mastodon import path_to_key
@@ -36,10 +37,11 @@ def _sniffed(checks: Sequence[Check]) -> str | None:
 def content_type_findings(by_path: Mapping[str, Sequence[Check]],
                           bucket_types: Mapping[str, str | None],
                           url_prefix: str) -> list[Finding]:
-    """node_content_type_wrong per node and object (critical when the type is not of the
-    object's kind and nosniff is set), origin_content_type_wrong when the bucket's own type
-    contradicts the bytes (no node blamed for serving what the bucket says)."""
+    """node_content_type_wrong, one per node over its objects (critical when a type is not of
+    the object's kind and nosniff is set), origin_content_type_wrong per object whose
+    bucket type contradicts its bytes (no node blamed for serving what the bucket says)."""
     out: list[Finding] = []
+    wrong: dict[str, list[Wrong]] = {}
     for path, checks in by_path.items():
         served = _types(checks)
         if not served:
@@ -63,16 +65,35 @@ def content_type_findings(by_path: Mapping[str, Sequence[Check]],
             kind = media_class(bytes_type) or media_class(expected)
             fetch = next(c.fetch for c in checks if c.fetch.node == node)
             nosniff = "nosniff" in fetch.headers.get("X-Content-Type-Options", "").lower()
-            severity = CRITICAL if kind and media_class(got) != kind and nosniff else WARNING
-            out.append(Finding(
-                "node_content_type_wrong", "node", node, severity,
-                f"{node} serves {path} as {got or 'no Content-Type'} where the bucket and its "
-                f"peers say {expected}" + (" (with nosniff: browsers will not show it)"
-                                           if severity == CRITICAL else ""),
-                {"path": path, "served": got, "expected": expected, "stored": stored,
-                 "bytes": bytes_type, "peers": peer_type, "nosniff": nosniff,
-                 "curl": shown(fetch.curl)}))
+            wrong.setdefault(node, []).append(Wrong(
+                path=path, served=got, expected=expected, stored=stored, bytes=bytes_type,
+                peers=peer_type, nosniff=nosniff, unshown=bool(
+                    kind and media_class(got) != kind and nosniff), curl=shown(fetch.curl)))
+    for node, found in wrong.items():
+        first = found[0]
+        severity = CRITICAL if any(w["unshown"] for w in found) else WARNING
+        out.append(Finding(
+            "node_content_type_wrong", "node", node, severity,
+            f"{node} serves {len(found)} object{'s' if len(found) != 1 else ''} with another "
+            f"Content-Type than the bucket's and its peers' (e.g. {first['path']} as "
+            f"{first['served'] or 'none'}, not {first['expected']})"
+            + (": with nosniff, browsers will not show them" if severity == CRITICAL else ""),
+            {"objects": len(found), "examples": found[:3]}))
     return out
+
+
+class Wrong(TypedDict):
+    """One object served with a wrong type (node_content_type_wrong's examples)."""
+
+    path: str
+    served: str | None
+    expected: str
+    stored: str | None
+    bytes: str | None
+    peers: str | None
+    nosniff: bool
+    unshown: bool  # not of the object's kind, with nosniff: a browser shows nothing
+    curl: str | None
 
 
 def _lifetime(f: FetchResult) -> str | None:

@@ -48,6 +48,11 @@ FAULTS = {
     "hostile": "404 whose Server header, ETag and body carry HTML/script payloads",
     "root_layout": "serves keys at the media host's root (Mastodon's documented proxy, "
                    "S3_ALIAS_HOST sites): /system/<key> is a missing key",
+    "cors_missing": "no Access-Control-Allow-Origin: the web UI's media break in browsers",
+    "wrong_type": "serves every object as text/plain (with nosniff: browsers show nothing)",
+    "no_range": "ignores Range (nginx max_ranges 0): 200 and the whole object, so Safari "
+                "and iOS cannot play video",
+    "alt_svc_h3": "advertises HTTP/3 (Alt-Svc: h3) with nothing listening on UDP",
     "hostile_headers": "serves the right bytes, with a Cache-Control that carries terminal "
                        "escapes, chat mentions and workflow commands",
 }
@@ -149,15 +154,27 @@ async def _send(request: web.Request, state: EdgeState, cached: Cached,
                 status: str) -> web.StreamResponse:
     faults = state.faults
     headers = {**state.headers, **cached.headers, "X-Cache-Status": status}
-    if "never_caches" in faults:  # no proxy_cache: $upstream_cache_status is empty, not sent
-        del headers["X-Cache-Status"]
-    if "no_cache_headers" in faults:
-        headers.pop("Cache-Control", None)
+    if "cors_missing" in faults:
+        del headers["Access-Control-Allow-Origin"]
+    if "wrong_type" in faults:
+        headers["Content-Type"] = "text/plain"
+    if "alt_svc_h3" in faults:
+        port = request.url.port or 443
+        headers["Alt-Svc"] = f'h3=":{port}"; ma=86400'
     body = cached.body
     if "stale" in faults:  # an old copy: same size, other bytes
         body = body[:64] + bytes(b ^ 0xFF for b in body[64:96]) + body[96:]
     if "truncated" in faults:
         body = body[: len(body) // 2]
+    span = _range(request.headers.get("Range"), len(body))
+    if span is not None and "no_range" not in faults and not faults & _BODY_FAULTS:
+        first, last = span  # nginx's range filter (max_ranges unset): one range, 206
+        return web.Response(status=206, body=body[first:last + 1], headers={
+            **headers, "Content-Range": f"bytes {first}-{last}/{len(body)}"})
+    if "never_caches" in faults:  # no proxy_cache: $upstream_cache_status is empty, not sent
+        del headers["X-Cache-Status"]
+    if "no_cache_headers" in faults:
+        headers.pop("Cache-Control", None)
     resp = web.StreamResponse(status=200, headers=headers)
     if "endless" not in faults:
         resp.content_length = len(cached.body) if "drip" in faults else len(body)
@@ -173,6 +190,21 @@ async def _send(request: web.Request, state: EdgeState, cached: Cached,
         await resp.write(body[start:start + 65536])
     await resp.write_eof()
     return resp
+
+
+_BODY_FAULTS = {"endless", "drip"}  # these stream whole bodies only
+
+
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``bytes=A-B`` (one range, within the body) → (A, B); anything else: None (serve
+    the whole body, as nginx does for what it cannot satisfy simply)."""
+    if not header or not header.startswith("bytes=") or "," in header:
+        return None
+    first, _, last = header[6:].partition("-")
+    if not first.isdigit() or (last and not last.isdigit()):
+        return None
+    a, b = int(first), int(last) if last else size - 1
+    return (a, min(b, size - 1)) if a <= b and a < size else None
 
 
 async def _garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

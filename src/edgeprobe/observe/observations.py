@@ -110,8 +110,9 @@ class Certificate:
 
 # The requests a node gets for one object: the sampled GET (negotiating the protocol a
 # browser would: h2 by ALPN over TLS), and the browser checks that follow it
-# (observe/followup.py): the same GET over HTTP/1.1, over HTTP/3, and a two-byte Range.
-MAIN, HTTP1, HTTP3, RANGE = "", "http/1.1", "h3", "range"
+# (observe/followup.py): the same GET again as a browser would (HTTP2: asked twice, a blip
+# is not a protocol), over HTTP/1.1, over HTTP/3, and a two-byte Range.
+MAIN, HTTP1, HTTP2, HTTP3, RANGE = "", "http/1.1", "h2", "h3", "range"
 RANGE_BYTES = "bytes=0-1"
 
 

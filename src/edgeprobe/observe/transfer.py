@@ -85,7 +85,7 @@ class Transfer:
     def protocol(self) -> str:
         """The protocol asked for: h2 by ALPN (falling back to HTTP/1.1) unless the variant
         pins one."""
-        return {HTTP1: "http/1.1", HTTP3: "h3"}.get(self.variant, "h2")
+        return {HTTP1: "http/1.1", HTTP3: "h3"}.get(self.variant, "h2")  # HTTP2 too
 
     @property
     def request_headers(self) -> tuple[str, ...]:
