@@ -19,7 +19,12 @@ at once), ``origin_down`` (the store unreachable: 502 at once), ``origin_hangs``
 accepts the connection and never answers, as a hung resolver or upstream does: nginx waits
 its own 60 s), ``storage_off`` (no proxy: files looked up on the local disk), ``catch_all`` (a
 fallback page for every missing file) and ``no_cache`` (no ``proxy_cache`` line: every
-request goes to the bucket, and no ``X-Cache-Status`` at all).
+request goes to the bucket, and no ``X-Cache-Status`` at all). And the ways an edge fails
+browsers: ``cors_missing`` (the ``Access-Control-Allow-Origin`` line left out),
+``wrong_type`` (the bucket's Content-Type hidden and ``text/plain`` sent, with nosniff),
+``no_range`` (``max_ranges 0``: ranges ignored), ``h2_broken`` (502 for every HTTP/2
+request, as a broken HTTP/2 stack or proxy module does) and ``alt_svc_h3`` (HTTP/3
+advertised, nothing listening on UDP).
 """
 
 from __future__ import annotations
@@ -38,7 +43,9 @@ from edgeprobe.errors import LabError
 from edgeprobe.lab.processes import closed_port, silent_listener, stop
 
 MODES = ("healthy", "host_misspelt", "bucket_misspelt", "origin_down", "origin_hangs",
-         "storage_off", "catch_all", "no_cache")
+         "storage_off", "catch_all", "no_cache",
+         # as a browser meets the edge
+         "cors_missing", "wrong_type", "no_range", "h2_broken", "alt_svc_h3")
 S3_HOST = "s3.lab.test"
 
 CONFIG = """\
@@ -59,7 +66,7 @@ http {{
   upstream {typo}.{s3_host} {{ server {store}; }}
 
   server {{
-    listen {address}:{port} ssl;  # lab: one loopback address per edge
+    listen {address}:{port} ssl http2;  # lab: one loopback address per edge
     server_name {media_host};
     root {dir}/html;
     ssl_certificate {cert};
@@ -74,6 +81,7 @@ http {{
     }}
 
     location / {{
+      {h2_broken}
       {try_files}
     }}
 
@@ -108,10 +116,11 @@ http {{
 
       expires 1y;
       add_header Cache-Control public;
-      add_header 'Access-Control-Allow-Origin' '*';
+      {cors}
       add_header X-Cache-Status $upstream_cache_status;
       add_header X-Content-Type-Options nosniff;
       add_header Content-Security-Policy "default-src 'none'; form-action 'none'";
+      {extra}
     }}
   }}
 }}
@@ -165,6 +174,15 @@ class MastodonProxyEdge:
             proxy_cache="# lab: no proxy_cache" if self.mode == "no_cache" else
             "proxy_cache CACHE;",
             backend_bucket=typo if self.mode == "bucket_misspelt" else self.bucket,
+            cors="# lab: no Access-Control-Allow-Origin" if self.mode == "cors_missing"
+            else "add_header 'Access-Control-Allow-Origin' '*';",
+            h2_broken='if ($server_protocol = "HTTP/2.0") { return 502; }  # lab'
+            if self.mode == "h2_broken" else "",
+            extra={"wrong_type": "proxy_hide_header Content-Type; "
+                                 "add_header Content-Type text/plain;  # lab",
+                   "no_range": "max_ranges 0;  # lab",
+                   "alt_svc_h3": f"add_header Alt-Svc 'h3=\":{self.port}\"; ma=86400';  # lab: "
+                                 "nothing on UDP"}.get(self.mode, ""),
             host_bucket=typo if self.mode in ("host_misspelt", "bucket_misspelt")
             else self.bucket,
             user="user nobody nogroup;" if os.geteuid() == 0 else ""))

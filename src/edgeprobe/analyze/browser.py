@@ -213,18 +213,19 @@ def browser_pass(inp: AnalysisInput, checks_by_node: Mapping[str, Sequence[Check
     for f in inp.browser:
         extra.setdefault(f.node, []).append(f)
     main = {n: [c.fetch for c in cs] for n, cs in checks_by_node.items()}
-    cors, missing = cors_findings(main, inp.web_origin, inp.cross_origin, inp.scope == "all")
+    # CORS over the answers that carried the bucket's bytes: a wrong page is its own finding
+    right = {n: [c.fetch for c in cs if c.verdict == OK] for n, cs in checks_by_node.items()}
+    cors, missing = cors_findings(right, inp.web_origin, inp.cross_origin, inp.scope == "all")
     heads = right_heads([c for cs in checks_by_node.values() for c in cs])
     findings: list[Finding] = []
     info: dict[str, BrowserInfo] = {}
     for node, fetches in main.items():
         mine = extra.get(node, [])
-        right = {c.fetch.path for c in checks_by_node[node] if c.verdict == OK}
-        found, ranges = range_findings(node, mine, refs, heads, right)
+        found, ranges = range_findings(node, mine, refs, heads,
+                                       {f.path for f in right[node]})
         findings += protocol_findings(node, fetches, mine, refs) + found
         info[node] = BrowserInfo(
             protocols=protocol_words(node, fetches, mine, inp.protocols_tested),
-            cors="missing" if node in missing else "ok" if any(
-                f.status_code == 200 for f in fetches) else "not judged",
+            cors="missing" if node in missing else "ok" if right[node] else "not judged",
             range=NOT_TESTED if ranges is None else OK_WORD if ranges else BROKEN)
     return findings + cors, info

@@ -24,9 +24,10 @@ from edgeprobe.vocabulary import CACHED, CRITICAL, GONE, OK, WARNING
 
 
 def _types(checks: Sequence[Check]) -> dict[str, str | None]:
-    """node → the Content-Type it served (200 answers only)."""
+    """node → the Content-Type it served with the bucket's bytes (other bytes, a fallback
+    page say, are their own finding)."""
     return {c.fetch.node: mime_of(c.fetch.headers.get("Content-Type")) for c in checks
-            if c.fetch.status_code == 200}
+            if c.verdict == OK}
 
 
 def _sniffed(checks: Sequence[Check]) -> str | None:

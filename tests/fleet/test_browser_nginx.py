@@ -1,0 +1,165 @@
+"""Each edge as a browser meets it, against real nginx with Mastodon's documented proxy
+config (``listen … ssl http2``, ``Access-Control-Allow-Origin '*'``, nosniff, the CSP, the
+bucket's CORS headers hidden): each way it fails a browser, injected on one edge as a real
+configuration mistake, gives exactly its finding there, with a ``curl`` that shows it, and
+nothing on the other edges.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import ssl
+import subprocess
+import tempfile
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import assert_healthy_not_blamed, blamed
+from tests.fleet.test_nginx_edge import EDGES, FREMONT, MEDIA_HOST, NginxFleet
+from tests.needs import need
+from tests.servers.nginx import nginx_binary
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[NginxFleet]:
+    need(nginx_binary(), "nginx", "Debian: apt-get install nginx")
+    root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-browser-"))
+    running = NginxFleet(root)
+    try:
+        running.probe()  # warm every cache, as a live fleet's are
+        yield running
+    finally:
+        running.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def broken(fleet: NginxFleet) -> Iterator[Any]:
+    """Configure FREMONT in a mode; healthy again afterwards."""
+    def configure(mode: str) -> None:
+        fleet.edges[FREMONT].configure(mode)
+    yield configure
+    fleet.edges[FREMONT].configure("healthy")
+
+
+def _node(run: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(n for n in run["nodes"] if n["name"] == name)
+
+
+def _finding(run: dict[str, Any], kind: str) -> dict[str, Any]:
+    (found,) = [f for f in run["findings"] if f["kind"] == kind]
+    assert found["target"] == FREMONT
+    return found
+
+
+def _curl(command: str) -> str:
+    """Run a finding's repro command as a responder would paste it."""
+    return subprocess.run(shlex.split(command), capture_output=True, text=True,
+                          timeout=30).stdout
+
+
+def test_a_healthy_nginx_fleet_passes_as_a_browser_sees_it(fleet):
+    run = fleet.probe()
+    assert [f for f in run["findings"] if f["kind"] != "fleet_slow"] == []
+    for name in EDGES:
+        node = _node(run, name)
+        assert node["browser"]["protocols"]["h2"] == "ok", node["browser"]
+        assert node["browser"]["cors"] == "ok" and node["browser"]["range"] == "ok"
+        assert node["browser"]["protocols"]["h3"] in ("not offered", "not tested")
+    assert {r["protocol"] for o in run["objects"] for r in o["results"].values()} == {"h2"}
+
+
+def test_cors_line_missing(fleet, broken):
+    broken("cors_missing")
+    run = fleet.probe()
+    assert blamed(run) == {("node_cors_missing", FREMONT, "critical")}
+    assert_healthy_not_blamed(run, {FREMONT})
+    example = _finding(run, "node_cors_missing")["evidence"]["examples"][0]
+    assert example["header"] is None and "--http2" in example["curl"]
+    assert "access-control-allow-origin" not in _curl(example["curl"]).lower()
+    assert _node(run, FREMONT)["browser"]["cors"] == "missing"
+
+
+def test_image_served_as_text(fleet, broken):
+    broken("wrong_type")
+    run = fleet.probe()
+    assert blamed(run) == {("node_content_type_wrong", FREMONT, "critical")}
+    assert_healthy_not_blamed(run, {FREMONT})
+    evidence = _finding(run, "node_content_type_wrong")["evidence"]
+    assert evidence["objects"] == len(fleet.objects)
+    png = next(e for e in evidence["examples"] if e["path"].endswith(".png"))
+    assert (png["served"], png["expected"], png["nosniff"]) == ("text/plain", "image/png", True)
+    assert "content-type: text/plain" in _curl(png["curl"]).lower()
+
+
+def test_ranges_ignored(fleet, broken):
+    broken("no_range")
+    run = fleet.probe()
+    assert blamed(run) == {("node_range_broken", FREMONT, "critical")}
+    assert_healthy_not_blamed(run, {FREMONT})
+    example = _finding(run, "node_range_broken")["evidence"]["examples"][0]
+    assert example["status_code"] == 200 and example["path"].endswith(".mp4")
+    assert "-H 'Range: bytes=0-1'" in example["curl"]
+    assert _curl(example["curl"]).startswith("HTTP/2 200")
+    assert _node(run, FREMONT)["browser"]["range"] == "broken"
+
+
+def test_fails_only_over_http2(fleet, broken):
+    broken("h2_broken")
+    run = fleet.probe()
+    found = blamed(run)
+    # what a browser sees (every object 502, so the canary too) and why: HTTP/2 alone
+    assert ("node_http2_broken", FREMONT, "critical") in found
+    assert {f[1] for f in found} == {FREMONT}
+    assert_healthy_not_blamed(run, {FREMONT})
+    evidence = _finding(run, "node_http2_broken")["evidence"]
+    assert evidence["h2"]["status_code"] == 502 and evidence["http/1.1"]["status_code"] == 200
+    assert _curl(evidence["http/1.1"]["curl"]).startswith("HTTP/1.1 200")
+    assert _curl(evidence["h2"]["curl"]).startswith("HTTP/2 502")
+    assert _node(run, FREMONT)["browser"]["protocols"]["h2"] == "broken"
+
+
+def test_http3_advertised_and_not_there(fleet, broken):
+    from edgeprobe.observe.transfer import HAS_HTTP3
+
+    broken("alt_svc_h3")
+    run = fleet.probe()
+    if not HAS_HTTP3:
+        assert _node(run, FREMONT)["browser"]["protocols"]["h3"] == "not tested"
+        return
+    assert blamed(run) == {("node_http3_broken", FREMONT, "warning")}
+    assert_healthy_not_blamed(run, {FREMONT})
+    assert "--http3-only" in _finding(run, "node_http3_broken")["evidence"]["h3"]["curl"]
+
+
+def test_deleted_media_still_served_from_one_cache(fleet):
+    """An object uploaded and asked through FREMONT only (so only its cache has it), then
+    deleted from the bucket: FREMONT keeps serving it, the others 404."""
+    from edgeprobe.lab.content import LabObject
+
+    gone = LabObject("media_attachments/files/000/000/777/original/deleted.png", 9_000)
+    fleet.s3.put(gone)
+    ctx = ssl.create_default_context(cafile=str(fleet.certs.ca_file))
+    request = urllib.request.Request(f"https://{EDGES[FREMONT]}:{fleet.port}/{gone.key}",
+                                     headers={"Host": MEDIA_HOST})
+    ctx.check_hostname = False  # the address, not the name: the certificate is checked below
+    with urllib.request.urlopen(request, context=ctx, timeout=10) as answer:
+        assert answer.status == 200
+    fleet.s3.delete(gone.key)
+    fleet.objects = (*fleet.objects, gone)
+    try:
+        run = fleet.probe()
+    finally:
+        fleet.objects = fleet.objects[:-1]
+    assert blamed(run) == {("node_serves_deleted", FREMONT, "warning"),
+                           ("origin_object_missing", f"/{gone.key}", "warning")}
+    evidence = _finding(run, "node_serves_deleted")["evidence"]
+    assert evidence["cache_control"] == "max-age=31536000, public"  # expires 1y + public
+    assert len(evidence["peers_404"]) == len(EDGES) - 1
