@@ -143,6 +143,14 @@ def _nodes(run: RunResult) -> Iterator[Metric]:
                              "that were cache hits", labels=labels)
     path = GaugeMetricFamily("edgeprobe_node_origin_path_up", "1 when the origin-path canary "
                              "says the node reaches the bucket", labels=labels)
+    protocol = GaugeMetricFamily("edgeprobe_node_protocol_up", "1 when the node serves right "
+                                 "over the protocol (h2, h3), 0 when it is broken there; "
+                                 "absent when not offered or not tested",
+                                 labels=[*labels, "protocol"])
+    cors = GaugeMetricFamily("edgeprobe_node_cors_ok", "1 when the node's media answers carry "
+                             "a usable Access-Control-Allow-Origin", labels=labels)
+    ranges = GaugeMetricFamily("edgeprobe_node_range_ok", "1 when Range: bytes=0-1 gets 206 "
+                               "and the right bytes (video, audio)", labels=labels)
     for n in run.nodes:
         key = [n.name, n.region]
         up.add_metric(key, 0 if n.status in DOWN else 1)
@@ -161,5 +169,13 @@ def _nodes(run: RunResult) -> Iterator[Metric]:
             hits.add_metric(key, n.cache_hit_share)
         if n.canary and n.canary.verdict is not None:
             path.add_metric(key, 1 if n.canary.verdict == CANARY_OK else 0)
-    yield from (up, status, checks, phases, expiry, hits, path)
+        if n.browser:
+            for name, word in n.browser.protocols.items():
+                if word in ("ok", "broken"):
+                    protocol.add_metric([*key, name], 1 if word == "ok" else 0)
+            if n.browser.cors != "not judged":
+                cors.add_metric(key, 1 if n.browser.cors == "ok" else 0)
+            if n.browser.range != "not tested":
+                ranges.add_metric(key, 1 if n.browser.range == "ok" else 0)
+    yield from (up, status, checks, phases, expiry, hits, path, protocol, cors, ranges)
 
