@@ -4,7 +4,7 @@ read from the run's typed ``views``; reporters only format these rows."""
 from __future__ import annotations
 
 from edgeprobe.report.shapes import EdgeView, VantageCell, VantageMatrix, VantageRow, WhoRow
-from edgeprobe.result.types import RunResult
+from edgeprobe.result.types import RunResult, Unset
 from edgeprobe.vocabulary import HEALTHY, UNKNOWN
 
 
@@ -52,7 +52,8 @@ def vantage_matrix(run: RunResult) -> VantageMatrix | None:
         cells: list[VantageCell] = []
         for v in vantages:
             cell = v.nodes.get(node)
-            p50 = cell.latency_p50_ms if cell else None
+            p50 = cell.latency_p50_ms if cell and not isinstance(cell.latency_p50_ms, Unset) \
+                else None
             cells.append({"status": cell.status if cell else UNKNOWN,
                           "ms": "-" if p50 is None else f"{p50:.0f}"})
         rows.append({"node": node, "cells": cells})
