@@ -163,3 +163,16 @@ def test_deleted_media_still_served_from_one_cache(fleet):
     evidence = _finding(run, "node_serves_deleted")["evidence"]
     assert evidence["cache_control"] == "max-age=31536000, public"  # expires 1y + public
     assert len(evidence["peers_404"]) == len(EDGES) - 1
+
+
+def test_a_healthy_fleet_gives_no_browser_finding_in_20_runs(fleet):
+    """The browser checks never cry wolf: twenty runs of the healthy fleet, warm caches,
+    not one of their findings (nor any other that blames)."""
+    kinds = {"node_http2_broken", "node_http3_broken", "node_cors_missing",
+             "fleet_cors_missing", "node_content_type_wrong", "origin_content_type_wrong",
+             "node_range_broken", "node_serves_deleted"}
+    for i in range(20):
+        run = fleet.probe()
+        assert not [f for f in run["findings"] if f["kind"] in kinds or
+                    f["severity"] != "info"], (i, run["findings"])
+        assert {_node(run, n)["browser"]["cors"] for n in EDGES} == {"ok"}

@@ -82,7 +82,7 @@ def test_the_cause_is_one_line_with_the_canarys_curl(runs):
                      r"{16}\.png\) gets 404 NoSuchBucket; the bucket answers 404 NoSuchKey", page)
     assert re.search(r'data-copy="curl --connect-to media\.lab\.test:\d+:127\.0\.1\.1:\d+ '
                      r'https://media\.lab\.test:\d+/system/edgeprobe-canary/[0-9a-f]{16}\.png '
-                     r'-sS -D - --http1\.1', page)
+                     r'-sS -D - --http2', page)  # h2, as browsers
     assert '<td class="mono">bucket_missing</td>' in page and \
         page.count('<td class="mono">ok</td>') == 5
     md = render("markdown", run)

@@ -227,8 +227,16 @@ def _hostile_headers(state: EdgeState) -> Any:
                 key = path.split("?")[0][len("/system/"):]
                 async with state.client.get(f"{state.upstream}/{key}") as up:
                     body = await up.read()
-                    status = up.status
-                writer.write(f"HTTP/1.1 {status} X\r\nServer: nginx\r\nContent-Type: image/png"
+                    status, ctype = up.status, up.content_type
+                asked = next((line[6:].strip() for line in head.decode("latin-1").split("\r\n")
+                              if line.lower().startswith("range:")), None)
+                span = _range(asked, len(body)) if status == 200 else None
+                extra = ""
+                if span is not None:  # the right bytes, ranges too: only the header is hostile
+                    extra = f"\r\nContent-Range: bytes {span[0]}-{span[1]}/{len(body)}"
+                    status, body = 206, body[span[0]:span[1] + 1]
+                writer.write(f"HTTP/1.1 {status} X\r\nServer: nginx\r\nContent-Type: {ctype}"
+                             f"\r\nAccess-Control-Allow-Origin: *{extra}"
                              f"\r\nContent-Length: {len(body)}\r\nCache-Control: "
                              f"{HOSTILE_CACHE_CONTROL}\r\n\r\n".encode("latin-1") + body)
                 await writer.drain()

@@ -259,7 +259,9 @@ class Lab:
         lines = [
             "# edgeprobe probe file for the built-in lab fleet (edgeprobe lab --print-config)",
             "[site]", 'name = "lab"', f'media_url = "https://{MEDIA_HOST}:{self.media_port}"',
-            f'ca_file = "{self.certs.ca_file}"', "",
+            f'ca_file = "{self.certs.ca_file}"',
+            'web_url = "https://social.lab.test"  # the web UI: its Origin rides with every GET',
+            "",
             "[origin]", f'bucket = "{bucket}"', f'endpoint_url = "{endpoint}"',
             f'region = "{REGION}"', 'url_prefix = "/system/"',
             "anonymous = true  # the lab bucket is public-read, like Mastodon's S3_PERMISSION", "",

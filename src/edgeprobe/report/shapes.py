@@ -48,6 +48,7 @@ class NodeView(TypedDict):
     max: float | None
     cache_hits: str
     bucket_path: str  # the canary's verdict: ok, the cause of a broken path, or "-"
+    browser: str  # "h2 ok · h3 not offered · CORS ok · Range ok", or "-"
     header_diffs: list[tuple[str, str | None]]
     tls_verification: str | None
     phases: str

@@ -171,6 +171,9 @@ def _node(n: NodeResult) -> NodeView:
         "cache_hits": "-" if share is None else f"{share * 100:.0f}%",
         # the origin-path canary's verdict: ok, the cause of a broken path, or "-"
         "bucket_path": (n.canary.verdict if n.canary else None) or "-",
+        "browser": " · ".join([*(f"{p} {w}" for p, w in n.browser.protocols.items()),
+                               f"CORS {n.browser.cors}", f"Range {n.browser.range}"])
+        if n.browser else "-",
         "header_diffs": list((n.header_diffs or {}).items()),
         "tls_verification": _val(n.tls_verification),
         "phases": " / ".join(_ms((n.phases_ms or {}).get(p)) for p in ("connect", "tls",
