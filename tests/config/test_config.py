@@ -45,6 +45,8 @@ EXPECTED = {
         "(NO_CERTIFICATE_OR_CRL_FOUND)",
     "invalid-bad-idna.toml":
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
+    "invalid-retests.toml":
+        "invalid-retests.toml:9: incident.retests: must be 0 (never), 1 or 2, not 3",
     "invalid-unknown-table.toml":
         "invalid-unknown-table.toml:8: site2: unknown table (did you mean 'site'?); known: "
         "site, origin, nodes, dns, samples, probe, canary, incident, serve, views",

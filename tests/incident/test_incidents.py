@@ -7,6 +7,7 @@ import json
 import pytest
 
 from edgeprobe import incident, report
+from edgeprobe.config.settings import IncidentSettings
 from edgeprobe.notify import issue_title, notify
 from edgeprobe.result.files import parse_run, run_json
 from tests.conftest import edgeprobe
@@ -23,11 +24,16 @@ def _run(findings, t):
                                          "evidence": {}} for n in findings]}
 
 
+def _policy(confirm=2, resolve_after=1):
+    """0.2's rules: seen in ``confirm`` runs, resolved by one healthy run."""
+    return IncidentSettings(confirm_runs=confirm, resolve_after=resolve_after)
+
+
 def _sequence(steps, confirm=2):
     state, out = incident.fresh_state("lab"), []
     for i, nodes in enumerate(steps):
         state, run = incident.advance(state, parse_run(_run(nodes, f"2026-11-26T14:{i:02d}:00Z")),
-                                      confirm)
+                                      _policy(confirm))
         out.append(run_json(run))
     return out
 
@@ -58,7 +64,7 @@ def test_corrupt_or_foreign_state_is_replaced(tmp_path, content, problem):
     path = tmp_path / "state.json"
     path.write_text(content)
     run, warning, save = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")),
-                                        path, 2)
+                                        path, _policy())
     save()
     assert problem in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"
@@ -95,7 +101,7 @@ def _probe_and_notify(lab, services, tmp_path, broken=()):
     for node in broken:
         lab.fault(node)
     state = tmp_path / "state.json"
-    run, _, save = incident.apply(parse_run(run), state, 2)
+    run, _, save = incident.apply(parse_run(run), state, _policy())
     save()
     path = tmp_path / "run.json"
     report.write(run, {"json": str(path), "html": str(tmp_path / "r.html")})

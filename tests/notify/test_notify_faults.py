@@ -8,6 +8,7 @@ import json
 import pytest
 
 from edgeprobe import incident
+from edgeprobe.config.settings import IncidentSettings
 from edgeprobe.notify import notify
 from edgeprobe.result.files import parse_run, run_json
 from tests.conftest import edgeprobe
@@ -46,7 +47,8 @@ class Steps:
             self.minute += 1
             run = _run(nodes, f"2026-11-26T14:{self.minute:02d}:00Z", summary)
             state, _ = incident.load_state(self.state, "lab")
-            state, typed = incident.advance(state, parse_run(run), 1)
+            state, typed = incident.advance(state, parse_run(run),
+                                            IncidentSettings(confirm_runs=1, resolve_after=1))
             incident.save_state(self.state, state)
             (self.tmp / "run.json").write_text(json.dumps(run_json(typed)))
         run, deliveries = notify(str(self.tmp / "run.json"), str(self.state), None,
@@ -202,7 +204,7 @@ def test_a_state_file_with_wrong_types_is_kept_aside_and_replaced(tmp_path):
     bad = {**incident.fresh_state("lab"), "findings": {"k|t": {"runs": "2", "finding": 5}}}
     path.write_text(json.dumps(bad))
     run, warning, save = incident.apply(parse_run(_run([FREMONT], "2026-11-26T14:00:00Z")),
-                                        path, 2)
+                                        path, IncidentSettings(confirm_runs=2))
     save()
     assert "invalid at $.findings.k|t" in warning and "starting a fresh one" in warning
     assert run.incident and run.incident.state == "pending"

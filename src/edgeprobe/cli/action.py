@@ -77,7 +77,7 @@ def run_action(config_path: str, fail_on: str, state_path: str | None, notify_on
             root = Path(merge_dir)
             files = sorted(root.glob("*/run.json")) or sorted(root.glob("*.json"))
             run = pipeline.merge([str(f) for f in files], state=state_path,
-                                 confirm_runs=settings.incident.confirm_runs, outputs=write,
+                                 policy=settings.incident, outputs=write,
                                  expect=expect)
         else:
             run = pipeline.probe(settings, pipeline.Scope.of(node, region), state=state_path,

@@ -183,6 +183,12 @@ def subnets(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
+def retests(value: int) -> int:
+    if not 0 <= value <= 2:
+        raise ValueError(f"must be 0 (never), 1 or 2, not {value}")
+    return value
+
+
 def canary_requests(value: int) -> int:
     if not 0 <= value <= 10:
         raise ValueError(f"must be 0 (off) to 10, not {value}")

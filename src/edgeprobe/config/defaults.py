@@ -37,7 +37,17 @@ CANARY_REQUESTS = 2
 CANARY_PREFIX = "edgeprobe-canary/"
 CACHE_VALID_H = 48.0  # Mastodon's proxy: proxy_cache_valid 200 48h
 
-CONFIRM_RUNS = 2
+CONFIRM_RUNS = 1  # the in-run re-test is the second look (docs/scheduling.md)
+RETESTS = 2  # a new failure is asked again this many times within its run (0: never)
+RETEST_AFTER_S = 2.0  # … first after this long
+RETEST_AGAIN_AFTER_S = 10.0  # … and, still failing, again after this long
+RETEST_BUDGET_S = 30.0  # the most a run spends re-testing, waits included
+RESOLVE_AFTER = 2  # healthy runs in a row before an incident is resolved
+FLAP_WINDOW = 12  # runs a finding's history covers (3 hours at 15 minutes)
+FLAP_CHANGES = 4  # state changes within the window that make a finding flapping
+FLAP_RESOLVE_AFTER = 4  # healthy runs in a row before a flapping incident is resolved
+REMIND_EVERY_H = 24.0  # an open incident is recalled (and a flapping one updated) this often
+MESSAGES_PER_HOUR = 4  # updates and reminders per incident per hour, at most
 MERGE_MAX_SPREAD_S = 600.0  # edgeprobe merge: runs started further apart are refused
 
 SERVE_INTERVAL_S = 60.0

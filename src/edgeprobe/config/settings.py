@@ -166,7 +166,25 @@ class ServeSettings:
 
 @dataclass(frozen=True)
 class IncidentSettings:
+    """When a failure is an incident, and how often anyone hears of it (docs/scheduling.md)."""
+
     confirm_runs: int = key(defaults.CONFIRM_RUNS, kind=int, positive=True, most=1_000)
+    retests: int = key(defaults.RETESTS, kind=int, check=checks.retests)
+    retest_after_s: float = key(defaults.RETEST_AFTER_S, kind=float, positive=True, least=0.1,
+                                most=300)
+    retest_again_after_s: float = key(defaults.RETEST_AGAIN_AFTER_S, kind=float, positive=True,
+                                      least=0.1, most=300)
+    retest_budget_s: float = key(defaults.RETEST_BUDGET_S, kind=float, positive=True, least=1,
+                                 most=600)
+    resolve_after: int = key(defaults.RESOLVE_AFTER, kind=int, positive=True, most=100)
+    flap_window: int = key(defaults.FLAP_WINDOW, kind=int, positive=True, least=2, most=1_000)
+    flap_changes: int = key(defaults.FLAP_CHANGES, kind=int, positive=True, least=2, most=1_000)
+    flap_resolve_after: int = key(defaults.FLAP_RESOLVE_AFTER, kind=int, positive=True,
+                                  most=100)
+    remind_every_h: float = key(defaults.REMIND_EVERY_H, kind=float, positive=True, least=0.1,
+                                most=8_760)
+    messages_per_hour: int = key(defaults.MESSAGES_PER_HOUR, kind=int, positive=True,
+                                 most=100)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,10 @@ class Incident(TypedDict):
     github_done: NotRequired[str]
     outbox: NotRequired[list[Message]]
     sent: NotRequired[dict[str, list[str]]]
+    flapping: NotRequired[bool]
+    healthy_runs: NotRequired[int]  # healthy runs in a row while open
+    last_message_at: NotRequired[str | None]  # the last change anyone was told of
+    messages: NotRequired[list[str]]  # when changes were told, this last hour
 
 
 class State(TypedDict):
@@ -62,6 +66,7 @@ class State(TypedDict):
     findings: dict[str, Tracked]
     incident: Incident
     cache_no_hit_runs: NotRequired[dict[str, int]]
+    history: NotRequired[dict[str, str]]  # finding key → the last runs, '1' failing, '0' not
 
 
 def fresh_state(site: str) -> State:
@@ -79,7 +84,7 @@ _TRACKED = {"type": "object", "required": ["kind", "target", "severity", "summar
                            "confirmed": {"type": "boolean"}}}
 _MESSAGE = {"type": "object", "required": ["id", "channel", "change", "text", "attempts"],
             "properties": {"id": {"type": "string"}, "channel": {"enum": ["discord", "slack"]},
-                           "change": {"enum": ["declared", "updated", "resolved"]},
+                           "change": {"enum": ["declared", "updated", "reminder", "resolved"]},
                            "text": {"type": "string"}, "attempts": {"type": "integer"},
                            "not_before": {"type": ["string", "null"], "format": "date-time"}}}
 STATE_SCHEMA_JSON = {
@@ -97,7 +102,13 @@ STATE_SCHEMA_JSON = {
             "github_done": {"type": "string"},
             "outbox": {"type": "array", "items": _MESSAGE},
             "sent": {"type": "object", "additionalProperties": {
-                "type": "array", "items": {"type": "string"}}}}},
+                "type": "array", "items": {"type": "string"}}},
+            "flapping": {"type": "boolean"},
+            "healthy_runs": {"type": "integer", "minimum": 0},
+            "last_message_at": {"type": ["string", "null"], "format": "date-time"},
+            "messages": {"type": "array", "items": {"type": "string", "format": "date-time"}}}},
+        "history": {"type": "object", "additionalProperties": {
+            "type": "string", "pattern": "^[01]{1,1000}$"}},
     },
 }
 

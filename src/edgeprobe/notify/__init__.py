@@ -96,8 +96,12 @@ def issue_title(run: RunResult) -> str:
 
 def chat_text(run: RunResult, change: str, run_url: str | None) -> str:
     site = run.site.name
-    head = {"declared": f"🔴 {site}: incident declared — {', '.join(failing_targets(run))}",
-            "updated": f"🟠 {site}: incident updated — {', '.join(failing_targets(run))}",
+    flapping = " (flapping: it comes and goes)" if run.incident and run.incident.flapping \
+        else ""
+    failing = ", ".join(failing_targets(run))
+    head = {"declared": f"🔴 {site}: incident declared — {failing}",
+            "updated": f"🟠 {site}: incident updated — {failing}{flapping}",
+            "reminder": f"🟠 {site}: incident still open — {failing}{flapping}",
             "resolved": f"🟢 {site}: resolved — every node serves what is in the bucket"}[change]
     lines = [head]
     if change != "resolved":

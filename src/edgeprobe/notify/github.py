@@ -95,9 +95,10 @@ async def sync(issues: Issues, site: str, open_now: bool, change: str | None, ch
                 else:
                     await issues.comment(number, "**Incident (still) open.**\n\n" + body)
                     out.append(("commented", True, None))
-            elif change in ("declared", "updated"):
+            elif change in ("declared", "updated", "reminder"):
                 try:
-                    await issues.comment(number, f"**Incident {change}.**\n\n" + body)
+                    word = "still open" if change == "reminder" else change
+                    await issues.comment(number, f"**Incident {word}.**\n\n" + body)
                     out.append(("commented", True, None))
                 except Failed as exc:
                     if exc.status not in GONE:

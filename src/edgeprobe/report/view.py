@@ -217,7 +217,12 @@ def incident_line(run: RunResult) -> str | None:
     if inc.state == "open" and since:
         runs = inc.runs or 0
         change = f"; incident {inc.change}" if inc.change else ""
-        return f"{run.health!s} since {since} ({runs} run{'s' if runs != 1 else ''}){change}"
+        flapping = "; flapping: it comes and goes, held open" if inc.flapping is True else ""
+        return (f"{run.health!s} since {since} ({runs} run{'s' if runs != 1 else ''})"
+                f"{change}{flapping}")
+    if inc.state == "open":  # held open through healthy runs (resolve_after, flapping)
+        return "incident open: healthy now, resolved after enough healthy runs in a row" + (
+            " (flapping)" if inc.flapping is True else "")
     if inc.state == "resolved":
         return "incident resolved: nothing confirmed is failing any more"
     if inc.state == "pending":

@@ -188,6 +188,8 @@ class IncidentInfo:
     resolved: tuple[TrackedFinding, ...] | Unset = UNSET
     issue: int | Unset | None = UNSET
     state_warning: str | Unset = UNSET
+    flapping: bool | Unset = UNSET  # a finding of it comes and goes (docs/scheduling.md)
+    flapping_findings: tuple[str, ...] | Unset = UNSET  # their kind|target
 
 
 @dataclass(frozen=True)
