@@ -19,6 +19,9 @@ from edgeprobe.result.files import parse_run, run_json
 from edgeprobe.vocabulary import BLAMING
 
 ROOT = Path(__file__).resolve().parent.parent
+# 0.2's incident rules (seen once is confirmed, one healthy run resolves), no in-run re-test:
+# for the tests of notifications, which count runs
+RULES_02 = "confirm_runs = 1\nretests = 0\nresolve_after = 1"
 # The fixtures that start real servers: a test that uses one is marked `lab`, so
 # `pytest -m "not lab"` runs the pure tests alone, in seconds.
 REAL_SERVERS = {"lab", "lab_thread", "fleet", "browser", "nginx_fleet", "gdnsd_server"}
@@ -63,6 +66,9 @@ class LabHandle:
         # a deadline far above what a busy CI machine adds to a healthy lab answer (the lab
         # and the prober share this process); tests of deadlines set their own
         toml.setdefault("probe", "timeout_s = 20.0")
+        # one look per run: the in-run re-test (12 s for a lasting fault) has its own tests
+        # (tests/fleet/test_retest_nginx.py, tests/incident/test_replay.py)
+        toml.setdefault("incident", "retests = 0")
         return self.lab.write_probe(name, **toml)
 
     def probe(self, *, node: str | None = None, region: str | None = None,

@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, RULES_02
 from tests.fake_services import FakeServices
 from tests.needs import need
 
@@ -35,7 +35,8 @@ def test_action_on_a_broken_fleet(lab, tmp_path):
     proc, outputs, summary = _action(tmp_path, lab.probe_file(), state=str(tmp_path / "s.json"))
     assert proc.returncode == 0, proc.stderr  # the action's last step fails the job instead
     assert outputs["ok"] == "false" and outputs["findings"] == "2"
-    assert outputs["exit-code"] == "1" and outputs["incident"] == "pending"
+    # confirm_runs defaults to 1 since 0.3 (the re-test is the second look; off in tests)
+    assert outputs["exit-code"] == "1" and outputs["incident"] == "open"
     assert Path(outputs["report"]).name == "report.html" and Path(outputs["report"]).exists()
     assert {p.name for p in (tmp_path / "out").iterdir()} == {"run.json", "report.html",
                                                              "summary.md"}
@@ -60,7 +61,7 @@ def test_action_notifies_when_asked(lab, tmp_path):
     try:
         os.environ.update(services.env())
         lab.fault("cdn-fremont-1", "s3_disabled")
-        probe = lab.probe_file(extra="\n[incident]\nconfirm_runs = 1\n")
+        probe = lab.probe_file(incident=RULES_02)
         proc, outputs, _ = _action(tmp_path, probe, state=str(tmp_path / "s.json"), notify="on")
         assert outputs["incident"] == "open"
         assert sorted(services.take()) == [("discord", "POST", "message"),

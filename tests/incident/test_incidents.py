@@ -10,7 +10,7 @@ from edgeprobe import incident, report
 from edgeprobe.config.settings import IncidentSettings
 from edgeprobe.notify import issue_title, notify
 from edgeprobe.result.files import parse_run, run_json
-from tests.conftest import edgeprobe
+from tests.conftest import RULES_02, edgeprobe
 from tests.fake_services import FakeServices
 
 FREMONT, SEATTLE = "cdn-fremont-1", "cdn-seattle-1"
@@ -97,7 +97,7 @@ def services():
 def _probe_and_notify(lab, services, tmp_path, broken=()):
     for node in broken:
         lab.fault(node, "s3_disabled")
-    run = lab.probe(probe="timeout_s = 20.0", extra="\n[incident]\nconfirm_runs = 2\n")
+    run = lab.probe(probe="timeout_s = 20.0", incident=RULES_02.replace("runs = 1", "runs = 2"))
     for node in broken:
         lab.fault(node)
     state = tmp_path / "state.json"
@@ -177,7 +177,7 @@ def test_api_failure_is_survived_reported_and_retried(lab, services, tmp_path, f
 def test_notify_cli_never_prints_secrets(lab, services, tmp_path):
     lab.fault(FREMONT, "s3_disabled")
     state, out = tmp_path / "state.json", tmp_path / "run.json"
-    probe = lab.probe_file(extra="\n[incident]\nconfirm_runs = 1\n")
+    probe = lab.probe_file(incident=RULES_02)
     proc = edgeprobe("probe", "all", "-c", str(probe), "--state", str(state), "--json", str(out),
                      "-q")
     assert proc.returncode == 1
@@ -214,7 +214,7 @@ def test_the_state_is_saved_after_the_outputs_so_a_failed_write_loses_no_declara
     from edgeprobe.errors import OutputError
 
     lab.fault(FREMONT, "s3_disabled")
-    settings = config.load(lab.probe_file(extra="\n[incident]\nconfirm_runs = 1\n"))
+    settings = config.load(lab.probe_file(incident=RULES_02))
     state = tmp_path / "state.json"
 
     def broken_disk(run):

@@ -240,7 +240,7 @@ class Lab:
     def probe_toml(self, *, origin: str = "ok", samples: str | None = None,
                    probe: str = "timeout_s = 5.0", extra: str = "", views: bool = False,
                    authoritative: str | None = None, omit: tuple[str, ...] = (),
-                   probe_unlisted: str = "all") -> str:
+                   probe_unlisted: str = "all", incident: str | None = None) -> str:
         """A probe file for this lab. origin: ok, unreachable (a closed port), no_such_bucket.
         views: the lab's [[views]], asked of ``authoritative`` ("ip:port"; the lab's own
         nameserver by default; not where every node shares 127.0.0.1). omit: nodes left out
@@ -271,6 +271,7 @@ class Lab:
               if views and not self.single_address else []), "",
             "[samples]", samples if samples is not None else f"paths = [\n    {paths},\n]", "",
             "[probe]", probe, "",
+            *(["[incident]", incident, ""] if incident is not None else []),
         ]
         for node in self.options.nodes:
             if node.name in omit:
