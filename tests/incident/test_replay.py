@@ -126,3 +126,27 @@ def test_confirm_runs_keeps_its_meaning_for_those_who_want_it():
     assert c.changes == [(12, "declared"), (41, "resolved")]
     # a re-test's confirmation counts at once, whatever confirm_runs says
     assert replay(outage, IncidentSettings(confirm_runs=3)).changes[0] == (10, "declared")
+
+
+def test_the_day_in_the_docs():
+    """docs/scheduling.md's table, run by run."""
+    ashburn, newark = "cdn-ashburn-1", "cdn-newark-1"
+
+    def day(i):
+        out = []
+        if i == 10:
+            out.append(("node_server_error", newark, True))  # healed on its re-test
+        if 12 <= i < 30:
+            out.append(("node_media_missing", FREMONT, False))
+        if 20 <= i < 30:
+            out.append(("node_origin_path_broken", FREMONT, False))
+        if 21 <= i < 30:
+            out.append(("node_server_error", SEATTLE, False))
+        if 40 <= i < 64 and i % 2 == 0:
+            out.append(("node_server_error", ashburn, False))
+        return out
+
+    c = replay(day)
+    assert c.changes == [(12, "declared"), (20, "updated"), (21, "updated"), (31, "resolved"),
+                         (40, "declared"), (44, "updated"), (66, "resolved")]
+    assert (c.issues_opened, c.messages, c.flapping) == (2, 7, True)
