@@ -150,3 +150,38 @@ def test_the_day_in_the_docs():
     assert c.changes == [(12, "declared"), (20, "updated"), (21, "updated"), (31, "resolved"),
                          (40, "declared"), (44, "updated"), (66, "resolved")]
     assert (c.issues_opened, c.messages, c.flapping) == (2, 7, True)
+
+
+def test_a_vantages_confirmed_failure_is_confirmed_in_the_merge():
+    """Two vantages see the same edge failing: one re-tested it (new there) and confirmed
+    it, the other had seen it before (not re-tested). The merged finding is confirmed."""
+    from edgeprobe.merge.vantages import judge_vantages
+
+    def node(name: str, failing: bool) -> dict:
+        return {"name": name, "region": "r", "addresses": [], "checks": 1,
+                "failures": int(failing), "status": "failing" if failing else "healthy",
+                "latency_ms": {"p50": None, "p95": None, "max": None}}
+
+    def vantage(name: str, retested: bool) -> dict:
+        return {"schema": "edgeprobe/run@1", "ok": False, "started_at": "2026-11-30T00:00:00Z",
+                "duration_s": 1.0, "vantage": name,
+                "site": {"name": "lab", "media_url": "https://m"},
+                "nodes": [node(FREMONT, True), node(SEATTLE, False)], "regions": [],
+                "objects": [],
+                "findings": [_finding("node_media_missing", FREMONT, False, True, retested)]}
+
+    merged = judge_vantages([parse_run(vantage("eu", False)), parse_run(vantage("us", True))])
+    (finding,) = [f for f in merged.findings if f.kind == "node_media_missing"]
+    assert finding.severity == "critical"
+    assert finding.evidence["retest"]["confirmed"] is True
+    assert set(finding.evidence["vantages"]) == {"eu", "us"}
+    state, run = incident.advance(incident.fresh_state("lab"), parse_run({
+        **vantage("all", False), "findings": [run_json_finding(finding)]}),
+        IncidentSettings(confirm_runs=3))
+    assert run.incident and run.incident.change == "declared"  # confirmed, whatever runs say
+
+
+def run_json_finding(f) -> dict:
+    from edgeprobe.result.codec import to_json
+
+    return to_json(f)

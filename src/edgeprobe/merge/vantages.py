@@ -20,7 +20,16 @@ from typing import cast
 from edgeprobe.analyze.rollup import region_status
 from edgeprobe.result.parts import VantageNode, VantageRow
 from edgeprobe.result.types import RunFinding, RunResult
-from edgeprobe.vocabulary import BLAMING, DEGRADED, FAILING, HEALTHY, INFO, UNREACHABLE, WARNING
+from edgeprobe.vocabulary import (
+    BLAMING,
+    DEGRADED,
+    FAILING,
+    HEALTHY,
+    INFO,
+    SEVERITY_RANK,
+    UNREACHABLE,
+    WARNING,
+)
 
 BAD = (FAILING, UNREACHABLE)
 
@@ -66,8 +75,7 @@ def judge_vantages(runs: Sequence[RunResult]) -> Merged:
             key = (f.kind, f.target)
             said_by[key] = said_by.get(key, 0) + 1
             if key in seen:
-                prev = findings[seen[key]]
-                findings[seen[key]] = _with_vantage(prev, run)
+                findings[seen[key]] = _with_vantage(_graver(findings[seen[key]], f), run)
                 continue
             seen[key] = len(findings)
             findings.append(_with_vantage(f, run))
@@ -120,6 +128,21 @@ def _fleet_needs_everyone(f: RunFinding, said: int, judging: int) -> RunFinding:
 
     return replace(f, severity=INFO, summary=f"{f.summary} (seen from {said} of {judging} "
                    "vantages only: not a fleet-wide judgement)")
+
+
+def _graver(prev: RunFinding, f: RunFinding) -> RunFinding:
+    """Of one finding as two vantages saw it, the graver (a vantage's confirmed failure
+    outweighs another's transient), keeping what each vantage said and any re-test's
+    confirmation (docs/scheduling.md: a vantage's confirmed failure is confirmed)."""
+    from dataclasses import replace
+
+    base = f if SEVERITY_RANK[f.severity] < SEVERITY_RANK[prev.severity] else prev
+    evidence = {**base.evidence, "vantages": prev.evidence.get("vantages", {})}
+    tests = [r for r in (prev.evidence.get("retest"), f.evidence.get("retest"))
+             if isinstance(r, Mapping)]
+    if any(r.get("confirmed") is True for r in tests):
+        evidence["retest"] = next(r for r in tests if r.get("confirmed") is True)
+    return replace(base, evidence=evidence)
 
 
 def _with_vantage(f: RunFinding, run: RunResult) -> RunFinding:
