@@ -175,7 +175,7 @@ def test_a_vantages_confirmed_failure_is_confirmed_in_the_merge():
     assert finding.severity == "critical"
     assert finding.evidence["retest"]["confirmed"] is True
     assert set(finding.evidence["vantages"]) == {"eu", "us"}
-    state, run = incident.advance(incident.fresh_state("lab"), parse_run({
+    _, run = incident.advance(incident.fresh_state("lab"), parse_run({
         **vantage("all", False), "findings": [run_json_finding(finding)]}),
         IncidentSettings(confirm_runs=3))
     assert run.incident and run.incident.change == "declared"  # confirmed, whatever runs say
