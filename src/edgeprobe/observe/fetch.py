@@ -21,6 +21,7 @@ import ssl
 import tempfile
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import pycurl
 
@@ -30,6 +31,7 @@ from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleOb
 from edgeprobe.observe.transfer import Transfer, base_url, configure, result
 
 SELECT_S = 0.5  # the longest the engine waits for a socket before looking again
+ENGINES = 2  # engines at most (see engines())
 
 
 async def tls_verification(site: SiteSettings, address: str, port: int,
@@ -139,6 +141,29 @@ class _Engine:
             self.multi.close()
 
 
+def engines() -> int:
+    """How many multi handles run the transfers, each in its own thread with its own share
+    of the nodes: libcurl's I/O and hashlib's MD5 of large buffers release the GIL, so a
+    second engine can use a second core (docs/performance.md measures 1 against 2).
+    ``EDGEPROBE_ENGINES`` overrides it, for that measurement."""
+    given = os.environ.get("EDGEPROBE_ENGINES", "")
+    if given.isdigit() and 0 < int(given) <= 16:
+        return int(given)
+    return max(1, min(ENGINES, os.cpu_count() or 1))
+
+
+def _split(transfers: Sequence[Transfer], count: int) -> list[list[Transfer]]:
+    """The transfers in ``count`` groups, each node's all in one group (its connections
+    stay in one engine's cache), nodes dealt round-robin."""
+    nodes = list(dict.fromkeys(t.target.node for t in transfers))
+    count = max(1, min(count, len(nodes)))
+    group_of = {node: i % count for i, node in enumerate(nodes)}
+    groups: list[list[Transfer]] = [[] for _ in range(count)]
+    for t in transfers:
+        groups[group_of[t.target.node]].append(t)
+    return groups
+
+
 def _transfer(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
               obj: SampleObject, origin: str | None, variant: str = MAIN,
               want_cert: bool = False) -> Transfer:
@@ -182,13 +207,17 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
                 loop.call_soon_threadsafe(on_result, fetched)
 
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
-        engine = _Engine(site, probe, transfers, ca_bundle(site, directory), done)
-        # a daemon thread: a Ctrl-C never waits for a node that is still dripping; a
+        cainfo = ca_bundle(site, directory)
+        groups = _split(transfers, engines())
+        share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
+        running = [_Engine(site, share, group, cainfo, done) for group in groups]
+        # daemon threads: a Ctrl-C never waits for a node that is still dripping; a
         # cancelled run (serve's /probe whose caller went away) stops its transfers too
         try:
-            await threads.call(engine.run, deadline=None)
+            await asyncio.gather(*(threads.call(e.run, deadline=None) for e in running))
         except asyncio.CancelledError:
-            engine.cancelled = True
+            for engine in running:
+                engine.cancelled = True
             raise
     await asyncio.sleep(0)  # let the last progress callbacks run
     return [r for r in results if r is not None]

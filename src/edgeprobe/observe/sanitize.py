@@ -28,6 +28,8 @@ def clean(text: str, keep_newlines: bool = False) -> str:
     """``text`` with every control character made a visible escape. Where newlines are
     kept, a CRLF line end becomes LF first (a lone CR, which can overwrite a terminal
     line, stays an escape)."""
+    if text.isprintable():  # no control character at all: the common case, at C speed
+        return text
     if keep_newlines:
         return _KEEP_LINES.sub(_escape, text.replace("\r\n", "\n"))
     return _ALL.sub(_escape, text)
