@@ -162,7 +162,9 @@ def test_merge_declares_the_incident_once(runs, tmp_path):
     args = [str(p) for p in runs.values()]
     for expected in ("pending", "open"):
         out = tmp_path / f"{expected}.json"
-        proc = edgeprobe("merge", *args, "--state", str(state), "--json", str(out), "-q")
+        # two runs to confirm (these runs carry no re-test's confirmation): pending, then open
+        proc = edgeprobe("merge", *args, "--state", str(state), "--json", str(out), "-q",
+                         "--confirm-runs", "2")
         assert proc.returncode == 1, proc.stderr
         assert json.loads(out.read_text())["incident"]["state"] == expected
 
@@ -181,7 +183,8 @@ def test_the_action_merges_the_matrix_artifacts_and_keeps_the_incident_once(runs
     env = {**os.environ, "GITHUB_OUTPUT": str(outputs), "GITHUB_STEP_SUMMARY": str(summary)}
     for expected in ("pending", "open"):
         outputs.write_text("")
-        proc = edgeprobe("action", "-c", str(lab.probe_file("merge.toml")), "--merge",
+        probe = lab.probe_file("merge.toml", incident="confirm_runs = 2\nretests = 0")
+        proc = edgeprobe("action", "-c", str(probe), "--merge",
                          str(vantages), "--state", str(tmp_path / "state.json"), "--out",
                          str(tmp_path / "out"), env=env)
         assert proc.returncode == 1, proc.stdout + proc.stderr
