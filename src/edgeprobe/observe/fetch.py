@@ -31,7 +31,7 @@ from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleOb
 from edgeprobe.observe.transfer import Transfer, base_url, configure, result
 
 SELECT_S = 0.5  # the longest the engine waits for a socket before looking again
-ENGINES = 2  # engines at most (see engines())
+ENGINES = 1  # engines by default: 2 measured no better overall (docs/performance.md)
 
 
 async def tls_verification(site: SiteSettings, address: str, port: int,
@@ -143,9 +143,10 @@ class _Engine:
 
 def engines() -> int:
     """How many multi handles run the transfers, each in its own thread with its own share
-    of the nodes: libcurl's I/O and hashlib's MD5 of large buffers release the GIL, so a
-    second engine can use a second core (docs/performance.md measures 1 against 2).
-    ``EDGEPROBE_ENGINES`` overrides it, for that measurement."""
+    of the nodes. libcurl's I/O and hashlib's MD5 of large buffers release the GIL, so a
+    second engine could use a second core; measured, it did not pay overall (docs/
+    performance.md: +14% on 2 MiB objects, -8% on 64 KiB), so one is the default and
+    ``EDGEPROBE_ENGINES`` chooses another, for that measurement."""
     given = os.environ.get("EDGEPROBE_ENGINES", "")
     if given.isdigit() and 0 < int(given) <= 16:
         return int(given)
