@@ -54,7 +54,8 @@ class NginxFleet:
         for edge in self.edges.values():
             edge.start()
 
-    def probe_file(self, timeout_s: float = 5.0) -> Path:
+    def probe_file(self, timeout_s: float = 5.0, retests: int = 0) -> Path:
+        """One look per run unless ``retests`` (tests/fleet/test_retest_nginx.py)."""
         from edgeprobe.lab.s3 import BUCKET, REGION
 
         paths = ", ".join(f'"/{o.key}"' for o in self.objects)
@@ -63,7 +64,8 @@ class NginxFleet:
             f'ca_file = "{self.certs.ca_file}"',
             "[origin]", f'bucket = "{BUCKET}"', f'endpoint_url = "{self.s3.endpoint}"',
             f'region = "{REGION}"', 'url_prefix = "/"', "anonymous = true",
-            "[samples]", f"paths = [{paths}]", "[probe]", f"timeout_s = {timeout_s}", "",
+            "[samples]", f"paths = [{paths}]", "[probe]", f"timeout_s = {timeout_s}",
+            "[incident]", f"retests = {retests}", "",
             *(f'[[nodes]]\nname = "{n}"\nregion = "lab"\naddresses = ["{a}"]\n'
               for n, a in EDGES.items())])
         path = self.root / "nginx.toml"

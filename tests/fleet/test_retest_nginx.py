@@ -42,9 +42,9 @@ def test_an_edge_broken_before_the_run_is_declared_in_that_run(fleet, tmp_path):
     services = FakeServices().start()
     try:
         state = tmp_path / "state.json"
-        pipeline.probe(config.load(fleet.probe_file()), state=state)  # healthy: no incident
+        pipeline.probe(config.load(fleet.probe_file(retests=2)), state=state)  # healthy
         fleet.edges[FREMONT].configure("storage_off")
-        run = pipeline.probe(config.load(fleet.probe_file()), state=state)
+        run = pipeline.probe(config.load(fleet.probe_file(retests=2)), state=state)
         assert run.incident and (run.incident.state, run.incident.change) == ("open",
                                                                              "declared")
         data = run_json(run)
@@ -74,7 +74,7 @@ def test_an_edge_healed_before_the_retest_is_a_transient(fleet, tmp_path):
             healed.append(done)
 
     try:
-        run = pipeline.probe(config.load(fleet.probe_file()), state=state,
+        run = pipeline.probe(config.load(fleet.probe_file(retests=2)), state=state,
                              progress=heal_after_first_pass)
     finally:
         fleet.edges[FREMONT].configure("healthy")

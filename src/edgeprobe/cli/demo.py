@@ -44,7 +44,9 @@ def run_demo(out: Path) -> tuple[RunResult, list[str]]:
     from edgeprobe.lab.thread import running_lab
 
     with running_lab(LabOptions(faults=DEMO_FAULTS)) as lab:
-        settings = config.load(lab.lab.write_probe("demo.toml", views=True))
+        # the lab answers in milliseconds: its re-test of a new failure need not wait seconds
+        settings = config.load(lab.lab.write_probe("demo.toml", views=True, incident=(
+            "retest_after_s = 0.5\nretest_again_after_s = 1.0")))
         progress = ProgressLine(len(settings.nodes))
         try:
             run = pipeline.probe(settings, progress=progress)

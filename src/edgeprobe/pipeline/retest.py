@@ -130,7 +130,9 @@ def _annotated(current: Analysis, new: Sequence[Finding], asked: list[float],
     out: list[Finding] = []
     for f in current.findings:
         if key(f) in first and f.severity in BLAMING:
-            f = replace(f, evidence={**f.evidence, "retest": Retest(
+            f = replace(f, summary=f"{f.summary} (confirmed on re-test after "
+                        f"{' and '.join(f'{s:g} s' for s in asked)})",
+                        evidence={**f.evidence, "retest": Retest(
                 confirmed=True, after_s=asked, answers=answers.get(f.target, [])[:5])})
         out.append(f)
     blamed = {key(f) for f in current.findings if f.severity in BLAMING}
