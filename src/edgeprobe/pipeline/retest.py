@@ -75,8 +75,16 @@ def _failed(f: FetchResult) -> bool:
 def _swap(inp: AnalysisInput, fresh: Sequence[FetchResult]) -> AnalysisInput:
     new = {(f.node, f.path, f.variant): f for f in fresh}
 
+    def one(old: FetchResult) -> FetchResult:
+        fresh = new.get((old.node, old.path, old.variant))
+        if fresh is None:
+            return old
+        # a node's certificate rides on its first request: keep it if the re-test made none
+        return fresh if fresh.certificate or not old.certificate else \
+            replace(fresh, certificate=old.certificate)
+
     def swap(items: tuple[FetchResult, ...]) -> tuple[FetchResult, ...]:
-        return tuple(new.get((f.node, f.path, f.variant), f) for f in items)
+        return tuple(one(f) for f in items)
 
     return replace(inp, fetches=swap(inp.fetches), canaries=swap(inp.canaries),
                    browser=swap(inp.browser))
