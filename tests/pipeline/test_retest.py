@@ -29,3 +29,33 @@ def test_a_re_fetched_answer_replaces_the_old_and_keeps_the_node_s_certificate()
     swapped = _swap(inp, [fresh])
     assert swapped.fetches[0].status_code == 200 and swapped.fetches[0].certificate == CERT
     assert swapped.fetches[1] is other
+
+
+def test_a_budget_smaller_than_the_first_wait_re_tests_nothing():
+    import asyncio
+    from dataclasses import replace
+
+    from edgeprobe.config.settings import (
+        IncidentSettings,
+        NodeSettings,
+        OriginSettings,
+        Settings,
+        SiteSettings,
+    )
+    from edgeprobe.pipeline.retest import confirm
+
+    settings = Settings(SiteSettings("x", "https://m"), OriginSettings("b"),
+                        (NodeSettings("a", "r", host="a"),))
+    settings = replace(settings, incident=IncidentSettings(retest_after_s=5,
+                                                           retest_budget_s=1))
+    analysis = Analysis((Finding("node_media_missing", "node", "a", "critical", "404s"),),
+                        {}, {}, {}, {})
+    inp = AnalysisInput("m", (), (), (), OriginFacts("b", True), (), 1000, 5, 10)
+    waited: list[float] = []
+
+    async def sleep(s: float) -> None:
+        waited.append(s)
+
+    assert asyncio.run(confirm(settings, [], [], inp, analysis, set(), sleep)) == (inp,
+                                                                                  analysis)
+    assert waited == []
