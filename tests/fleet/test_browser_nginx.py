@@ -8,36 +8,21 @@ nothing on the other edges.
 from __future__ import annotations
 
 import shlex
-import shutil
 import ssl
 import subprocess
-import tempfile
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import assert_healthy_not_blamed, blamed
-from tests.fleet.test_nginx_edge import EDGES, FREMONT, MEDIA_HOST, NginxFleet
-from tests.needs import need
-from tests.servers.nginx import nginx_binary
-
-pytestmark = pytest.mark.lab
+from tests.servers.nginx_fleet import EDGES, FREMONT, MEDIA_HOST, NginxFleet
 
 
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[NginxFleet]:
-    need(nginx_binary(), "nginx", "Debian: apt-get install nginx")
-    root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-browser-"))
-    running = NginxFleet(root)
-    try:
-        running.probe()  # warm every cache, as a live fleet's are
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
+@pytest.fixture(scope="module", autouse=True)
+def warm(fleet: NginxFleet) -> None:
+    fleet.probe()  # every cache warm, as a live fleet's are
 
 
 @pytest.fixture

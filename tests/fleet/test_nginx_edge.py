@@ -9,89 +9,19 @@ installs it and a skip would hide a broken canary.
 from __future__ import annotations
 
 import shlex
-import shutil
 import subprocess
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from edgeprobe import config, pipeline
-from edgeprobe.lab.processes import closed_port
-from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed
-from tests.needs import need
-from tests.servers.nginx import MastodonProxyEdge, nginx_binary
-
-MEDIA_HOST = "media.lab.test"
-# healthy throughout; the three others are broken in turn
-EDGES = {"cdn-seattle-1": "127.0.3.1", "cdn-fremont-1": "127.0.3.2",
-         "cdn-newark-1": "127.0.3.3", "cdn-frankfurt-1": "127.0.3.4"}
-SEATTLE, FREMONT, NEWARK, FRANKFURT = EDGES
-
-
-class NginxFleet:
-    def __init__(self, root: Path) -> None:
-        from edgeprobe.lab.certs import make_certs
-        from edgeprobe.lab.content import default_objects
-        from edgeprobe.lab.s3 import BUCKET, LabS3
-
-        self.root = root
-        self.s3 = LabS3()
-        self.s3.start()
-        self.objects = default_objects()
-        for obj in self.objects:
-            self.s3.put(obj)
-        self.certs = make_certs(MEDIA_HOST, root)
-        assert self.certs.cert_file and self.certs.key_file
-        self.port = closed_port()
-        store = self.s3.endpoint.removeprefix("http://")
-        self.edges = {name: MastodonProxyEdge(root, name, address, self.port, MEDIA_HOST, store,
-                                              BUCKET, self.certs.cert_file, self.certs.key_file)
-                      for name, address in EDGES.items()}
-        for edge in self.edges.values():
-            edge.start()
-
-    def probe_file(self, timeout_s: float = 5.0, retests: int = 0) -> Path:
-        """One look per run unless ``retests`` (tests/fleet/test_retest_nginx.py)."""
-        from edgeprobe.lab.s3 import BUCKET, REGION
-
-        paths = ", ".join(f'"/{o.key}"' for o in self.objects)
-        text = "\n".join([
-            "[site]", 'name = "nginx-lab"', f'media_url = "https://{MEDIA_HOST}:{self.port}"',
-            f'ca_file = "{self.certs.ca_file}"',
-            "[origin]", f'bucket = "{BUCKET}"', f'endpoint_url = "{self.s3.endpoint}"',
-            f'region = "{REGION}"', 'url_prefix = "/"', "anonymous = true",
-            "[samples]", f"paths = [{paths}]", "[probe]", f"timeout_s = {timeout_s}",
-            "[incident]", f"retests = {retests}", "",
-            *(f'[[nodes]]\nname = "{n}"\nregion = "lab"\naddresses = ["{a}"]\n'
-              for n, a in EDGES.items())])
-        path = self.root / "nginx.toml"
-        path.write_text(text)
-        return path
-
-    def probe(self, timeout_s: float = 5.0, state: Path | None = None) -> dict[str, Any]:
-        settings = config.load(self.probe_file(timeout_s))
-        return run_json(pipeline.probe(settings, state=state))
-
-    def stop(self) -> None:
-        for edge in self.edges.values():
-            edge.stop()
-        self.s3.stop()
-
-
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[NginxFleet]:
-    need(nginx_binary(), "nginx", "Debian: apt-get install nginx")
-    root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-"))
-    running = NginxFleet(root)
-    try:
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
+from tests.servers.nginx_fleet import (
+    EDGES,
+    FRANKFURT,
+    FREMONT,
+    MEDIA_HOST,
+    NEWARK,
+    SEATTLE,
+    NginxFleet,
+)
 
 
 def _finding(run: dict[str, Any], kind: str, target: str) -> dict[str, Any]:

@@ -6,10 +6,6 @@ transient, and nobody is paged."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -18,24 +14,12 @@ from edgeprobe.notify import notify
 from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed
 from tests.fake_services import FakeServices
-from tests.fleet.test_nginx_edge import FREMONT, NginxFleet
-from tests.needs import need
-from tests.servers.nginx import nginx_binary
-
-pytestmark = pytest.mark.lab
+from tests.servers.nginx_fleet import FREMONT, NginxFleet
 
 
-@pytest.fixture(scope="module")
-def fleet() -> Iterator[NginxFleet]:
-    need(nginx_binary(), "nginx", "Debian: apt-get install nginx")
-    root = Path(tempfile.mkdtemp(prefix="edgeprobe-nginx-retest-"))
-    running = NginxFleet(root)
-    try:
-        running.probe()  # warm caches
-        yield running
-    finally:
-        running.stop()
-        shutil.rmtree(root, ignore_errors=True)
+@pytest.fixture(scope="module", autouse=True)
+def warm(fleet: NginxFleet) -> None:
+    fleet.probe()  # every cache warm, as a live fleet's are
 
 
 def test_an_edge_broken_before_the_run_is_declared_in_that_run(fleet, tmp_path):

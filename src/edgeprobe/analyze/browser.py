@@ -49,7 +49,7 @@ def _same(a: FetchResult, b: FetchResult) -> bool:
     return not _served(a) or (a.size == b.size and a.md5 == b.md5)
 
 
-def protocol_words(node: str, main: Sequence[FetchResult], extra: Sequence[FetchResult],
+def protocol_words(main: Sequence[FetchResult], extra: Sequence[FetchResult],
                    tested: Sequence[str]) -> dict[str, str]:
     """What the node's protocols came to: ok, broken, not offered, not tested."""
     words: dict[str, str] = {}
@@ -225,7 +225,7 @@ def browser_pass(inp: AnalysisInput, checks_by_node: Mapping[str, Sequence[Check
                                        {f.path for f in right[node]})
         findings += protocol_findings(node, fetches, mine, refs) + found
         info[node] = BrowserInfo(
-            protocols=protocol_words(node, fetches, mine, inp.protocols_tested),
+            protocols=protocol_words(fetches, mine, inp.protocols_tested),
             cors="missing" if node in missing else "ok" if right[node] else "not judged",
             range=NOT_TESTED if ranges is None else OK_WORD if ranges else BROKEN)
     return findings + cors, info
