@@ -12,6 +12,7 @@ Needs Debian's nginx and curl, and the lab extra (moto, trustme). Prints a Markd
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -42,13 +43,28 @@ def _hwm_mb(pid: int) -> float:
     return 0.0
 
 
+def _tree(pid: int) -> list[int]:
+    """The process and its descendants (its worker processes, if any)."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                todo += [int(c) for c in task.read_text().split()]
+    return found
+
+
 def run_measured(cmd: list[str]) -> dict[str, float]:
-    """Wall time, CPU seconds (os.wait4's rusage) and peak RSS (sampled) of one child."""
+    """Wall time, CPU seconds (os.wait4's rusage: the child and the children it waited
+    for) and peak RSS: each process's own VmHWM, summed over the child and its worker
+    processes (an upper bound of their peak together)."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    peak = 0.0
+    peaks: dict[int, float] = {}
     while True:
-        peak = max(peak, _hwm_mb(proc.pid))
+        for each in _tree(proc.pid):
+            peaks[each] = max(peaks.get(each, 0.0), _hwm_mb(each))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -58,7 +74,7 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} exited {proc.returncode}: {err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": sum(peaks.values())}
 
 
 def curl_config(path: Path, urls: list[tuple[str, str]], port: int, ca: Path) -> None:
@@ -80,8 +96,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64,
                         help="edgeprobe's [probe].concurrency (curl's --parallel-max stays 64)")
+    parser.add_argument("--processes", type=int,
+                        help="edgeprobe's [probe].processes (default: edgeprobe's own)")
     parser.add_argument("--profile", metavar="FILE",
                         help="also run edgeprobe once under cProfile, stats to FILE")
+    parser.add_argument("--hold", action="store_true",
+                        help="after the warm-up, print the probe file and the peers' commands "
+                             "and keep the fleet up until Enter (for profiling by hand)")
+    parser.add_argument("--py-spy", metavar="FILE", dest="pyspy",
+                        help="also run edgeprobe once under py-spy (every thread, idle time "
+                             "too), its folded stacks to FILE: where the wall time goes")
     args = parser.parse_args()
     for tool in ("nginx", "curl"):
         if not (shutil.which(tool) or Path(f"/usr/sbin/{tool}").exists()):
@@ -128,14 +152,25 @@ def main() -> None:
             "[samples]", f"paths = {json.dumps(paths)}", f"max = {len(paths)}",
             "[probe]", "timeout_s = 60.0", "slow_ms = 60000",
             f"concurrency = {args.concurrency}",
+            *([f"processes = {args.processes}"] if args.processes is not None else []),
             *[f'[[nodes]]\nname = "edge-{n}"\nregion = "r{n % 4}"\naddresses = ["127.0.2.{n + 1}"]'
               for n in range(args.nodes)]]) + "\n")
         edgeprobe = str(Path(sys.executable).with_name("edgeprobe"))
         curl_cmd = ["curl", "--config", str(root / "curl.cfg")]
+        (root / "bare.txt").write_text("".join(
+            f"{url}\t{MEDIA_HOST}:{port}:{address}:{port}\n" for url, address in urls))
+        bare_cmd = [sys.executable, str(Path(__file__).with_name("bare.py")),
+                    str(root / "bare.txt"), str(ca_file)]
         ep_cmd = [edgeprobe, "probe", "all", "-c", str(probe), "--json", str(root / "run.json"),
                   "-q", "--fail-on", "never"]
         run_measured(curl_cmd)  # warm-up: fills every edge's proxy_cache
-        results: dict[str, list[dict[str, float]]] = {"edgeprobe": [], "curl": []}
+        if args.hold:
+            print("edgeprobe:", " ".join(ep_cmd), "\ncurl:", " ".join(curl_cmd),
+                  "\nbare:", " ".join(bare_cmd), flush=True)
+            input("fleet up; Enter stops it\n")
+            return
+        results: dict[str, list[dict[str, float]]] = {"edgeprobe": [], "curl": [],
+                                                      "bare Python + libcurl + MD5": []}
         blackbox = None
         if blackbox_available():
             blackbox = Blackbox(root, MEDIA_HOST, port, ca_file)
@@ -151,11 +186,16 @@ def main() -> None:
         for _ in range(args.rounds):
             results["edgeprobe"].append(run_measured(ep_cmd))
             results["curl"].append(run_measured(curl_cmd))
+            results["bare Python + libcurl + MD5"].append(run_measured(bare_cmd))
             if blackbox is not None:
                 results["blackbox_exporter"].append(blackbox.measure(bb_cmd))
         if args.profile:
             run_measured([sys.executable, "-m", "cProfile", "-o", args.profile, "-m",
                           "edgeprobe", *ep_cmd[1:]])
+        if args.pyspy:
+            subprocess.run(["py-spy", "record", "--threads", "--idle", "--rate", "500",
+                            "--format", "raw", "-o", args.pyspy, "--", *ep_cmd],
+                           check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         run = json.loads((root / "run.json").read_text())
         checks = args.nodes * args.objects
         assert run["ok"] and run["counts"]["checks"] == checks, run["findings"][:3]

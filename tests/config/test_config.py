@@ -20,7 +20,7 @@ EXPECTED = {
     "invalid-unknown-key.toml":
         "invalid-unknown-key.toml:10: probe.per_node_concurency: unknown key (did you mean "
         "'per_node_concurrency'?); known: timeout_s, concurrency, per_node_concurrency, slow_ms, "
-        "max_body_bytes, cert_warn_days",
+        "max_body_bytes, cert_warn_days, processes",
     "invalid-nan.toml": "invalid-nan.toml:9: probe.timeout_s: must be a finite number, not nan",
     "invalid-tiny-timeout.toml":
         "invalid-tiny-timeout.toml:9: probe.timeout_s: must be at least 0.1, not 0.0001",
@@ -45,6 +45,9 @@ EXPECTED = {
         "(NO_CERTIFICATE_OR_CRL_FOUND)",
     "invalid-bad-idna.toml":
         "invalid-bad-idna.toml:3: site.media_url: 'media..test' is not a valid host name",
+    "invalid-processes.toml":
+        "invalid-processes.toml:9: probe.processes: must be 0 (a thread of the probing "
+        "process) to 16, not 32",
     "invalid-retests.toml":
         "invalid-retests.toml:9: incident.retests: must be 0 (never), 1 or 2, not 3",
     "invalid-unknown-table.toml":

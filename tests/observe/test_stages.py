@@ -13,6 +13,7 @@ import pytest
 from edgeprobe import config
 from edgeprobe.config.settings import DnsSettings, NameserverSettings, NodeSettings
 from edgeprobe.lab.dns_server import start_dns
+from edgeprobe.lab.s3 import BUCKET
 from edgeprobe.observe.observations import SampleObject
 from edgeprobe.observe.resolve import resolve_all
 from edgeprobe.observe.sample import build_sample, media_urls
@@ -245,28 +246,20 @@ def test_api_media_under_another_prefix_is_a_clear_error(lab):
                            "url_prefix = '/'\n")
 
 
-def test_listed_keys_need_no_head(lab, monkeypatch):
+def test_listed_keys_need_no_head(lab):
     """A key sampled from a listing comes with its size and ETag: the bucket check HEADs
     only explicit and API paths (a cheaper check, same verdicts)."""
     from edgeprobe import pipeline
-    from edgeprobe.observe import origin
-    from edgeprobe.observe.s3 import make_client
     from edgeprobe.result.files import run_json
 
-    heads = []
-
-    def counting_client(*args):
-        client = make_client(*args)
-        client.meta.events.register("before-call.s3.HeadObject",
-                                    lambda params, **_: heads.append(params["url_path"]))
-        return client
-
-    monkeypatch.setattr(origin, "make_client", counting_client)
     explicit = lab.lab.paths[0]
     path = lab.probe_file(samples=f'paths = ["{explicit}"]\n'
                           'bucket_prefixes = ["media_attachments/"]\nper_prefix = 3')
     lab.fault("cdn-fremont-1", "stale")
+    lab.lab.s3.requests.clear()
     run = run_json(pipeline.probe(config.load(path)))
+    # what the bucket was asked by the prober (the edges' GETs go through other paths)
+    heads = [p for m, p in lab.lab.s3.requests if m == "HEAD" and p != f"/{BUCKET}"]
     assert len(run["objects"]) == 4 and len(heads) == 1 and heads[0].endswith(explicit[8:])
     listed = [o for o in run["objects"] if o["source"] == "bucket"]
     assert all(o["origin"]["exists"] and o["origin"]["size"] and o["origin"]["etag"]

@@ -189,6 +189,12 @@ def retests(value: int) -> int:
     return value
 
 
+def processes(value: int) -> int:
+    if not 0 <= value <= 16:
+        raise ValueError(f"must be 0 (a thread of the probing process) to 16, not {value}")
+    return value
+
+
 def canary_requests(value: int) -> int:
     if not 0 <= value <= 10:
         raise ValueError(f"must be 0 (off) to 10, not {value}")

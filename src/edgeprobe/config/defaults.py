@@ -27,6 +27,7 @@ LIST_LIMIT = 1000  # keys listed per bucket prefix before sampling from them
 PROBE_TIMEOUT_S = 10.0
 CONCURRENCY = 64
 PER_NODE_CONCURRENCY = 8
+FETCH_PROCESSES = 2  # worker processes for a big fetch (docs/performance.md: 2 beat 0 and 1)
 SLOW_MS = 1500
 MAX_BODY_BYTES = 50 * 1024 * 1024
 CERT_WARN_DAYS = 14  # a certificate expiring within this many days is a warning

@@ -14,11 +14,12 @@ REGION = "us-east-1"
 MULTIPART_PART_SIZE = 256 * 1024
 
 
-def _s3_only_server() -> Any:
+def _s3_only_server(requests: list[tuple[str, str]]) -> Any:
     """moto's threaded server answering as S3 only. moto picks the service of an unsigned
     request from its path, and reads a virtual-hosted key such as
     ``/media_attachments/files/…`` (the bucket in the Host header, as Mastodon's nginx proxy
-    sends it) as service "media", region "attachments", and fails; the lab serves S3 alone."""
+    sends it) as service "media", region "attachments", and fails; the lab serves S3 alone.
+    Every request's method and path is appended to ``requests`` (what tests count)."""
     from moto.moto_server.threaded_moto_server import ThreadedMotoServer
     from moto.moto_server.werkzeug_app import (
         DomainDispatcherApplication,
@@ -28,6 +29,7 @@ def _s3_only_server() -> Any:
 
     class S3Only(DomainDispatcherApplication):
         def get_application(self, environ: dict[str, Any]) -> Any:
+            requests.append((environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", "")))
             with self.lock:
                 if "s3" not in self.app_instances:
                     self.app_instances["s3"] = self.create_app("s3")
@@ -53,7 +55,8 @@ class LabS3:
         # moto reads this once, at import; small parts keep the multipart object small
         os.environ.setdefault("S3_UPLOAD_PART_MIN_SIZE", str(MULTIPART_PART_SIZE))
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.server = _s3_only_server()
+        self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.server = _s3_only_server(self.requests)
         self.endpoint = ""
         self.client: Any = None
         self.bodies: dict[str, bytes] = {}

@@ -1,15 +1,16 @@
 """Stage 4: GET every sampled object from every node, as ``curl --connect-to`` does.
 
-One libcurl multi handle runs every transfer, in one dedicated thread: libcurl's own loop
-waits on the sockets, and the event loop stays free for the bucket check. Driving the multi
-handle from asyncio's socket and timer callbacks instead (as Tornado's client does) was
-built and measured against it: 9% slower on 64 KiB objects, the same on 2 MiB, and it
-would hold the event loop while hashing (docs/performance.md). Each transfer keeps
-the media host in its URL, Host header, TLS SNI and certificate check, while CONNECT_TO
-sends its packets to the node; libcurl's connection cache tells connections apart by that
-target too, so one node's pooled connection never answers for another. Limits: at most
-``concurrency`` transfers in flight, and each node at most its share (see
-connections_per_node). Results come back to the event loop as they finish.
+libcurl's multi interface runs the transfers (observe/engine.py): for a big fetch in worker
+processes, each with its share of the nodes (observe/worker.py, ``[probe] processes``), so
+the hashing and the per-chunk callbacks of one never wait for another's GIL and the probing
+process keeps a core for the bucket check beside them; for a small one, or with
+``processes = 0``, in one thread of this process. Measured side by side (docs/
+performance.md): two processes beat one thread by ~20-25% at both object sizes, and two
+engines in threads of one process did not pay (+14% on 2 MiB, -8% on 64 KiB). Each
+transfer keeps the media host in its URL, Host header, TLS SNI and certificate check,
+while CONNECT_TO sends its packets to the node; libcurl's connection cache tells
+connections apart by that target too, so one node's pooled connection never answers for
+another. Results come back to the event loop as they finish, in the order asked.
 """
 
 from __future__ import annotations
@@ -19,19 +20,16 @@ import contextlib
 import os
 import ssl
 import tempfile
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-import pycurl
-
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
-from edgeprobe.observe import threads
+from edgeprobe.observe import threads, worker
+from edgeprobe.observe.engine import Engine, split
 from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleObject, Target
-from edgeprobe.observe.transfer import Transfer, base_url, configure, result
+from edgeprobe.observe.transfer import Transfer, base_url
 
-SELECT_S = 0.5  # the longest the engine waits for a socket before looking again
-ENGINES = 1  # engines by default: 2 measured no better overall (docs/performance.md)
+PER_PROCESS = 100  # transfers a worker process must have to be worth starting
 
 
 async def tls_verification(site: SiteSettings, address: str, port: int,
@@ -53,11 +51,12 @@ async def tls_verification(site: SiteSettings, address: str, port: int,
     return None
 
 
-def connections_per_node(probe: ProbeSettings, nodes: int) -> int:
-    """per_node_concurrency, but no more than each node's share of the global concurrency,
-    so open TLS connections (nodes × this) stay near ``concurrency`` however big the fleet."""
-    share = probe.concurrency // max(1, nodes)
-    return max(1, min(probe.per_node_concurrency, share))
+def system_ca_file() -> str | None:
+    """The system's trust store as one file (Python's default paths say where), or None."""
+    paths = ssl.get_default_verify_paths()
+    return next((p for p in (paths.cafile, paths.openssl_cafile,
+                             "/etc/ssl/certs/ca-certificates.crt") if p and os.path.isfile(p)),
+                None)
 
 
 def ca_bundle(site: SiteSettings, directory: str) -> str | None:
@@ -65,10 +64,7 @@ def ca_bundle(site: SiteSettings, directory: str) -> str | None:
     takes one file; Python's default paths say where the system's is)."""
     if site.scheme != "https":
         return None
-    paths = ssl.get_default_verify_paths()
-    system = next((p for p in (paths.cafile, paths.openssl_cafile,
-                               "/etc/ssl/certs/ca-certificates.crt") if p and os.path.isfile(p)),
-                  None)
+    system = system_ca_file()
     if not site.ca_file:
         return system
     bundle = os.path.join(directory, "ca-bundle.pem")
@@ -80,89 +76,16 @@ def ca_bundle(site: SiteSettings, directory: str) -> str | None:
     return bundle
 
 
-class _Engine:
-    """The multi loop: fills free slots per node, runs libcurl, hands results back."""
-
-    def __init__(self, site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
-                 cainfo: str | None, done: Callable[[int, FetchResult], None]) -> None:
-        self.site, self.probe, self.cainfo, self.done = site, probe, cainfo, done
-        self.cancelled = False  # set from the event loop: stop within SELECT_S
-        self.queues: dict[str, deque[Transfer]] = {}
-        for t in transfers:
-            self.queues.setdefault(t.target.node, deque()).append(t)
-        self.per_node = connections_per_node(probe, len(self.queues))
-        self.running: dict[str, int] = dict.fromkeys(self.queues, 0)
-        self.multi = pycurl.CurlMulti()
-        self.idle: list[pycurl.Curl] = []
-        self.active: dict[pycurl.Curl, Transfer] = {}
-
-    def _fill(self) -> None:
-        for node, queue in self.queues.items():
-            while queue and self.running[node] < self.per_node and \
-                    len(self.active) < self.probe.concurrency:
-                t = queue.popleft()
-                curl = self.idle.pop() if self.idle else pycurl.Curl()
-                configure(curl, t, self.site, self.probe, self.cainfo)
-                self.active[curl] = t
-                self.running[node] += 1
-                self.multi.add_handle(curl)
-
-    def _finish(self, curl: pycurl.Curl, code: int | None, message: str | None) -> None:
-        t = self.active.pop(curl)
-        self.running[t.target.node] -= 1
-        self.multi.remove_handle(curl)
-        self.done(t.index, result(curl, t, self.site, code, message))
-        curl.reset()
-        self.idle.append(curl)
-
-    def run(self) -> None:
-        try:
-            self._fill()
-            while self.active and not self.cancelled:
-                while self.multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
-                    pass
-                while True:
-                    left, ok, failed = self.multi.info_read()
-                    for curl in ok:
-                        self._finish(curl, None, None)
-                    for curl, code, message in failed:
-                        self._finish(curl, code, message)
-                    if not left:
-                        break
-                if not self.cancelled:
-                    self._fill()
-                if self.active:
-                    self.multi.select(SELECT_S)
-        finally:
-            for curl in [*self.active, *self.idle]:
-                with contextlib.suppress(pycurl.error):
-                    self.multi.remove_handle(curl)
-                curl.close()
-            self.multi.close()
-
-
-def engines() -> int:
-    """How many multi handles run the transfers, each in its own thread with its own share
-    of the nodes. libcurl's I/O and hashlib's MD5 of large buffers release the GIL, so a
-    second engine could use a second core; measured, it did not pay overall (docs/
-    performance.md: +14% on 2 MiB objects, -8% on 64 KiB), so one is the default and
-    ``EDGEPROBE_ENGINES`` chooses another, for that measurement."""
-    given = os.environ.get("EDGEPROBE_ENGINES", "")
-    if given.isdigit() and 0 < int(given) <= 16:
-        return int(given)
-    return max(1, min(ENGINES, os.cpu_count() or 1))
-
-
-def _split(transfers: Sequence[Transfer], count: int) -> list[list[Transfer]]:
-    """The transfers in ``count`` groups, each node's all in one group (its connections
-    stay in one engine's cache), nodes dealt round-robin."""
-    nodes = list(dict.fromkeys(t.target.node for t in transfers))
-    count = max(1, min(count, len(nodes)))
-    group_of = {node: i % count for i, node in enumerate(nodes)}
-    groups: list[list[Transfer]] = [[] for _ in range(count)]
-    for t in transfers:
-        groups[group_of[t.target.node]].append(t)
-    return groups
+def processes(probe: ProbeSettings, transfers: int) -> int:
+    """How many worker processes run a fetch (0: a thread of this process): ``[probe]
+    processes``, but no more than the cores this process may run on, and one per
+    PER_PROCESS transfers at most, so a small fetch (a partial run, the browser checks, a
+    re-test) does not pay a process's start-up (~0.1 s of CPU)."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS
+        cores = os.cpu_count() or 1
+    return max(0, min(probe.processes, cores, transfers // PER_PROCESS))
 
 
 def _transfer(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
@@ -201,7 +124,12 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
     loop = asyncio.get_running_loop()
     results: list[FetchResult | None] = [None] * len(transfers)
 
-    def done(index: int, fetched: FetchResult) -> None:  # on the engine's thread
+    def done(index: int, fetched: FetchResult) -> None:  # on the event loop
+        results[index] = fetched
+        if on_result is not None:
+            on_result(fetched)
+
+    def done_threadsafe(index: int, fetched: FetchResult) -> None:  # on an engine's thread
         results[index] = fetched
         if on_result is not None:
             with contextlib.suppress(RuntimeError):  # the loop is gone after a Ctrl-C
@@ -209,16 +137,22 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
 
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
         cainfo = ca_bundle(site, directory)
-        groups = _split(transfers, engines())
-        share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
-        running = [_Engine(site, share, group, cainfo, done) for group in groups]
-        # daemon threads: a Ctrl-C never waits for a node that is still dripping; a
-        # cancelled run (serve's /probe whose caller went away) stops its transfers too
-        try:
-            await asyncio.gather(*(threads.call(e.run, deadline=None) for e in running))
-        except asyncio.CancelledError:
-            for engine in running:
+        count = processes(probe, len(transfers))
+        if count:
+            groups = split(transfers, count)
+            share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
+            with contextlib.suppress(OSError):  # no process to be had: all in this one
+                await worker.run(site, share, groups, cainfo, done)
+        # in this process: every transfer, or those a worker process left without a result
+        left = [t for t in transfers if results[t.index] is None]
+        if left:
+            engine = Engine(site, probe, left, cainfo, done_threadsafe)
+            # a daemon thread: a Ctrl-C never waits for a node that is still dripping; a
+            # cancelled run (serve's /probe whose caller went away) stops its transfers too
+            try:
+                await threads.call(engine.run, deadline=None)
+            except asyncio.CancelledError:
                 engine.cancelled = True
-            raise
+                raise
     await asyncio.sleep(0)  # let the last progress callbacks run
     return [r for r in results if r is not None]

@@ -7,7 +7,7 @@ MAX_THREADS are in flight. Nothing secret is ever put into an error message.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from edgeprobe.config.settings import OriginSettings
 from edgeprobe.errors import OriginError
@@ -65,17 +65,8 @@ async def check_origin(settings: OriginSettings, keys: Iterable[str], timeout_s:
         err = map_error(exc, settings.bucket)
         return OriginFacts(settings.bucket, available=False, error_kind=err.kind,
                             error=str(err))
-    limit = asyncio.Semaphore(max(1, min(concurrency, MAX_THREADS)))
-
-    async def head(key: str) -> OriginObject:
-        async with limit:
-            try:
-                return await threads.call(_head_object, client, settings.bucket, key,
-                                          deadline=timeout_s, lane=f"head_object {key}")
-            except TimeoutError as exc:
-                return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))
-
-    heads = await asyncio.gather(*(head(k) for k in keys))
+    heads = await _describe(client, settings, keys, timeout_s,
+                            max(1, min(concurrency, MAX_THREADS)))
     objects = {**known, **{o.key: o for o in heads}}
     if keys and not known and all(o.exists is None for o in heads):  # every key 403: no news
         return OriginFacts(settings.bucket, available=False, error_kind="access_denied"
@@ -96,15 +87,38 @@ async def content_types(settings: OriginSettings, keys: Iterable[str],
         client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
     except Exception:  # the bucket check reports it
         return dict.fromkeys(keys)
-    limit = asyncio.Semaphore(MAX_THREADS)
+    found = await _describe(client, settings, keys, timeout_s, MAX_THREADS)
+    return {o.key: o.content_type for o in found}
 
-    async def head(key: str) -> str | None:
+
+async def _describe(client: S3Client, settings: OriginSettings, keys: Sequence[str],
+                    timeout_s: float, parallel: int) -> list[OriginObject]:
+    """Each key's HEAD, in order: presigned and sent by libcurl (bucket_heads), and through
+    boto3 for the answers only it understands (a region redirect, an S3 error code)."""
+    from edgeprobe.observe import bucket_heads
+    from edgeprobe.observe.fetch import system_ca_file
+
+    if not keys:
+        return []
+    try:
+        urls = await threads.call(bucket_heads.presign, client, settings.bucket, keys,
+                                  deadline=timeout_s)
+        # no deadline of its own: libcurl ends every HEAD within timeout_s
+        answers = await threads.call(bucket_heads.head_all, settings.bucket, keys, urls,
+                                     timeout_s, settings.ca_file or system_ca_file(),
+                                     parallel, deadline=None)
+    except Exception:  # presigning failed (no credentials…): boto3 says why, key by key
+        answers = [None] * len(keys)
+    limit = asyncio.Semaphore(parallel)
+
+    async def head(key: str, answer: OriginObject | None) -> OriginObject:
+        if answer is not None:
+            return answer
         async with limit:
             try:
-                found = await threads.call(_head_object, client, settings.bucket, key,
-                                           deadline=timeout_s, lane=f"head_object {key}")
-            except TimeoutError:
-                return None
-            return found.content_type
+                return await threads.call(_head_object, client, settings.bucket, key,
+                                          deadline=timeout_s, lane=f"head_object {key}")
+            except TimeoutError as exc:
+                return OriginObject(key, exists=None, error=str(map_error(exc, settings.bucket)))
 
-    return dict(zip(keys, await asyncio.gather(*(head(k) for k in keys)), strict=True))
+    return list(await asyncio.gather(*(head(k, a) for k, a in zip(keys, answers, strict=True))))

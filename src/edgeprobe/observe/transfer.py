@@ -52,7 +52,7 @@ FIRST_BYTES = 16  # of a 2xx body: enough to tell PNG, JPEG, GIF, WebP, AVIF, MP
 PROTOCOLS = {1: "http/1.0", 2: "http/1.1", 3: "h2", 30: "h3"}
 HAS_HTTP2 = bool(pycurl.version_info()[4] & pycurl.VERSION_HTTP2)
 HAS_HTTP3 = bool(pycurl.version_info()[4] & pycurl.VERSION_HTTP3)
-_RECORDED = {h.lower(): h for h in RECORDED_HEADERS}
+_RECORDED = {h.lower().encode(): h for h in RECORDED_HEADERS}
 
 
 def base_url(site: SiteSettings, port: int) -> str:
@@ -80,6 +80,15 @@ class Transfer:
     variant: str = MAIN  # the sampled GET, or a browser check (observations.MAIN, …)
     origin: str | None = None  # the web UI's Origin, sent as a browser does
     first: bytearray = field(default_factory=bytearray)  # a 2xx body's first bytes
+    ok: bool = False  # the answer's status is 2xx: its body is hashed, not kept
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A transfer not yet started crosses to a worker process (observe/worker.py) whole,
+        but for its hash object, which cannot be pickled: a fresh one is made there."""
+        return {k: v for k, v in self.__dict__.items() if k != "digest"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, digest=hashlib.md5(usedforsecurity=False))
 
     @property
     def protocol(self) -> str:
@@ -92,20 +101,26 @@ class Transfer:
         extra = (f"Origin: {self.origin}",) if self.origin else ()
         return (*extra, f"Range: {RANGE_BYTES}") if self.variant == RANGE else extra
 
+    # libcurl calls these two for every header line and every chunk of body (8 KiB DATA
+    # frames from nginx over HTTP/2): they stay on bytes and do as little as they can, since
+    # they are most of a transfer's Python time (docs/performance.md)
     def on_header(self, line: bytes) -> None:
-        text = line.decode("iso-8859-1").rstrip("\r\n")
-        if text.startswith("HTTP/"):  # a new response (after a 100 Continue, say)
-            parts = text.split()
+        if line[:5] == b"HTTP/":  # a new response (after a 100 Continue, say)
+            parts = line.split()
             self.status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+            self.ok = self.status is not None and 200 <= self.status < 300
             self.headers = {}
             return
-        name, sep, value = text.partition(":")
-        if sep and name.strip().lower() in _RECORDED:
-            self.headers.setdefault(_RECORDED[name.strip().lower()], []).append(value.strip())
+        name, sep, value = line.partition(b":")
+        if sep:
+            recorded = _RECORDED.get(name.strip().lower())
+            if recorded is not None:
+                self.headers.setdefault(recorded, []).append(
+                    value.strip().decode("iso-8859-1"))
 
     def on_body(self, chunk: bytes) -> int | None:
         """libcurl's write callback: None goes on; a short count stops the transfer."""
-        if self.status is not None and 200 <= self.status < 300:
+        if self.ok:
             self.size += len(chunk)
             if self.size > self.limit:
                 self.truncated = True

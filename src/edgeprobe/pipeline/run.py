@@ -13,7 +13,7 @@ from edgeprobe.analyze import Analysis, AnalysisInput, analyze
 from edgeprobe.analyze.rollup import FleetWideEvidence
 from edgeprobe.config.settings import Settings
 from edgeprobe.errors import ProbeError
-from edgeprobe.observe.observations import FetchResult, Target
+from edgeprobe.observe.observations import FetchResult, Target, ViewAnswer
 from edgeprobe.observe.targets import node_targets, per_address, with_unlisted
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import MISSING
@@ -29,7 +29,6 @@ async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | Non
     from edgeprobe.observe import canary
     from edgeprobe.observe.fetch import fetch_all
     from edgeprobe.observe.followup import browser_checks, protocols_tested
-    from edgeprobe.observe.geodns import ask_views
     from edgeprobe.observe.origin import check_origin
     from edgeprobe.observe.resolve import resolve_all
     from edgeprobe.observe.sample import build_sample
@@ -39,11 +38,10 @@ async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | Non
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
     s = settings
-    # views only for the whole fleet: an address of an unprobed node is not "unlisted"
     resolutions, sample, answers = await asyncio.gather(
         resolve_all(s.dns, s.nodes),
         build_sample(s.samples, s.origin, s.site.media_host, s.probe.timeout_s),
-        ask_views(s.dns, s.site.media_host, s.views if not scope.partial else ()))
+        _views(s, scope))
     # a bucket that cannot be listed is a finding (origin_unavailable), and the edges are still
     # probed (the canary needs no sampled object); nothing to sample *at all* is a bad file
     listing_failed = any(n.evidence.get("error_kind") for n in sample.notes)
@@ -98,6 +96,16 @@ async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | Non
     await _check_url_prefix(s, targets, inp, analysis)
     return build(s, inp, analysis, started_at, time.monotonic() - t0,
                  {"kind": scope.kind, "name": scope.name})
+
+
+async def _views(settings: Settings, scope: Scope) -> tuple[ViewAnswer, ...]:
+    """The GeoDNS views' answers, for the whole fleet only (an address of an unprobed node is
+    not "unlisted"); dnspython is imported only for a run that asks."""
+    if scope.partial or not settings.views:
+        return ()
+    from edgeprobe.observe.geodns import ask_views
+
+    return await ask_views(settings.dns, settings.site.media_host, settings.views)
 
 
 async def _unverified_tls(settings: Settings,

@@ -1,0 +1,109 @@
+"""The fetch in worker processes: each runs engine.Engine over its share of the nodes with
+its own interpreter, so the per-chunk work (libcurl's write callback, MD5) of one process
+never waits for the GIL of another, and the probing process keeps its core for the bucket
+check, the canary and the analysis that run beside the fetch (docs/performance.md).
+
+Parent → child, on stdin: one pickle of (site, probe, cainfo, transfers). Child → parent,
+on stdout: frames (4-byte length, then a pickle of [(index, FetchResult), ...]), sent every
+BATCH results or FLUSH_S seconds, whichever comes first, so progress stays live. Both ends
+are this package's own code in processes the parent started, never a peer's bytes: what an
+edge sent is inside the FetchResults as plain strings and numbers, as in a thread.
+
+The child ignores SIGINT (the parent, which a Ctrl-C reaches too, kills it) and exits quietly
+when the parent goes away (a closed pipe). A child that dies leaves its transfers without a
+result; the caller runs those again in its own engine (observe/fetch.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import pickle
+import signal
+import struct
+import sys
+import time
+from collections.abc import Sequence
+
+from edgeprobe.config.settings import ProbeSettings, SiteSettings
+from edgeprobe.observe.engine import Done, Engine
+from edgeprobe.observe.observations import FetchResult
+from edgeprobe.observe.transfer import Transfer
+
+FRAME = struct.Struct("!I")
+BATCH = 64  # results per frame at most
+FLUSH_S = 0.05  # the longest a finished result waits in the child before it is sent
+
+
+async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequence[Transfer]],
+              cainfo: str | None, done: Done) -> None:
+    """Each group in its own worker process; ``done`` on the event loop for each result.
+    Returns when every child has exited (a dead child's transfers simply have no result);
+    a cancelled run kills the children."""
+    children: list[asyncio.subprocess.Process] = []
+    try:
+        for group in groups:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "edgeprobe.observe.worker", stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE, stderr=None)
+            children.append(child)
+            assert child.stdin is not None
+            child.stdin.write(pickle.dumps((site, probe, cainfo, list(group)),
+                                           pickle.HIGHEST_PROTOCOL))
+            child.stdin.close()
+        await asyncio.gather(*(_read(child, done) for child in children))
+    finally:
+        for child in children:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()
+                await child.wait()
+
+
+async def _read(child: asyncio.subprocess.Process, done: Done) -> None:
+    assert child.stdout is not None
+    with contextlib.suppress(asyncio.IncompleteReadError):
+        while True:
+            (size,) = FRAME.unpack(await child.stdout.readexactly(FRAME.size))
+            # our own child's bytes (module docstring), never a peer's
+            batch: list[tuple[int, FetchResult]] = pickle.loads(  # noqa: S301
+                await child.stdout.readexactly(size))
+            for index, fetched in batch:
+                done(index, fetched)
+    await child.wait()
+
+
+def main() -> None:
+    """The child: read the job, run it, stream the results back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    site, probe, cainfo, transfers = pickle.load(sys.stdin.buffer)  # noqa: S301 (the parent)
+    out = sys.stdout.buffer
+    batch: list[tuple[int, FetchResult]] = []
+    sent = time.monotonic()
+
+    def flush() -> None:
+        nonlocal sent
+        data = pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)
+        out.write(FRAME.pack(len(data)) + data)
+        out.flush()
+        batch.clear()
+        sent = time.monotonic()
+
+    def done(index: int, fetched: FetchResult) -> None:
+        batch.append((index, fetched))
+        if len(batch) >= BATCH or time.monotonic() - sent >= FLUSH_S:
+            flush()
+
+    try:
+        Engine(site, probe, transfers, cainfo, done).run()
+        if batch:
+            flush()
+    except BrokenPipeError:  # the parent is gone: nobody to tell
+        with contextlib.suppress(OSError):
+            os.close(1)
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""The fetch in worker processes (observe/worker.py) against the real lab fleet: the same
+findings as in a thread, a worker that dies loses no check, a cancelled fetch leaves no
+process behind, and a small fetch stays in the probing process."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from edgeprobe import config, pipeline
+from edgeprobe.config.settings import ProbeSettings
+from edgeprobe.observe import fetch, worker
+from edgeprobe.observe.observations import SampleObject
+from edgeprobe.observe.resolve import resolve_all
+from edgeprobe.observe.targets import node_targets
+from edgeprobe.pipeline import Scope
+from edgeprobe.result.files import run_json
+from tests.conftest import assert_healthy_not_blamed, blamed
+
+BROKEN = {"cdn-fremont-1": "s3_disabled", "cdn-ashburn-1": "wrong_cert",
+          "cdn-frankfurt-1": "truncated"}
+
+
+def _workers() -> list[int]:
+    """This process's children that are fetch workers (read from /proc: Linux)."""
+    found = []
+    for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
+        for pid in task.read_text().split():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"edgeprobe.observe.worker" in cmdline:
+                found.append(int(pid))
+    return found
+
+
+@pytest.fixture
+def spied(monkeypatch):
+    """Every fetch may use processes (PER_PROCESS 1), and each worker.run call is counted
+    with the number of processes it started."""
+    monkeypatch.setattr(fetch, "PER_PROCESS", 1)
+    calls: list[int] = []
+    real = worker.run
+
+    async def run(site, probe, groups, cainfo, done) -> None:  # type: ignore[no-untyped-def]
+        calls.append(len(groups))
+        await real(site, probe, groups, cainfo, done)
+
+    monkeypatch.setattr(worker, "run", run)
+    return calls
+
+
+def _verdicts(run: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, ...]]:
+    return {(node, o["path"]): (r["verdict"], r["status_code"], r["md5"], r["size"])
+            for o in run["objects"] for node, r in o["results"].items()}
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_workers_judge_as_the_thread_does(lab, spied):
+    for node, fault in BROKEN.items():
+        lab.fault(node, fault)
+    in_thread = lab.probe(probe="timeout_s = 20.0\nprocesses = 0")
+    assert spied == []
+    in_workers = lab.probe(probe="timeout_s = 20.0\nprocesses = 2")
+    assert spied and spied[0] == min(2, len(os.sched_getaffinity(0)))
+    assert blamed(in_workers) == blamed(in_thread)
+    assert {t for _, t, _ in blamed(in_workers)} == set(BROKEN)
+    assert _verdicts(in_workers) == _verdicts(in_thread)
+    # each node's certificate is recorded in whichever process fetched it
+    assert {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_workers["nodes"]} \
+        == {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_thread["nodes"]}
+    assert_healthy_not_blamed(in_workers, set(BROKEN))
+    assert _workers() == []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
+    """SIGKILL every worker after the first result: what they had not sent is fetched again
+    in the probing process, and the run is the same as a healthy one."""
+    monkeypatch.setattr(worker, "BATCH", 1)
+    lab.fault("cdn-fremont-1", "s3_disabled")
+    killed: list[int] = []
+
+    def progress(done: int, total: int, result: object) -> None:
+        if done >= 1 and not killed:
+            killed.extend(_workers())
+            for pid in killed:
+                os.kill(pid, signal.SIGKILL)
+
+    settings = config.load(lab.probe_file(probe="timeout_s = 20.0\nprocesses = 2"))
+    run = run_json(pipeline.probe(settings, Scope.all(), progress=progress))
+    assert killed, "no worker process was running"
+    assert all(n["checks"] == len(lab.lab.paths) for n in run["nodes"])
+    assert {t for _, t, _ in blamed(run)} == {"cdn-fremont-1"}
+    assert_healthy_not_blamed(run, {"cdn-fremont-1"})
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
+def test_a_cancelled_fetch_leaves_no_worker(lab, spied):
+    lab.fault("cdn-fremont-1", "slow")  # 5 s an answer: the fetch runs ~10 s more
+    settings = config.load(lab.probe_file(probe="timeout_s = 20.0\nprocesses = 2"))
+
+    async def go() -> tuple[list[int], float]:
+        targets = node_targets(settings, await resolve_all(settings.dns, settings.nodes))
+        objects = [SampleObject(p, p.lstrip("/"), "paths") for p in lab.lab.paths]
+        task = asyncio.create_task(fetch.fetch_all(settings.site, settings.probe, targets,
+                                                   objects))
+        for _ in range(200):  # until the workers are up
+            await asyncio.sleep(0.05)
+            if _workers():
+                break
+        running = _workers()
+        task.cancel()
+        cancelled = time.monotonic()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return running, time.monotonic() - cancelled
+
+    running, took = asyncio.run(go())
+    assert running, "no worker process was running"
+    assert took < 4.0, f"the cancelled fetch waited {took:.1f} s for its workers"
+    assert _workers() == []
+    for pid in running:  # reaped, not left as zombies
+        assert not Path(f"/proc/{pid}").exists()
+
+
+def test_a_small_fetch_stays_in_the_process():
+    probe = ProbeSettings(processes=2)
+    assert fetch.processes(probe, fetch.PER_PROCESS - 1) == 0
+    assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == min(2, len(os.sched_getaffinity(0)))
+    assert fetch.processes(ProbeSettings(processes=0), 10_000) == 0
