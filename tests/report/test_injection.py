@@ -7,6 +7,9 @@ import json
 import re
 import shlex
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from edgeprobe.config.settings import SiteSettings
 from edgeprobe.observe.repro import curl_command
 from edgeprobe.report.markdown import fence
@@ -82,6 +85,26 @@ def test_clean_escapes_control_characters_and_keeps_body_lines():
         "<html>\n<p>\\x0dtext\t</p>"  # CRLF is a line end; a lone CR overwrites: escaped
     tree = clean_tree({"k\x1b": ["v\x07"], "body_excerpt": "a\r\nb"})
     assert tree == {"k\\x1b": ["v\\x07"], "body_excerpt": "a\nb"}
+
+
+# text that mixes the characters cleaning is about with those its JSON look-out could mistake
+_TEXT = st.text(alphabet=st.sampled_from(
+    ["a", "n", "u", "0", "\\", '"', "\x00", "\x07", "\n", "\r", "\t", "\x1b", "\x7f", "\x85",
+     "\x9f", "\xa0", "\u2028", "\u202e", "\u2066", "\u061c", "é"]), max_size=12)
+_TREES = st.recursive(st.none() | st.booleans() | st.integers() | _TEXT,
+                      lambda inner: st.lists(inner, max_size=4)
+                      | st.dictionaries(st.sampled_from(["body_excerpt", "k", "k\x1b"]) | _TEXT,
+                                        inner, max_size=4), max_leaves=20)
+
+
+@given(_TREES)
+@settings(max_examples=300, deadline=None)
+def test_the_whole_tree_look_never_lets_a_control_character_through(tree):
+    """clean_tree looks at a whole tree's JSON first and returns a clean one as it is: the
+    same answer as cleaning every string one by one."""
+    from edgeprobe.observe.sanitize import _clean_tree, clean_tree
+
+    assert clean_tree(tree) == _clean_tree(tree)
 
 
 HOSTILE = "x`@everyone[l](https://e.test)<img src=x>```~~*_#!|\x1b[31m"
