@@ -96,6 +96,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=64,
                         help="edgeprobe's [probe].concurrency (curl's --parallel-max stays 64)")
+    parser.add_argument("--http1", action="store_true",
+                        help="edges speak HTTP/1.1 only (default: HTTP/2 by ALPN, as "
+                             "Mastodon's documented block listens)")
     parser.add_argument("--processes", type=int,
                         help="edgeprobe's [probe].processes (default: edgeprobe's own)")
     parser.add_argument("--profile", metavar="FILE",
@@ -136,7 +139,7 @@ def main() -> None:
         for i in range(args.nodes):
             edge = MastodonProxyEdge(root, f"edge-{i}", f"127.0.2.{i + 1}", port, MEDIA_HOST,
                                      s3.endpoint.removeprefix("http://"), BUCKET, cert_file,
-                                     key_file)
+                                     key_file, http2=not args.http1)
             edge.start()
             edges.append(edge)
         paths = [f"/{o.key}" for o in objects]  # Mastodon's proxy serves keys at the root
@@ -216,7 +219,9 @@ def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) 
     lines = [
         f"{args.nodes} nginx edges × {args.objects} objects of {args.size} bytes = {checks} "
         f"fetches a run; median of {args.rounds} runs; {os.cpu_count()} CPUs; edgeprobe "
-        f"concurrency {args.concurrency}",
+        f"concurrency {args.concurrency}, processes "
+        f"{'default' if args.processes is None else args.processes}; edges speak "
+        f"{'HTTP/1.1 only' if args.http1 else 'HTTP/2 (ALPN)'}",
         "",
         "| tool | wall s | objects/s | CPU s | peak RSS MB |",
         "|---|---:|---:|---:|---:|",

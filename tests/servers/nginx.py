@@ -66,7 +66,7 @@ http {{
   upstream {typo}.{s3_host} {{ server {store}; }}
 
   server {{
-    listen {address}:{port} ssl http2;  # lab: one loopback address per edge
+    listen {address}:{port} ssl{http2};  # lab: one loopback address per edge
     server_name {media_host};
     root {dir}/html;
     ssl_certificate {cert};
@@ -140,8 +140,10 @@ class MastodonProxyEdge:
     """One nginx process; ``configure(mode)`` reloads it (its cache zone and files stay)."""
 
     def __init__(self, root: Path, name: str, address: str, port: int, media_host: str,
-                 store: str, bucket: str, cert_file: Path, key_file: Path) -> None:
+                 store: str, bucket: str, cert_file: Path, key_file: Path,
+                 http2: bool = True) -> None:
         self.dir = root / name
+        self.http2 = http2  # as Mastodon's documented block; off: HTTP/1.1 only (the bench)
         self.address, self.port, self.media_host = address, port, media_host
         self.store, self.bucket = store, bucket  # store: host:port of the S3 server
         self.cert_file, self.key_file = cert_file, key_file
@@ -170,6 +172,7 @@ class MastodonProxyEdge:
             dir=self.dir, address=self.address if ":" not in self.address
             else f"[{self.address}]", port=self.port, media_host=self.media_host,
             cert=self.cert_file, key=self.key_file, bucket=self.bucket, typo=typo,
+            http2=" http2" if self.http2 else "",
             s3_host=S3_HOST, store=store, generation=self.generation, try_files=try_files,
             proxy_cache="# lab: no proxy_cache" if self.mode == "no_cache" else
             "proxy_cache CACHE;",

@@ -9,6 +9,7 @@ secret.
 from __future__ import annotations
 
 import functools
+import threading
 from typing import TYPE_CHECKING, Any
 
 from edgeprobe.config.settings import OriginSettings
@@ -22,11 +23,21 @@ else:
 MAX_POOL = 16
 
 
-@functools.lru_cache(maxsize=8)
+_making = threading.Lock()
+
+
 def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
     """An S3 client for the configured endpoint; unsigned when ``anonymous``. One per
-    settings for the process's life (boto3 clients are thread-safe): a client costs ~14 MB,
-    and ``serve`` must not make new ones every run."""
+    settings for the process's life (boto3 clients are thread-safe): a client costs ~14 MB
+    and ~0.3 s of CPU, and ``serve`` must not make new ones every run. The bucket check and
+    the canary ask for theirs at once, in two threads: the lock makes the second wait for
+    the first's client instead of making its own."""
+    with _making:
+        return _make_client(settings, timeout_s)
+
+
+@functools.lru_cache(maxsize=8)
+def _make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
     # botocore's session, not boto3's (which wraps it): the same client, credentials chain
     # and configuration, without boto3's resource and transfer layers (~0.3 s to import)
     import botocore.session

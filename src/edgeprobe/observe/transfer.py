@@ -39,7 +39,7 @@ from edgeprobe.observe.observations import (
 from edgeprobe.observe.repro import connect_to, curl_command
 
 ERROR_BODY_READ = 64 * 1024  # bytes kept of a non-2xx body (its excerpt comes from these)
-BUFFER = 256 * 1024  # libcurl's receive buffer: fewer, larger write callbacks
+BUFFER = 64 * 1024  # libcurl's receive buffer: a TLS record holds at most 16 KiB anyway
 LOW_SPEED_BYTES = 1  # bytes/s under which a transfer counts as stalled (for timeout_s)
 RECORDED_HEADERS = ("Cache-Control", "Age", "X-Cache-Status", "X-Cache", "X-Cached",
                     "CF-Cache-Status", "Content-Type", "Content-Length", "ETag",

@@ -16,7 +16,6 @@ result; the caller runs those again in its own engine (observe/fetch.py).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import pickle
@@ -25,11 +24,15 @@ import struct
 import sys
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
 from edgeprobe.observe.engine import Done, Engine
 from edgeprobe.observe.observations import FetchResult
 from edgeprobe.observe.transfer import Transfer
+
+if TYPE_CHECKING:  # the parent's side only: the child starts without asyncio
+    import asyncio
 
 FRAME = struct.Struct("!I")
 BATCH = 64  # results per frame at most
@@ -41,6 +44,8 @@ async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequenc
     """Each group in its own worker process; ``done`` on the event loop for each result.
     Returns when every child has exited (a dead child's transfers simply have no result);
     a cancelled run kills the children."""
+    import asyncio
+
     children: list[asyncio.subprocess.Process] = []
     try:
         for group in groups:
@@ -62,6 +67,8 @@ async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequenc
 
 
 async def _read(child: asyncio.subprocess.Process, done: Done) -> None:
+    import asyncio
+
     assert child.stdout is not None
     with contextlib.suppress(asyncio.IncompleteReadError):
         while True:

@@ -1,0 +1,96 @@
+"""Where a whole `edgeprobe probe …` run's wall time goes, stage by stage.
+
+    python bench/stages.py probe all -c bench.toml --json run.json -q --fail-on never
+
+Runs the CLI in this process with each stage's function wrapped to note when it started
+and ended (seconds since this interpreter started, so the imports before the first stage
+count), then prints one line per stage. A measuring tool, not a test: nothing is
+changed but the clock readings. Stages that overlap (the bucket check and the fetch) show
+as overlapping; what runs between stages (the event loop, progress) is the gaps.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+START = time.monotonic()
+try:  # the interpreter's own start, from /proc: its start-up counts too
+    _ticks = int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    _boot = float(Path("/proc/uptime").read_text().split()[0])
+    START -= max(0.0, _boot - _ticks / os.sysconf("SC_CLK_TCK"))
+except (OSError, ValueError, IndexError):
+    pass
+
+SPANS: list[tuple[str, float, float]] = []
+
+# (module, attribute, stage name): each looked up where the pipeline looks it up
+STAGES = [
+    ("edgeprobe.observe.resolve", "resolve_all", "resolve"),
+    ("edgeprobe.observe.sample", "build_sample", "sample"),
+    ("edgeprobe.observe.origin", "check_origin", "bucket check"),
+    ("edgeprobe.observe.canary", "reference", "canary: the bucket's answer"),
+    ("edgeprobe.observe.fetch", "fetch_all", "fetch (+ canary keys)"),
+    ("edgeprobe.observe.followup", "browser_checks", "browser checks"),
+    ("edgeprobe.pipeline.run", "analyze", "analyze"),
+    ("edgeprobe.pipeline.retest", "confirm", "re-test"),
+    ("edgeprobe.result.build", "build", "build the run result"),
+    ("edgeprobe.report.json_report", "dumps", "JSON text"),
+]
+
+
+def _wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    if _is_coroutine(fn):
+        @functools.wraps(fn)
+        async def timed_async(*args: Any, **kwargs: Any) -> Any:
+            began = time.monotonic()
+            try:
+                return await fn(*args, **kwargs)
+            finally:
+                SPANS.append((name, began - START, time.monotonic() - START))
+        return timed_async
+
+    @functools.wraps(fn)
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        began = time.monotonic()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            SPANS.append((name, began - START, time.monotonic() - START))
+    return timed
+
+
+def _is_coroutine(fn: Callable[..., Any]) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(fn)
+
+
+def main() -> None:
+    for module, attr, name in STAGES:
+        mod = importlib.import_module(module)
+        setattr(mod, attr, _wrap(name, getattr(mod, attr)))
+    from edgeprobe.cli import main as cli
+
+    imported = time.monotonic() - START  # what the run would import as it goes, at once
+
+    sys.argv = ["edgeprobe", *sys.argv[1:]]
+    try:
+        cli(standalone_mode=False)
+    finally:
+        end = time.monotonic() - START
+        print(f"{'stage':30} {'from s':>7} {'to s':>7} {'took s':>7}")
+        print(f"{'interpreter + imports':30} {0:7.2f} {imported:7.2f} {imported:7.2f}")
+        for name, began, ended in sorted(SPANS, key=lambda s: s[1]):
+            print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f}")
+        print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f}")
+
+
+if __name__ == "__main__":
+    main()
