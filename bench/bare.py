@@ -76,8 +76,10 @@ def main() -> None:
             if not left:
                 break
         refill()
-        if digests:
-            multi.select(0.5)
+        if digests:  # libcurl's timer says 0 when it holds data read ahead: no wait
+            due_ms = multi.timeout()
+            if due_ms != 0:
+                multi.select(0.5 if due_ms < 0 else min(0.5, due_ms / 1000))
     print(hashed)
     if failed or hashed != len(jobs):
         sys.exit(f"{failed} failed, {hashed} of {len(jobs)} hashed")

@@ -49,8 +49,8 @@ def _tree(pid: int) -> list[int]:
     while todo:
         current = todo.pop()
         found.append(current)
-        for task in Path(f"/proc/{current}/task").glob("*/children"):
-            with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # a process that has just exited
+            for task in Path(f"/proc/{current}/task").glob("*/children"):
                 todo += [int(c) for c in task.read_text().split()]
     return found
 
@@ -106,6 +106,9 @@ def main() -> None:
     parser.add_argument("--hold", action="store_true",
                         help="after the warm-up, print the probe file and the peers' commands "
                              "and keep the fleet up until Enter (for profiling by hand)")
+    parser.add_argument("--stages", action="store_true",
+                        help="also run edgeprobe once under bench/stages.py and print where "
+                             "its wall time went, stage by stage")
     parser.add_argument("--py-spy", metavar="FILE", dest="pyspy",
                         help="also run edgeprobe once under py-spy (every thread, idle time "
                              "too), its folded stacks to FILE: where the wall time goes")
@@ -167,6 +170,7 @@ def main() -> None:
         ep_cmd = [edgeprobe, "probe", "all", "-c", str(probe), "--json", str(root / "run.json"),
                   "-q", "--fail-on", "never"]
         run_measured(curl_cmd)  # warm-up: fills every edge's proxy_cache
+        stages = ""
         if args.hold:
             print("edgeprobe:", " ".join(ep_cmd), "\ncurl:", " ".join(curl_cmd),
                   "\nbare:", " ".join(bare_cmd), flush=True)
@@ -195,6 +199,10 @@ def main() -> None:
         if args.profile:
             run_measured([sys.executable, "-m", "cProfile", "-o", args.profile, "-m",
                           "edgeprobe", *ep_cmd[1:]])
+        if args.stages:
+            proc = subprocess.run([sys.executable, str(Path(__file__).with_name("stages.py")),
+                                   *ep_cmd[1:]], capture_output=True, text=True, check=False)
+            stages = proc.stdout
         if args.pyspy:
             subprocess.run(["py-spy", "record", "--threads", "--idle", "--rate", "500",
                             "--format", "raw", "-o", args.pyspy, "--", *ep_cmd],
@@ -204,6 +212,8 @@ def main() -> None:
         assert run["ok"] and run["counts"]["checks"] == checks, run["findings"][:3]
         helps = [run_measured([edgeprobe, "--help"])["wall"] for _ in range(10)]
         print(report(args, checks, results, statistics.median(helps)))
+        if args.stages:
+            print(f"\nOne more edgeprobe run, stage by stage:\n\n```\n{stages}```")
     finally:
         for edge in edges:
             edge.stop()

@@ -19,6 +19,7 @@ import pycurl
 
 from edgeprobe._version import __version__
 from edgeprobe.observe.curl_errors import map_curl_error
+from edgeprobe.observe.engine import wait
 from edgeprobe.observe.observations import OriginObject
 
 PRESIGN_S = 900  # a URL's validity: longer than any run's bucket check
@@ -115,7 +116,7 @@ def head_all(bucket: str, keys: Sequence[str], urls: Sequence[str], timeout_s: f
                     break
             start()
             if active:
-                multi.select(0.5)
+                wait(multi)
     finally:
         for curl in active:
             multi.remove_handle(curl)

@@ -51,7 +51,7 @@ async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequenc
         for group in groups:
             child = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "edgeprobe.observe.worker", stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE, stderr=None)
+                stdout=asyncio.subprocess.PIPE, stderr=None, env=_environment())
             children.append(child)
             assert child.stdin is not None
             child.stdin.write(pickle.dumps((site, probe, cainfo, list(group)),
@@ -64,6 +64,16 @@ async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequenc
                 with contextlib.suppress(ProcessLookupError):
                     child.kill()
                 await child.wait()
+
+
+def _environment() -> dict[str, str]:
+    """This process's environment, with the directory this edgeprobe was imported from
+    first on PYTHONPATH: the child runs the same code, however the parent found it."""
+    import edgeprobe
+
+    home = os.path.dirname(os.path.dirname(os.path.abspath(edgeprobe.__file__)))
+    paths = [home, *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(dict.fromkeys(paths))}
 
 
 async def _read(child: asyncio.subprocess.Process, done: Done) -> None:
@@ -84,7 +94,10 @@ async def _read(child: asyncio.subprocess.Process, done: Done) -> None:
 def main() -> None:
     """The child: read the job, run it, stream the results back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    site, probe, cainfo, transfers = pickle.load(sys.stdin.buffer)  # noqa: S301 (the parent)
+    try:
+        site, probe, cainfo, transfers = pickle.load(sys.stdin.buffer)  # noqa: S301 (the parent)
+    except (EOFError, pickle.UnpicklingError):  # the parent went away before the job came
+        return
     out = sys.stdout.buffer
     batch: list[tuple[int, FetchResult]] = []
     sent = time.monotonic()
