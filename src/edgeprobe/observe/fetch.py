@@ -5,8 +5,9 @@ processes, each with its share of the nodes (observe/worker.py, ``[probe] proces
 the hashing and the per-chunk callbacks of one never wait for another's GIL and the probing
 process keeps a core for the bucket check beside them; for a small one, or with
 ``processes = 0``, in one thread of this process. Measured side by side (docs/
-performance.md): two processes beat one thread by ~20-25% at both object sizes, and two
-engines in threads of one process did not pay (+14% on 2 MiB, -8% on 64 KiB). Each
+performance.md): two processes against one thread, +27% on 2 MiB objects, +18% on 200 edges,
+-13% on 64 KiB objects at 20 edges on a machine the edges saturate; two engines in threads
+of one process did not pay (+14% on 2 MiB, -8% on 64 KiB). Each
 transfer keeps the media host in its URL, Host header, TLS SNI and certificate check,
 while CONNECT_TO sends its packets to the node; libcurl's connection cache tells
 connections apart by that target too, so one node's pooled connection never answers for
