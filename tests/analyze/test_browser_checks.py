@@ -3,6 +3,9 @@ the fleet, Range answers (the lab and real nginx drive the same code end to end)
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from edgeprobe.analyze.browser import cors_findings, range_findings
 from edgeprobe.analyze.content import content_type_findings
 from edgeprobe.analyze.types import Check, Reference
@@ -86,3 +89,21 @@ def test_range_answers():
     # an object the node did not serve right is not judged again; nor a 502 to the range
     assert range_findings("a", [answer(200, size=600_000)], refs, heads, set()) == ([], None)
     assert range_findings("a", [answer(502)], refs, heads, {PATH}) == ([], None)
+
+
+@given(st.dictionaries(st.sampled_from([f"cdn-{i}" for i in range(12)]),
+                       st.sampled_from(["image/png", "image/jpeg", "text/plain", None]),
+                       max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_each_nodes_peer_type_is_what_counting_its_peers_says(served):
+    """The peer type of each node (content.py, per object) is computed from each type's
+    positions: the same as counting the other nodes' types, ties included."""
+    from collections import Counter
+
+    from edgeprobe.analyze.content import _with_peer_type
+
+    naive = []
+    for node, got in served.items():
+        peers = Counter(t for n, t in served.items() if n != node).most_common(1)
+        naive.append((node, got, peers[0][0] if peers else None))
+    assert _with_peer_type(served) == naive

@@ -56,9 +56,8 @@ def content_type_findings(by_path: Mapping[str, Sequence[Check]],
                 "browsers get the bucket's type from every edge",
                 {"stored": stored, "bytes": bytes_type}))
         common = Counter(served.values()).most_common()
-        for node, got in served.items():
-            peers = Counter(t for n, t in served.items() if n != node).most_common(1)
-            peer_type = peers[0][0] if peers else None
+        for node, got, peer_type in _with_peer_type(served):
+            peers = len(served) > 1
             expected = stored or peer_type or (common[0][0] if len(common) == 1 else None)
             if expected is None or got == expected or (peers and got == peer_type) or \
                     (stored and got == stored):
@@ -80,6 +79,29 @@ def content_type_findings(by_path: Mapping[str, Sequence[Check]],
             f"{first['served'] or 'none'}, not {first['expected']})"
             + (": with nosniff, browsers will not show them" if severity == CRITICAL else ""),
             {"objects": len(found), "examples": found[:3]}))
+    return out
+
+
+def _with_peer_type(served: Mapping[str, str | None]) -> list[tuple[str, str | None,
+                                                                     str | None]]:
+    """(node, its type, the type most of its peers served) for every node: what
+    ``Counter(peers' types).most_common(1)`` says — ties to the type a peer served first —
+    from each type's positions, in O(nodes × types) rather than O(nodes²) per object
+    (200 edges × 200 objects were 8 million steps)."""
+    positions: dict[str | None, list[int]] = {}
+    for i, t in enumerate(served.values()):
+        positions.setdefault(t, []).append(i)
+    out = []
+    for i, (node, got) in enumerate(served.items()):
+        best: tuple[tuple[int, int], str | None] | None = None
+        for t, pos in positions.items():
+            count = len(pos) - (t == got)
+            if count == 0:
+                continue
+            first = pos[1] if t == got and pos[0] == i else pos[0]
+            if best is None or (-count, first) < best[0]:
+                best = ((-count, first), t)
+        out.append((node, got, best[1] if best else None))
     return out
 
 
