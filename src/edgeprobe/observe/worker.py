@@ -98,7 +98,9 @@ def main() -> None:
         site, probe, cainfo, transfers = pickle.load(sys.stdin.buffer)  # noqa: S301 (the parent)
     except (EOFError, pickle.UnpicklingError):  # the parent went away before the job came
         return
-    out = sys.stdout.buffer
+    # the frames get the pipe to themselves: anything else printed here goes to stderr
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
     batch: list[tuple[int, FetchResult]] = []
     sent = time.monotonic()
 
@@ -120,8 +122,6 @@ def main() -> None:
         if batch:
             flush()
     except BrokenPipeError:  # the parent is gone: nobody to tell
-        with contextlib.suppress(OSError):
-            os.close(1)
         os._exit(0)
 
 
