@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ def pytest_configure(config: pytest.Config) -> None:
     # Tests never leave loopback: botocore must not ask the instance-metadata address
     # (169.254.169.254) for credentials when a test has none.
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+    # A suite started in the background by a shell without job control inherits SIGINT
+    # ignored, and so would every edgeprobe it starts (Python keeps an inherited SIG_IGN):
+    # the tests that press Ctrl-C on one need it delivered.
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
