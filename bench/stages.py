@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import importlib
+import inspect
 import os
 import sys
 import time
@@ -46,7 +47,7 @@ STAGES = [
 
 
 def _wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-    if _is_coroutine(fn):
+    if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
             began = time.monotonic()
@@ -64,12 +65,6 @@ def _wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         finally:
             SPANS.append((name, began - START, time.monotonic() - START))
     return timed
-
-
-def _is_coroutine(fn: Callable[..., Any]) -> bool:
-    import inspect
-
-    return inspect.iscoroutinefunction(fn)
 
 
 def main() -> None:

@@ -238,7 +238,7 @@ def result(curl: pycurl.Curl, t: Transfer, site: SiteSettings, code: int | None,
         err = map_curl_error(code, message or "", connected=connect > 0 or sent,
                              answered=t.status is not None)
         return FetchResult(**common, headers=headers, error_kind=err.kind, error=str(err))
-    ok = t.status is not None and 200 <= t.status < 300
+    ok = t.ok
     return FetchResult(
         **common, status_code=t.status, size=t.size,
         protocol=PROTOCOLS.get(curl.getinfo(pycurl.INFO_HTTP_VERSION)),
