@@ -15,6 +15,7 @@ import functools
 import importlib
 import inspect
 import os
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -29,7 +30,16 @@ try:  # the interpreter's own start, from /proc: its start-up counts too
 except (OSError, ValueError, IndexError):
     pass
 
-SPANS: list[tuple[str, float, float]] = []
+SPANS: list[tuple[str, float, float, float, float]] = []
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def rss_mb() -> float:
+    """This process's resident memory now, in MB (0 where /proc is not)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE / 1e6
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 # (module, attribute, stage name): each looked up where the pipeline looks it up
 STAGES = [
@@ -50,20 +60,20 @@ def _wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            began = time.monotonic()
+            began, rss = time.monotonic(), rss_mb()
             try:
                 return await fn(*args, **kwargs)
             finally:
-                SPANS.append((name, began - START, time.monotonic() - START))
+                SPANS.append((name, began - START, time.monotonic() - START, rss, rss_mb()))
         return timed_async
 
     @functools.wraps(fn)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        began = time.monotonic()
+        began, rss = time.monotonic(), rss_mb()
         try:
             return fn(*args, **kwargs)
         finally:
-            SPANS.append((name, began - START, time.monotonic() - START))
+            SPANS.append((name, began - START, time.monotonic() - START, rss, rss_mb()))
     return timed
 
 
@@ -74,17 +84,23 @@ def main() -> None:
     from edgeprobe.cli import main as cli
 
     imported = time.monotonic() - START  # what the run would import as it goes, at once
+    imported_rss = rss_mb()
 
     sys.argv = ["edgeprobe", *sys.argv[1:]]
     try:
         cli(standalone_mode=False)
     finally:
         end = time.monotonic() - START
-        print(f"{'stage':30} {'from s':>7} {'to s':>7} {'took s':>7}")
-        print(f"{'interpreter + imports':30} {0:7.2f} {imported:7.2f} {imported:7.2f}")
-        for name, began, ended in sorted(SPANS, key=lambda s: s[1]):
-            print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f}")
-        print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f}")
+        print(f"{'stage':30} {'from s':>7} {'to s':>7} {'took s':>7} {'RSS MB from':>12} "
+              f"{'to':>6}")
+        print(f"{'interpreter + imports':30} {0:7.2f} {imported:7.2f} {imported:7.2f} "
+              f"{'':>12} {imported_rss:6.1f}")
+        for name, began, ended, rss_from, rss_to in sorted(SPANS, key=lambda s: s[1]):
+            print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f} {rss_from:12.1f} "
+                  f"{rss_to:6.1f}")
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KiB on Linux
+        print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f} {'peak':>12} "
+              f"{peak:6.1f}")
 
 
 if __name__ == "__main__":

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
 from edgeprobe._version import __version__
 from edgeprobe.config.settings import OriginSettings
 from edgeprobe.observe.origin import check_origin, content_types
+from edgeprobe.observe.s3 import make_client
 
 SECRETS = ("AKIDEDGEPROBETEST", "s3cr3t-edgeprobe", "TOKEN-edgeprobe-secret")
 # key → the status line the endpoint answers a HEAD with (None: drop the connection)
@@ -104,3 +106,18 @@ def test_content_types_come_from_the_same_heads(hostile_s3):
     types = asyncio.run(content_types(_settings(hostile_s3), ["ok.png", "gone.png", "drop.png"],
                                       timeout_s=5.0))
     assert types == {"ok.png": "image/png", "gone.png": None, "drop.png": None}
+
+
+def test_clients_share_botocore_data_but_not_credentials(hostile_s3, monkeypatch):
+    """The canary's anonymous client and the bucket check's signed one parse botocore's
+    models once between them (~15 MB each time otherwise), while each session still reads
+    the credential chain as it is when its client is made."""
+    settings = _settings(hostile_s3)
+    signed = make_client(settings, 5.0)
+    anonymous = make_client(replace(settings, anonymous=True), 5.0)
+    assert signed is not anonymous and signed._loader is anonymous._loader
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDSECONDCLIENT")
+    other = make_client(replace(settings, region="eu-west-1"), 5.0)
+    assert other._loader is signed._loader
+    assert other._request_signer._credentials.access_key == "AKIDSECONDCLIENT"
+    assert signed._request_signer._credentials.access_key == SECRETS[0]

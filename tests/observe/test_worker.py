@@ -1,6 +1,7 @@
 """The fetch in worker processes (observe/worker.py) against the real lab fleet: the same
-findings as in a thread, a worker that dies loses no check, a cancelled fetch leaves no
-process behind, and a small fetch stays in the probing process."""
+findings as in a thread, the probing process fetching its own share beside them, a worker
+that dies loses no check, a cancelled fetch leaves no process behind, and a small fetch (or
+one on a single core) stays in the probing process."""
 
 from __future__ import annotations
 
@@ -43,14 +44,15 @@ def _workers() -> list[int]:
 
 @pytest.fixture
 def spied(monkeypatch):
-    """Every fetch may use processes (PER_PROCESS 1), and each worker.run call is counted
-    with the number of processes it started."""
+    """Every fetch may use processes (PER_PROCESS 1, four cores whatever the machine has),
+    and each worker.run call is recorded: the nodes each of its processes was given."""
     monkeypatch.setattr(fetch, "PER_PROCESS", 1)
-    calls: list[int] = []
+    monkeypatch.setattr(fetch, "cores", lambda: 4)
+    calls: list[list[set[str]]] = []
     real = worker.run
 
     async def run(site, probe, groups, cainfo, done) -> None:  # type: ignore[no-untyped-def]
-        calls.append(len(groups))
+        calls.append([{t.target.node for t in group} for group in groups])
         await real(site, probe, groups, cainfo, done)
 
     monkeypatch.setattr(worker, "run", run)
@@ -69,7 +71,11 @@ def test_workers_judge_as_the_thread_does(lab, spied):
     in_thread = lab.probe(probe="timeout_s = 20.0\nprocesses = 0")
     assert spied == []
     in_workers = lab.probe(probe="timeout_s = 20.0\nprocesses = 2")
-    assert spied and spied[0] == min(2, len(os.sched_getaffinity(0)))
+    assert spied and len(spied[0]) == 2
+    # the probing process fetched a share of its own: nodes no worker was given
+    in_workers_nodes = set().union(*spied[0])
+    here = {n["name"] for n in in_workers["nodes"]} - in_workers_nodes
+    assert here and in_workers_nodes and all(n["checks"] for n in in_workers["nodes"])
     assert blamed(in_workers) == blamed(in_thread)
     assert {t for _, t, _ in blamed(in_workers)} == set(BROKEN)
     assert _verdicts(in_workers) == _verdicts(in_thread)
@@ -131,8 +137,17 @@ def test_a_cancelled_fetch_leaves_no_worker(lab, spied):
         assert not Path(f"/proc/{pid}").exists()
 
 
-def test_a_small_fetch_stays_in_the_process():
+def test_a_small_fetch_stays_in_the_process(monkeypatch):
+    """One fetching process per PER_PROCESS transfers, never more than the cores: the
+    probing process is the first (so a worker needs twice PER_PROCESS, and one core none)."""
     probe = ProbeSettings(processes=2)
-    assert fetch.processes(probe, fetch.PER_PROCESS - 1) == 0
-    assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == min(2, len(os.sched_getaffinity(0)))
+    monkeypatch.setattr(fetch, "cores", lambda: 8)
+    assert fetch.processes(probe, 2 * fetch.PER_PROCESS - 1) == 0
+    assert fetch.processes(probe, 2 * fetch.PER_PROCESS) == 1
+    assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == 2
     assert fetch.processes(ProbeSettings(processes=0), 10_000) == 0
+    monkeypatch.setattr(fetch, "cores", lambda: 2)
+    assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == 1
+    monkeypatch.setattr(fetch, "cores", lambda: 1)
+    assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == 0
+    assert fetch.cores() >= 1

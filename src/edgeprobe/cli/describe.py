@@ -28,8 +28,8 @@ def describe(settings: Settings) -> str:
         f"probe    timeout {s.probe.timeout_s:g} s, {s.probe.concurrency} in flight "
         f"({s.probe.per_node_concurrency} per node), slow over {s.probe.slow_ms:g} ms, "
         f"bodies up to {s.probe.max_body_bytes} bytes, "
-        + (f"fetched in up to {s.probe.processes} worker processes (one per 100 requests)"
-           if s.probe.processes else "fetched in this process"),
+        + (f"fetched here and in up to {s.probe.processes} worker processes (one process "
+           "per 100 requests)" if s.probe.processes else "fetched in this process"),
         "",
         f"nodes ({len(s.nodes)} in {len(s.regions())} regions):",
     ]

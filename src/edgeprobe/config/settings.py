@@ -134,7 +134,7 @@ class ProbeSettings:
     max_body_bytes: int = key(defaults.MAX_BODY_BYTES, kind=int, positive=True,
                               most=16 * 1024**3)
     cert_warn_days: int = key(defaults.CERT_WARN_DAYS, kind=int, positive=True, most=3650)
-    # worker processes the fetch may use (observe/worker.py); 0: a thread of this process
+    # worker processes fetching beside this one (observe/worker.py); 0: this one only
     processes: int = key(defaults.FETCH_PROCESSES, kind=int, check=checks.processes)
 
 

@@ -1,13 +1,13 @@
 """Stage 4: GET every sampled object from every node, as ``curl --connect-to`` does.
 
-libcurl's multi interface runs the transfers (observe/engine.py): for a big fetch in worker
-processes, each with its share of the nodes (observe/worker.py, ``[probe] processes``), so
-the hashing and the per-chunk callbacks of one never wait for another's GIL and the probing
-process keeps a core for the bucket check beside them; for a small one, or with
-``processes = 0``, in one thread of this process. Measured side by side (docs/
-performance.md): two processes against one thread, +27% on 2 MiB objects, +18% on 200 edges,
--13% on 64 KiB objects at 20 edges on a machine the edges saturate; two engines in threads
-of one process did not pay (+14% on 2 MiB, -8% on 64 KiB). Each
+libcurl's multi interface runs the transfers (observe/engine.py): for a big fetch, the
+nodes are shared between a thread of this process and worker processes (observe/worker.py,
+``[probe] processes``), so the hashing and the per-chunk callbacks of one never wait for
+another's GIL; for a small one, or with ``processes = 0``, all in that one thread. Measured
+side by side (docs/performance.md): this process and one worker against two workers, the
+same speed (or better) with one interpreter less (~30 MB); against one thread, +20% on 2 MiB
+objects and at 200 edges; two engines in threads of one process did not pay (+14% on 2 MiB,
+-8% on 64 KiB). Each
 transfer keeps the media host in its URL, Host header, TLS SNI and certificate check,
 while CONNECT_TO sends its packets to the node; libcurl's connection cache tells
 connections apart by that target too, so one node's pooled connection never answers for
@@ -30,7 +30,7 @@ from edgeprobe.observe.engine import Engine, split
 from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleObject, Target
 from edgeprobe.observe.transfer import Transfer, base_url
 
-PER_PROCESS = 100  # transfers a worker process must have to be worth starting
+PER_PROCESS = 100  # transfers a fetching process must have for a worker to be worth starting
 
 
 async def tls_verification(site: SiteSettings, address: str, port: int,
@@ -77,16 +77,20 @@ def ca_bundle(site: SiteSettings, directory: str) -> str | None:
     return bundle
 
 
-def processes(probe: ProbeSettings, transfers: int) -> int:
-    """How many worker processes run a fetch (0: a thread of this process): ``[probe]
-    processes``, but no more than the cores this process may run on, and one per
-    PER_PROCESS transfers at most, so a small fetch (a partial run, the browser checks, a
-    re-test) does not pay a process's start-up (~0.1 s of CPU)."""
+def cores() -> int:
+    """The CPU cores this process may run on."""
     try:
-        cores = len(os.sched_getaffinity(0))
+        return len(os.sched_getaffinity(0))
     except AttributeError:  # macOS
-        cores = os.cpu_count() or 1
-    return max(0, min(probe.processes, cores, transfers // PER_PROCESS))
+        return os.cpu_count() or 1
+
+
+def processes(probe: ProbeSettings, transfers: int) -> int:
+    """How many worker processes fetch beside this one (0: all in a thread of this one):
+    ``[probe] processes``, but no more than the cores left beside this process's own, and
+    one fetching process per PER_PROCESS transfers at most, so a small fetch (a partial
+    run, the browser checks, a re-test) does not pay a process's start-up (~0.1 s of CPU)."""
+    return max(0, min(probe.processes, cores() - 1, transfers // PER_PROCESS - 1))
 
 
 def _transfer(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
@@ -118,6 +122,13 @@ async def fetch_followups(site: SiteSettings, probe: ProbeSettings,
                       None)
 
 
+async def _in_workers(site: SiteSettings, probe: ProbeSettings,
+                      groups: Sequence[Sequence[Transfer]], cainfo: str | None,
+                      done: Callable[[int, FetchResult], None]) -> None:
+    with contextlib.suppress(OSError):  # no process to be had: this one fetches what is left
+        await worker.run(site, probe, groups, cainfo, done)
+
+
 async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
                on_result: Callable[[FetchResult], None] | None) -> list[FetchResult]:
     if not transfers:
@@ -139,21 +150,30 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
     with tempfile.TemporaryDirectory(prefix="edgeprobe-ca-") as directory:
         cainfo = ca_bundle(site, directory)
         count = processes(probe, len(transfers))
-        if count:
-            groups = split(transfers, count)
-            share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
-            with contextlib.suppress(OSError):  # no process to be had: all in this one
-                await worker.run(site, share, groups, cainfo, done)
-        # in this process: every transfer, or those a worker process left without a result
-        left = [t for t in transfers if results[t.index] is None]
-        if left:
-            engine = Engine(site, probe, left, cainfo, done_threadsafe)
-            # a daemon thread: a Ctrl-C never waits for a node that is still dripping; a
-            # cancelled run (serve's /probe whose caller went away) stops its transfers too
-            try:
-                await threads.call(engine.run, deadline=None)
-            except asyncio.CancelledError:
+        # each engine in a daemon thread: a Ctrl-C never waits for a node that is still
+        # dripping; a cancelled run (serve's /probe whose caller went away) stops them too
+        engines: list[Engine] = []
+        workers: asyncio.Future[None] | None = None
+        try:
+            if count:
+                groups = split(transfers, count + 1)  # the first share stays here
+                share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
+                engines.append(Engine(site, share, groups[0], cainfo, done_threadsafe))
+                workers = asyncio.ensure_future(
+                    _in_workers(site, share, groups[1:], cainfo, done))
+                await threads.call(engines[0].run, deadline=None)
+                await workers
+            # every transfer, or those a worker process left without a result
+            left = [t for t in transfers if results[t.index] is None]
+            if left:
+                engines.append(Engine(site, probe, left, cainfo, done_threadsafe))
+                await threads.call(engines[-1].run, deadline=None)
+        except BaseException:
+            for engine in engines:
                 engine.cancelled = True
-                raise
+            if workers is not None:  # not asyncio.gather: it returns before they are reaped
+                workers.cancel()
+                await asyncio.wait([workers])  # the children killed and reaped
+            raise
     await asyncio.sleep(0)  # let the last progress callbacks run
     return [r for r in results if r is not None]

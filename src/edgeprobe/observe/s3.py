@@ -24,6 +24,7 @@ MAX_POOL = 16
 
 
 _making = threading.Lock()
+_loaders: list[Any] = []  # botocore's data loader, shared by every client once made
 
 
 def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
@@ -31,7 +32,10 @@ def make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
     settings for the process's life (boto3 clients are thread-safe): a client costs ~14 MB
     and ~0.3 s of CPU, and ``serve`` must not make new ones every run. The bucket check and
     the canary ask for theirs at once, in two threads: the lock makes the second wait for
-    the first's client instead of making its own."""
+    the first's client instead of making its own. Every client's session shares one data
+    loader, which parses botocore's models once: the canary's anonymous client beside a
+    signed one cost another ~15 MB with a loader of its own. (Sessions stay one per
+    client: each resolves its credentials from the chain as it is then.)"""
     with _making:
         return _make_client(settings, timeout_s)
 
@@ -51,7 +55,12 @@ def _make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
         max_pool_connections=MAX_POOL,
         s3={"addressing_style": "path"} if settings.endpoint_url else {},
     )
-    return botocore.session.get_session().create_client(
+    session = botocore.session.get_session()
+    if _loaders:
+        session.register_component("data_loader", _loaders[0])
+    else:
+        _loaders.append(session.get_component("data_loader"))
+    return session.create_client(
         "s3", endpoint_url=settings.endpoint_url, region_name=settings.region, config=config,
         verify=settings.ca_file)
 
