@@ -245,7 +245,7 @@ def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) 
         f"{'default' if args.processes is None else args.processes}; edges speak "
         f"{'HTTP/1.1 only' if args.http1 else 'HTTP/2 (ALPN)'}",
         "",
-        "| tool | wall s | objects/s | CPU s | peak RSS MB |",
+        "| tool | wall s | objects/s | CPU s | peak RSS MiB |",
         "|---|---:|---:|---:|---:|",
     ]
     for tool in results:

@@ -15,7 +15,6 @@ import functools
 import importlib
 import inspect
 import os
-import resource
 import sys
 import time
 from collections.abc import Callable
@@ -31,15 +30,19 @@ except (OSError, ValueError, IndexError):
     pass
 
 SPANS: list[tuple[str, float, float, float, float]] = []
-PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def rss_mb() -> float:
-    """This process's resident memory now, in MB (0 where /proc is not)."""
+def rss_mb(field: str = "VmRSS") -> float:
+    """This process's resident memory now (VmRSS) or at its peak (VmHWM), in MiB (0 where
+    /proc is not). Not ru_maxrss: in runs that start a worker process it read ~40 MiB over
+    this process's own VmHWM (the kernel's accounting of the fork that becomes the worker)."""
     try:
-        return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE / 1e6
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
     except (OSError, ValueError, IndexError):
-        return 0.0
+        pass
+    return 0.0
 
 # (module, attribute, stage name): each looked up where the pipeline looks it up
 STAGES = [
@@ -91,15 +94,15 @@ def main() -> None:
         cli(standalone_mode=False)
     finally:
         end = time.monotonic() - START
-        print(f"{'stage':30} {'from s':>7} {'to s':>7} {'took s':>7} {'RSS MB from':>12} "
+        print(f"{'stage':30} {'from s':>7} {'to s':>7} {'took s':>7} {'RSS MiB from':>13} "
               f"{'to':>6}")
         print(f"{'interpreter + imports':30} {0:7.2f} {imported:7.2f} {imported:7.2f} "
-              f"{'':>12} {imported_rss:6.1f}")
+              f"{'':>13} {imported_rss:6.1f}")
         for name, began, ended, rss_from, rss_to in sorted(SPANS, key=lambda s: s[1]):
-            print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f} {rss_from:12.1f} "
+            print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f} {rss_from:13.1f} "
                   f"{rss_to:6.1f}")
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KiB on Linux
-        print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f} {'peak':>12} "
+        peak = rss_mb("VmHWM")
+        print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f} {'peak':>13} "
               f"{peak:6.1f}")
 
 

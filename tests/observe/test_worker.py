@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -151,3 +153,14 @@ def test_a_small_fetch_stays_in_the_process(monkeypatch):
     monkeypatch.setattr(fetch, "cores", lambda: 1)
     assert fetch.processes(probe, 10 * fetch.PER_PROCESS) == 0
     assert fetch.cores() >= 1
+
+
+def test_a_worker_starts_light():
+    """What the child imports (each interpreter's memory is paid once per worker): libcurl,
+    but not asyncio, the TOML reader, Python's ssl (a second OpenSSL beside pycurl's, ~5 MB),
+    botocore or click."""
+    code = ("import sys, edgeprobe.observe.worker; print(sorted(m for m in ('asyncio', "
+            "'tomllib', 'ssl', 'botocore', 'click', 'jinja2') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert proc.stdout.strip() == "[]"

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import ssl
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -85,6 +84,8 @@ def pem_file(value: str) -> str:
     """An existing PEM file of CA certificates (the reader has made a relative path the
     probe file's); loaded now, so `config check` and every run refuse what TLS would refuse
     later."""
+    import ssl  # here: a fetch worker imports the settings types, never this check or ssl
+
     if not Path(value).is_file():
         raise ValueError(f"no such file: {value}")
     try:

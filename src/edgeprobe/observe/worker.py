@@ -1,7 +1,7 @@
 """The fetch in worker processes: each runs engine.Engine over its share of the nodes with
-its own interpreter, so the per-chunk work (libcurl's write callback, MD5) of one process
-never waits for the GIL of another, and the probing process keeps its core for the bucket
-check, the canary and the analysis that run beside the fetch (docs/performance.md).
+its own interpreter, beside the probing process's own engine thread with the first share,
+so the per-chunk work (libcurl's write callback, MD5) of one process never waits for the
+GIL of another (docs/performance.md).
 
 Parent → child, on stdin: one pickle of (site, probe, cainfo, transfers). Child → parent,
 on stdout: frames (4-byte length, then a pickle of [(index, FetchResult), ...]), sent every
