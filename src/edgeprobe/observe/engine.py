@@ -73,7 +73,7 @@ class Engine:
         self.multi = pycurl.CurlMulti()
         # no more connections kept open than transfers in flight: libcurl closes the oldest
         # idle one (a node whose objects are done, as _fill serves nodes in order) for a new
-        # one; by default it kept every node's, ~0.2 MB each (50 MB at 200 edges)
+        # one; by default it kept every node's, ~0.3 MB each (40 MB at 200 edges)
         self.multi.setopt(pycurl.M_MAXCONNECTS, max(1, probe.concurrency))
         self.idle: list[pycurl.Curl] = []
         self.active: dict[pycurl.Curl, Transfer] = {}

@@ -5,9 +5,9 @@ nodes are shared between a thread of this process and worker processes (observe/
 ``[probe] processes``), so the hashing and the per-chunk callbacks of one never wait for
 another's GIL; for a small one, or with ``processes = 0``, all in that one thread. Measured
 side by side (docs/performance.md): this process and one worker against two workers, the
-same speed (or better) with one interpreter less (~30 MB); against one thread, +20% on 2 MiB
-objects and at 200 edges; two engines in threads of one process did not pay (+14% on 2 MiB,
--8% on 64 KiB). Each
+same speed (or better) with one interpreter less (~30 MB); against one thread, +16% on 2 MiB
+objects, +9% at 200 edges, -5% on 64 KiB objects at 20 edges (noise); two engines in threads
+of one process did not pay (+14% on 2 MiB, -8% on 64 KiB). Each
 transfer keeps the media host in its URL, Host header, TLS SNI and certificate check,
 while CONNECT_TO sends its packets to the node; libcurl's connection cache tells
 connections apart by that target too, so one node's pooled connection never answers for
