@@ -203,3 +203,15 @@ def test_a_run_is_a_typed_value_that_turns_into_the_same_json(real_run, tmp_path
     from edgeprobe.result.files import load_run
 
     assert load_run(str(tmp_path / "run.json")) == typed
+
+
+def test_a_runs_repr_is_one_line(real_run):
+    """Python builds reprs nobody reads: asyncio.run, as it ends, formats its main task's
+    with the RunResult in it. The dataclass's own repr of a 4,000-check run is ~5 MB (0.1 s
+    and MiBs at the end of every run); the run's is a line naming what it holds."""
+    typed = parse_run(real_run)
+    text = repr(typed)
+    assert "\n" not in text and len(text) < 200
+    assert text == (f"RunResult(schema={typed.schema!r}, started_at={typed.started_at!r}, "
+                    f"ok={typed.ok!r}, nodes={len(typed.nodes)}, "
+                    f"objects={len(typed.objects)}, findings={len(typed.findings)})")
