@@ -55,7 +55,7 @@ STAGES = [
     ("edgeprobe.pipeline.run", "analyze", "analyze"),
     ("edgeprobe.pipeline.retest", "confirm", "re-test"),
     ("edgeprobe.result.build", "build", "build the run result"),
-    ("edgeprobe.report.json_report", "dumps", "JSON text"),
+    ("edgeprobe.report", "write", "JSON: encoded and written"),
 ]
 
 

@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from edgeprobe.errors import OutputError
@@ -59,14 +59,18 @@ def check_state(path: str | os.PathLike[str]) -> None:
     check_output(target)
 
 
-def atomic_write(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` as described in the module docstring."""
+def atomic_write(path: str | os.PathLike[str], text: str | Iterable[str]) -> None:
+    """Write ``text`` (a string, or its pieces in order: a long text need never be held
+    whole) to ``path`` as described in the module docstring. The old file stays as it was
+    however the writing fails, the pieces' own code failing included."""
     target = Path(path)
     check_output(target)
+    pieces = (text,) if isinstance(text, str) else text
     if _streaming(target):
         try:
             with open(target, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
+                for piece in pieces:
+                    fh.write(piece)
         except OSError as exc:
             raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
         return
@@ -78,15 +82,18 @@ def atomic_write(path: str | os.PathLike[str], text: str) -> None:
         raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
+            for piece in pieces:
+                fh.write(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        raise
     _fsync_dir(target.parent)
 
 

@@ -36,6 +36,24 @@ def test_atomic_write_failure_keeps_the_old_file(tmp_path, monkeypatch):
     assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # the temporary file is gone
 
 
+def test_atomic_write_in_pieces_keeps_the_old_file_when_a_piece_fails(tmp_path):
+    """A text written as it is made (the run's JSON): whole when every piece comes; when
+    the code making them fails half-way, its own error (a bug, not a disk's), the old file
+    as it was and no temporary file left."""
+    target = tmp_path / "run.json"
+    atomic_write(target, iter(["{", "\n", "}"]))
+    assert target.read_text() == "{\n}"
+
+    def failing():
+        yield "{\n"
+        raise RuntimeError("the encoder broke")
+
+    with pytest.raises(RuntimeError, match="the encoder broke"):
+        atomic_write(target, failing())
+    assert target.read_text() == "{\n}"
+    assert [p.name for p in tmp_path.iterdir()] == ["run.json"]
+
+
 def test_atomic_write_into_a_file_path_is_an_output_error(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(OutputError, match="cannot write"):

@@ -215,3 +215,26 @@ def test_a_runs_repr_is_one_line(real_run):
     assert text == (f"RunResult(schema={typed.schema!r}, started_at={typed.started_at!r}, "
                     f"ok={typed.ok!r}, nodes={len(typed.nodes)}, "
                     f"objects={len(typed.objects)}, findings={len(typed.findings)})")
+
+
+def test_the_json_is_written_as_it_is_encoded(real_run, tmp_path, monkeypatch):
+    """report.write hands the run's JSON to the file in pieces (at 4,000 checks the whole
+    text and its UTF-8 copy were the probing process's peak) and the file is byte for byte
+    what render gives; the other formats are one text."""
+    from edgeprobe import fileio, report
+
+    pieces: dict[str, int] = {}
+    real = fileio.atomic_write
+
+    def spy(path, text):  # type: ignore[no-untyped-def]
+        text = [text] if isinstance(text, str) else list(text)
+        pieces[str(path).rsplit(".", 1)[1]] = len(text)
+        real(path, text)
+
+    monkeypatch.setattr(fileio, "atomic_write", spy)
+    typed = parse_run(real_run)
+    report.write(typed, {"json": str(tmp_path / "run.json"), "markdown": str(tmp_path / "r.md")})
+    assert pieces["md"] == 1
+    assert pieces["json"] > len(typed.objects) + len(typed.nodes)  # a piece per item at least
+    assert (tmp_path / "run.json").read_text(encoding="utf-8") == reporter("json").render(typed)
+    assert (tmp_path / "r.md").read_text(encoding="utf-8") == reporter("markdown").render(typed)

@@ -242,8 +242,7 @@ def notify(run_path: str, state_path: str, report: str | None = None,
            env: Mapping[str, str] = os.environ) -> tuple[RunResult, list[Delivery]]:
     """`edgeprobe notify`: a saved run's notifications, recorded back into its file."""
     from edgeprobe.errors import OutputError, RunFileError
-    from edgeprobe.fileio import atomic_write
-    from edgeprobe.report import reporter
+    from edgeprobe.report import write
     from edgeprobe.result.files import load_run
 
     channels = Channels.from_env(env)
@@ -258,5 +257,5 @@ def notify(run_path: str, state_path: str, report: str | None = None,
         except OSError as exc:
             raise OutputError(f"cannot read the report {report}: {exc.strerror}") from None
     run, deliveries = notify_run(run, state_path, channels, attachment)
-    atomic_write(run_path, reporter("json").render(run))
+    write(run, {"json": run_path})
     return run, deliveries

@@ -7,7 +7,7 @@ one brings jinja2.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import import_module
 from typing import Any, Protocol
 
@@ -46,20 +46,25 @@ def render(run: RunResult, fmt: str, **options: Any) -> str:
 
 def write(run: RunResult, outputs: Mapping[str, str | None]) -> list[str]:
     """Render and atomically write each requested file (``{"html": path, …}``); ``-`` for the
-    JSON means stdout. Returns the paths written."""
+    JSON means stdout. Returns the paths written. The JSON, the one output that grows with
+    every check, is written as it is encoded, never held whole (json_report.py)."""
     import sys
 
     from edgeprobe.fileio import atomic_write
+    from edgeprobe.report.json_report import JsonReporter
 
     written = []
     for name, path in outputs.items():
         if not path:
             continue
-        text = reporter(name).render(run)
+        made = reporter(name)
+        pieces: Iterable[str] = made.chunks(run) if isinstance(made, JsonReporter) \
+            else (made.render(run),)
         if path == "-":
-            sys.stdout.write(text)
+            for piece in pieces:
+                sys.stdout.write(piece)
             sys.stdout.flush()
         else:
-            atomic_write(path, text)
+            atomic_write(path, pieces)
             written.append(path)
     return written
