@@ -40,11 +40,6 @@ def chunks(data: dict[str, Any]) -> Iterator[str]:
     yield "\n}\n"
 
 
-def dumps(data: dict[str, Any]) -> str:
-    """``data`` (a JSON object) in the layout above, with a final newline."""
-    return "".join(chunks(data))
-
-
 class JsonReporter:
     name = "json"
 
