@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from urllib.parse import quote
 
+from procmem import status_mib
+
 BINARY = "prometheus-blackbox-exporter"
 
 CONFIG = """\
@@ -49,13 +51,6 @@ def _free_port() -> int:
 def _cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / 100  # utime + stime, in clock ticks
-
-
-def _hwm_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 class Blackbox:
@@ -95,7 +90,7 @@ class Blackbox:
         start = time.monotonic()
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         return {"wall": time.monotonic() - start, "cpu": _cpu_s(self.proc.pid) - cpu,
-                "rss_mb": _hwm_mb(self.proc.pid)}
+                "rss_mb": status_mib("VmHWM", self.proc.pid)}
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

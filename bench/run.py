@@ -28,20 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/servers: the nginx driver
 from blackbox import Blackbox
 from blackbox import available as blackbox_available
+from procmem import status_mib
 
 MEDIA_HOST = "media.bench.test"
-
-
-def _status_mb(pid: int, field: str) -> float:
-    """One memory line of /proc/PID/status in MiB: VmHWM, the process's own peak RSS
-    (ru_maxrss would include the forking parent's), or VmRSS, its RSS now."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def _cmdline(pid: int) -> bytes:
@@ -74,8 +63,8 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root, peak = _cmdline(proc.pid), 0.0
     while True:
-        peak = max(peak, _status_mb(proc.pid, "VmHWM"),
-                   sum(_status_mb(each, "VmRSS") for each in _tree(proc.pid)
+        peak = max(peak, status_mib("VmHWM", proc.pid),
+                   sum(status_mib("VmRSS", each) for each in _tree(proc.pid)
                        if each == proc.pid or _cmdline(each) != root))
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:

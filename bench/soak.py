@@ -14,14 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-from pathlib import Path
 
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+from procmem import status_mib
 
 
 async def soak(runs: int) -> None:
@@ -54,7 +48,7 @@ async def soak(runs: int) -> None:
             generate_latest(server.registry)
             if i % 100 == 0 or i == 1:
                 gc.collect()
-                marks[i] = rss_mb()
+                marks[i] = status_mib("VmRSS")
                 print(f"run {i:5d}: RSS {marks[i]:6.1f} MB, "
                       f"{server.state.runs['ok']} ok, {server.state.runs['failed']} failed",
                       flush=True)

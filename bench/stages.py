@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from procmem import status_mib  # bench/ is this script's directory
+
 START = time.monotonic()
 try:  # the interpreter's own start, from /proc: its start-up counts too
     _ticks = int(Path(f"/proc/{os.getpid()}/stat").read_text().rsplit(")", 1)[1].split()[19])
@@ -31,18 +33,6 @@ except (OSError, ValueError, IndexError):
 
 SPANS: list[tuple[str, float, float, float, float]] = []
 
-
-def rss_mb(field: str = "VmRSS") -> float:
-    """This process's resident memory now (VmRSS) or at its peak (VmHWM), in MiB (0 where
-    /proc is not). Not ru_maxrss: in runs that start a worker process it read ~40 MiB over
-    this process's own VmHWM (the kernel's accounting of the fork that becomes the worker)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(f"{field}:"):
-                return int(line.split()[1]) / 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0.0
 
 # (module, attribute, stage name): each looked up where the pipeline looks it up
 STAGES = [
@@ -63,20 +53,22 @@ def _wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     if inspect.iscoroutinefunction(fn):
         @functools.wraps(fn)
         async def timed_async(*args: Any, **kwargs: Any) -> Any:
-            began, rss = time.monotonic(), rss_mb()
+            began, rss = time.monotonic(), status_mib("VmRSS")
             try:
                 return await fn(*args, **kwargs)
             finally:
-                SPANS.append((name, began - START, time.monotonic() - START, rss, rss_mb()))
+                SPANS.append((name, began - START, time.monotonic() - START, rss,
+                              status_mib("VmRSS")))
         return timed_async
 
     @functools.wraps(fn)
     def timed(*args: Any, **kwargs: Any) -> Any:
-        began, rss = time.monotonic(), rss_mb()
+        began, rss = time.monotonic(), status_mib("VmRSS")
         try:
             return fn(*args, **kwargs)
         finally:
-            SPANS.append((name, began - START, time.monotonic() - START, rss, rss_mb()))
+            SPANS.append((name, began - START, time.monotonic() - START, rss,
+                          status_mib("VmRSS")))
     return timed
 
 
@@ -87,7 +79,7 @@ def main() -> None:
     from edgeprobe.cli import main as cli
 
     imported = time.monotonic() - START  # what the run would import as it goes, at once
-    imported_rss = rss_mb()
+    imported_rss = status_mib("VmRSS")
 
     sys.argv = ["edgeprobe", *sys.argv[1:]]
     try:
@@ -101,7 +93,9 @@ def main() -> None:
         for name, began, ended, rss_from, rss_to in sorted(SPANS, key=lambda s: s[1]):
             print(f"{name:30} {began:7.2f} {ended:7.2f} {ended - began:7.2f} {rss_from:13.1f} "
                   f"{rss_to:6.1f}")
-        peak = rss_mb("VmHWM")
+        # not ru_maxrss: in runs that start a worker it read ~40 MiB over VmHWM (the
+        # kernel's accounting of the fork that becomes the worker)
+        peak = status_mib("VmHWM")
         print(f"{'whole run (to exit)':30} {0:7.2f} {end:7.2f} {end:7.2f} {'peak':>13} "
               f"{peak:6.1f}")
 

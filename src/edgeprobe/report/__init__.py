@@ -1,7 +1,9 @@
 """Reporters: each turns one typed run result (docs/run-result.md) into text.
 
 They share one interface, ``render(run) -> str``, so a saved run re-renders exactly as the
-live one did (``edgeprobe report RUN.json``). Each is imported only when asked for: the HTML
+live one did (``edgeprobe report RUN.json``); ``chunks(run)`` gives the same text in pieces,
+for writing it as it is made (one piece, unless a format overrides it: the JSON, the one
+output that grows with every check). Each is imported only when asked for: the HTML
 one brings jinja2.
 """
 
@@ -15,9 +17,15 @@ from edgeprobe.result.types import RunResult
 
 
 class Reporter(Protocol):
+    """What every reporter is; each subclasses it for ``chunks``'s default."""
+
     name: str
 
     def render(self, run: RunResult) -> str: ...
+
+    def chunks(self, run: RunResult) -> Iterable[str]:
+        """``render``'s text in pieces, in order."""
+        return (self.render(run),)
 
 
 #: format name → (module, class); the one list of formats
@@ -46,20 +54,17 @@ def render(run: RunResult, fmt: str, **options: Any) -> str:
 
 def write(run: RunResult, outputs: Mapping[str, str | None]) -> list[str]:
     """Render and atomically write each requested file (``{"html": path, …}``); ``-`` for the
-    JSON means stdout. Returns the paths written. The JSON, the one output that grows with
-    every check, is written as it is encoded, never held whole (json_report.py)."""
+    JSON means stdout. Returns the paths written. Each is written in its reporter's pieces:
+    the JSON as it is encoded, never held whole (json_report.py)."""
     import sys
 
     from edgeprobe.fileio import atomic_write
-    from edgeprobe.report.json_report import JsonReporter
 
     written = []
     for name, path in outputs.items():
         if not path:
             continue
-        made = reporter(name)
-        pieces: Iterable[str] = made.chunks(run) if isinstance(made, JsonReporter) \
-            else (made.render(run),)
+        pieces = reporter(name).chunks(run)
         if path == "-":
             for piece in pieces:
                 sys.stdout.write(piece)

@@ -6,6 +6,7 @@ import base64
 import hashlib
 from importlib import resources
 
+from edgeprobe.report import Reporter
 from edgeprobe.report.view import build
 from edgeprobe.result.types import RunResult
 
@@ -28,7 +29,7 @@ document.querySelectorAll('td.cell').forEach(function (td) {
 """
 
 
-class HtmlReporter:
+class HtmlReporter(Reporter):
     name = "html"
 
     def render(self, run: RunResult) -> str:

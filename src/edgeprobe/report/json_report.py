@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from edgeprobe.report import Reporter
 from edgeprobe.result.types import RunResult
 
 
@@ -40,7 +41,7 @@ def chunks(data: dict[str, Any]) -> Iterator[str]:
     yield "\n}\n"
 
 
-class JsonReporter:
+class JsonReporter(Reporter):
     name = "json"
 
     def render(self, run: RunResult) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 
+from edgeprobe.report import Reporter
 from edgeprobe.report.shapes import FindingView, ReportView
 from edgeprobe.report.view import build
 from edgeprobe.result.types import RunResult
@@ -101,7 +102,7 @@ def findings_block(findings: list[FindingView], budget: int) -> list[str]:
     return kept
 
 
-class MarkdownReporter:
+class MarkdownReporter(Reporter):
     name = "markdown"
 
     def __init__(self, limit: int = LIMIT) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+from edgeprobe.report import Reporter
 from edgeprobe.report.shapes import FindingView, VantageMatrix, WhoRow
 from edgeprobe.result.types import RunResult
 from edgeprobe.vocabulary import (
@@ -30,7 +31,7 @@ def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-class TerminalReporter:
+class TerminalReporter(Reporter):
     name = "terminal"
 
     def __init__(self, colour: bool = False, width: int = 80) -> None:
