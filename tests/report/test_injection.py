@@ -3,6 +3,7 @@ command runs what edgeprobe quoted, a terminal gets no escapes, an Actions log n
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 import shlex
@@ -118,6 +119,38 @@ def test_no_control_character_survives_a_tree(tree):
     for field, text in strings(clean_tree(tree)):
         allowed = {"\n", "\t"} if field == "body_excerpt" else set()
         assert {c for c in _ALL.findall(text)} <= allowed, (field, text)
+
+
+class _Word(enum.StrEnum):  # a str subclass, as a vocabulary value may be
+    BAD = "bad\x1b"
+    FINE = "fine"
+
+
+def _plainly_cleaned(value, field=None):
+    """clean_tree as first written, one isinstance test and one call per value: the fast
+    path (no call per plain leaf) must give exactly this."""
+    from edgeprobe.observe.sanitize import MULTILINE_FIELDS, clean
+
+    if isinstance(value, str):
+        return clean(value, keep_newlines=field in MULTILINE_FIELDS)
+    if isinstance(value, dict):
+        return {clean(k): _plainly_cleaned(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plainly_cleaned(v, field) for v in value]
+    return value
+
+
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False)
+                    | _TEXT | st.sampled_from(list(_Word)),
+                    lambda inner: st.lists(inner, max_size=4)
+                    | st.lists(inner, max_size=3).map(tuple)
+                    | st.dictionaries(st.sampled_from(["body_excerpt", "k", "k\x1b"]) | _TEXT,
+                                      inner, max_size=4), max_leaves=20))
+@settings(max_examples=300, deadline=None)
+def test_the_fast_cleaning_is_the_plain_one(tree):
+    from edgeprobe.observe.sanitize import clean_tree
+
+    assert clean_tree(tree) == _plainly_cleaned(tree)
 
 
 HOSTILE = "x`@everyone[l](https://e.test)<img src=x>```~~*_#!|\x1b[31m"
