@@ -53,9 +53,9 @@ def spied(monkeypatch):
     calls: list[list[set[str]]] = []
     real = worker.run
 
-    async def run(site, probe, groups, cainfo, done) -> None:  # type: ignore[no-untyped-def]
+    async def run(site, probe, groups, cainfo, done, then=None) -> None:  # type: ignore[no-untyped-def]
         calls.append([{t.target.node for t in group} for group in groups])
-        await real(site, probe, groups, cainfo, done)
+        await real(site, probe, groups, cainfo, done, then)
 
     monkeypatch.setattr(worker, "run", run)
     return calls
@@ -81,6 +81,9 @@ def test_workers_judge_as_the_thread_does(lab, spied):
     assert blamed(in_workers) == blamed(in_thread)
     assert {t for _, t, _ in blamed(in_workers)} == set(BROKEN)
     assert _verdicts(in_workers) == _verdicts(in_thread)
+    # each node's browser checks (the lab's: Range), planned where its GETs were fetched
+    assert {n["name"]: n["browser"] for n in in_workers["nodes"]} \
+        == {n["name"]: n["browser"] for n in in_thread["nodes"]}
     # each node's certificate is recorded in whichever process fetched it
     assert {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_workers["nodes"]} \
         == {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_thread["nodes"]}
@@ -91,8 +94,17 @@ def test_workers_judge_as_the_thread_does(lab, spied):
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
     """SIGKILL every worker after the first result: what they had not sent is fetched again
-    in the probing process, and the run is the same as a healthy one."""
+    in the probing process, and the run is the same as a healthy one — the browser checks
+    of the dead worker's nodes too, asked after the fetch."""
     monkeypatch.setattr(worker, "BATCH", 1)
+    later: list[tuple[str, str]] = []
+    real = fetch.fetch_followups
+
+    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
+        later.extend((f.target.node, f.variant) for f in followups)
+        return await real(site, probe, followups, origin)
+
+    monkeypatch.setattr(fetch, "fetch_followups", counted)
     lab.fault("cdn-fremont-1", "s3_disabled")
     killed: list[int] = []
 
@@ -106,6 +118,9 @@ def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
     run = run_json(pipeline.probe(settings, Scope.all(), progress=progress))
     assert killed, "no worker process was running"
     assert all(n["checks"] == len(lab.lab.paths) for n in run["nodes"])
+    assert later and {node for node, _ in later} <= set().union(*spied[0])
+    assert all(n["browser"]["range"] == "ok" for n in run["nodes"]
+               if n["name"] != "cdn-fremont-1")
     assert {t for _, t, _ in blamed(run)} == {"cdn-fremont-1"}
     assert_healthy_not_blamed(run, {"cdn-fremont-1"})
 
@@ -156,11 +171,20 @@ def test_a_small_fetch_stays_in_the_process(monkeypatch):
 
 
 def test_a_worker_starts_light():
-    """What the child imports (each interpreter's memory is paid once per worker): libcurl,
-    but not asyncio, the TOML reader, Python's ssl (a second OpenSSL beside pycurl's, ~5 MB),
-    botocore or click."""
-    code = ("import sys, edgeprobe.observe.worker; print(sorted(m for m in ('asyncio', "
-            "'tomllib', 'ssl', 'botocore', 'click', 'jinja2') if m in sys.modules))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    """What the child imports (each interpreter's memory is paid once per worker), its job
+    read — the browser checks' planner included: libcurl, but not asyncio, the TOML reader,
+    Python's ssl (a second OpenSSL beside pycurl's, ~5 MB), botocore or click."""
+    import pickle
+
+    from edgeprobe.config.settings import SiteSettings
+    from edgeprobe.observe.followup import FollowOn, Planner
+
+    site, probe = SiteSettings(name="x", media_url="https://media.example"), ProbeSettings()
+    then = FollowOn(Planner((), True, True, False), site, probe, None, ("a",), 0)
+    job = pickle.dumps((site, probe, None, [], then))
+    code = ("import pickle, sys, edgeprobe.observe.worker; pickle.loads(sys.stdin.buffer.read()); "
+            "print(sorted(m for m in ('asyncio', 'tomllib', 'ssl', 'botocore', 'click', "
+            "'jinja2') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], input=job, capture_output=True,
                           check=True)
-    assert proc.stdout.strip() == "[]"
+    assert proc.stdout.decode().strip() == "[]"

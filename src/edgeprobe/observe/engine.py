@@ -5,26 +5,31 @@ it runs the same in a thread of the probing process and in a worker process
 One multi handle, driven by libcurl's own socket wait: filling free slots per node
 (at most ``concurrency`` transfers in flight, each node at most its share, see
 connections_per_node), reporting each finished transfer through ``done`` on the loop's own
-thread. Driving the multi handle from asyncio's socket and timer callbacks instead (as
-Tornado's client does) was built and measured against this: 9% slower on 64 KiB objects,
-the same on 2 MiB, and it would hold the event loop while hashing (docs/performance.md).
+thread. With ``then``, a node's last sampled GET (variant MAIN) hands all of the node's
+answers to ``then``, whose transfers (its browser checks) join the node's queue at once, on
+its warm connection, while other nodes are still being fetched.
+
+Driving the multi handle from asyncio's socket and timer callbacks instead (as Tornado's
+client does) was built and measured against this: 9% slower on 64 KiB objects, the same on
+2 MiB, and it would hold the event loop while hashing (docs/performance.md).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 import pycurl
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
-from edgeprobe.observe.observations import FetchResult
+from edgeprobe.observe.observations import MAIN, FetchResult, Target
 from edgeprobe.observe.transfer import Transfer, configure, result
 
 SELECT_S = 0.5  # the longest the engine waits for a socket before looking again
 
 Done = Callable[[int, FetchResult], None]
+Then = Callable[[Target, list[FetchResult]], list[Transfer]]  # a node's answers → more
 
 
 def wait(multi: pycurl.CurlMulti) -> None:
@@ -62,12 +67,16 @@ class Engine:
     """The multi loop: fills free slots per node, runs libcurl, hands results back."""
 
     def __init__(self, site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
-                 cainfo: str | None, done: Done) -> None:
+                 cainfo: str | None, done: Done, then: Then | None = None) -> None:
         self.site, self.probe, self.cainfo, self.done = site, probe, cainfo, done
         self.cancelled = False  # set from another thread: stop within SELECT_S
         self.queues: dict[str, deque[Transfer]] = {}
         for t in transfers:
             self.queues.setdefault(t.target.node, deque()).append(t)
+        self.then = then
+        # each node's sampled GETs still to answer, and the answers so far (for ``then``)
+        self.unanswered = Counter(t.target.node for t in transfers if t.variant == MAIN)
+        self.answers: dict[str, list[tuple[int, FetchResult]]] = {}
         self.per_node = connections_per_node(probe, len(self.queues))
         self.running: dict[str, int] = dict.fromkeys(self.queues, 0)
         self.multi = pycurl.CurlMulti()
@@ -93,9 +102,23 @@ class Engine:
         t = self.active.pop(curl)
         self.running[t.target.node] -= 1
         self.multi.remove_handle(curl)
-        self.done(t.index, result(curl, t, self.site, code, message))
+        fetched = result(curl, t, self.site, code, message)
+        self.done(t.index, fetched)
         curl.reset()
         self.idle.append(curl)
+        if self.then is not None and t.variant == MAIN:
+            self._answered(t, fetched)
+
+    def _answered(self, t: Transfer, fetched: FetchResult) -> None:
+        """Note a sampled GET's answer; after a node's last, queue what ``then`` makes of
+        them all (in the order they were asked, as a plan of the whole fleet sees them)."""
+        assert self.then is not None
+        node = t.target.node
+        self.answers.setdefault(node, []).append((t.index, fetched))
+        self.unanswered[node] -= 1
+        if self.unanswered[node] == 0 and not self.cancelled:
+            answers = [f for _, f in sorted(self.answers.pop(node), key=lambda a: a[0])]
+            self.queues[node].extend(self.then(t.target, answers))
 
     def run(self) -> None:
         try:

@@ -23,12 +23,16 @@ import ssl
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
 from edgeprobe.observe import threads, worker
-from edgeprobe.observe.engine import Engine, split
-from edgeprobe.observe.observations import MAIN, FetchResult, Followup, SampleObject, Target
-from edgeprobe.observe.transfer import Transfer, base_url
+from edgeprobe.observe.engine import Engine, Then, split
+from edgeprobe.observe.observations import FetchResult, Followup, SampleObject, Target
+from edgeprobe.observe.transfer import Transfer, request
+
+if TYPE_CHECKING:
+    from edgeprobe.observe.followup import FollowOn, Planner
 
 PER_PROCESS = 100  # transfers a fetching process must have for a worker to be worth starting
 
@@ -93,13 +97,6 @@ def processes(probe: ProbeSettings, transfers: int) -> int:
     return max(0, min(probe.processes, cores() - 1, transfers // PER_PROCESS - 1))
 
 
-def _transfer(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
-              obj: SampleObject, origin: str | None, variant: str = MAIN,
-              want_cert: bool = False) -> Transfer:
-    return Transfer(index, target, obj, base_url(site, target.port) + obj.path,
-                    probe.max_body_bytes, want_cert=want_cert, variant=variant, origin=origin)
-
-
 async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
                     objects: Sequence[SampleObject],
                     on_result: Callable[[FetchResult], None] | None = None,
@@ -107,41 +104,66 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
     """Every object from every target, in object-major order (the global limit is shared
     fairly); never raises for anything a node does (each failure is a FetchResult carrying
     its error). ``origin``: the web UI's Origin, sent with every request."""
-    transfers = [_transfer(site, probe, n * len(targets) + i, target, obj, origin,
+    return (await fetch_and_check(site, probe, targets, objects, on_result, origin))[0]
+
+
+async def fetch_and_check(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
+                          objects: Sequence[SampleObject],
+                          on_result: Callable[[FetchResult], None] | None = None,
+                          origin: str | None = None, planner: Planner | None = None
+                          ) -> tuple[list[FetchResult], list[FetchResult]]:
+    """fetch_all, and with a ``planner`` each node's browser checks too, asked as soon as
+    the node's GETs are in (observe/followup.py): (the GETs' answers, the checks')."""
+    transfers = [request(site, probe, n * len(targets) + i, target, obj, origin,
                            want_cert=n == 0)
                  for n, obj in enumerate(objects) for i, target in enumerate(targets)]
-    return await _run(site, probe, transfers, on_result)
+    then = None
+    if planner is not None:
+        from edgeprobe.observe.followup import FollowOn
+
+        then = FollowOn(planner, site, probe, origin, tuple(t.node for t in targets),
+                        len(transfers))
+    return await _run(site, probe, transfers, on_result, then)
 
 
 async def fetch_followups(site: SiteSettings, probe: ProbeSettings,
                           followups: Sequence[Followup],
                           origin: str | None = None) -> list[FetchResult]:
     """The browser checks (observe/followup.py), as fetch_all runs the sampled GETs."""
-    return await _run(site, probe, [_transfer(site, probe, i, f.target, f.obj, origin,
-                                              f.variant) for i, f in enumerate(followups)],
-                      None)
+    return (await _run(site, probe, [request(site, probe, i, f.target, f.obj, origin,
+                                               f.variant) for i, f in enumerate(followups)],
+                       None))[0]
 
 
 async def _in_workers(site: SiteSettings, probe: ProbeSettings,
                       groups: Sequence[Sequence[Transfer]], cainfo: str | None,
-                      done: Callable[[int, FetchResult], None]) -> None:
+                      done: Callable[[int, FetchResult], None], then: Then | None) -> None:
     with contextlib.suppress(OSError):  # no process to be had: this one fetches what is left
-        await worker.run(site, probe, groups, cainfo, done)
+        await worker.run(site, probe, groups, cainfo, done, then)
 
 
 async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
-               on_result: Callable[[FetchResult], None] | None) -> list[FetchResult]:
+               on_result: Callable[[FetchResult], None] | None, then: FollowOn | None = None
+               ) -> tuple[list[FetchResult], list[FetchResult]]:
+    """(each transfer's answer in order, the answers of what ``then`` added, by index)."""
     if not transfers:
-        return []
+        return [], []
     loop = asyncio.get_running_loop()
     results: list[FetchResult | None] = [None] * len(transfers)
+    added: dict[int, FetchResult] = {}  # index → answer of a transfer ``then`` made
 
     def done(index: int, fetched: FetchResult) -> None:  # on the event loop
+        if index >= len(results):
+            added[index] = fetched
+            return
         results[index] = fetched
         if on_result is not None:
             on_result(fetched)
 
     def done_threadsafe(index: int, fetched: FetchResult) -> None:  # on an engine's thread
+        if index >= len(results):
+            added[index] = fetched
+            return
         results[index] = fetched
         if on_result is not None:
             with contextlib.suppress(RuntimeError):  # the loop is gone after a Ctrl-C
@@ -158,15 +180,17 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
             if count:
                 groups = split(transfers, count + 1)  # the first share stays here
                 share = replace(probe, concurrency=max(1, probe.concurrency // len(groups)))
-                engines.append(Engine(site, share, groups[0], cainfo, done_threadsafe))
+                engines.append(Engine(site, share, groups[0], cainfo, done_threadsafe, then))
                 workers = asyncio.ensure_future(
-                    _in_workers(site, share, groups[1:], cainfo, done))
+                    _in_workers(site, share, groups[1:], cainfo, done, then))
                 await threads.call(engines[0].run, deadline=None)
                 await workers
-            # every transfer, or those a worker process left without a result
+            # every transfer, or those a worker process left without a result (its nodes'
+            # browser checks are then the caller's: ``then`` needs all of a node's answers)
             left = [t for t in transfers if results[t.index] is None]
             if left:
-                engines.append(Engine(site, probe, left, cainfo, done_threadsafe))
+                engines.append(Engine(site, probe, left, cainfo, done_threadsafe,
+                                      then if len(left) == len(transfers) else None))
                 await threads.call(engines[-1].run, deadline=None)
         except BaseException:
             for engine in engines:
@@ -176,4 +200,4 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
                 await asyncio.wait([workers])  # the children killed and reaped
             raise
     await asyncio.sleep(0)  # let the last progress callbacks run
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not None], [added[i] for i in sorted(added)]

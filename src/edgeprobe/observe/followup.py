@@ -8,15 +8,24 @@ already); one object over HTTP/3 when the edge advertises it (``Alt-Svc: h3``); 
 ``Range: bytes=0-1`` for up to RANGE_OBJECTS of the video and audio objects it served
 (Safari and iOS play media only through ranges). A few requests per address, none for a
 protocol this libcurl cannot speak (the run says "not tested" instead).
+
+A node's checks need only its own sampled GETs, so the engine that fetched them plans them
+(``Planner``) as soon as the node's last GET is in, and asks them on the node's warm
+connection while other nodes are still being fetched; ``browser_checks`` then plans the
+whole fleet again (the plan is pure: the same answers give the same checks) and asks only
+what no engine asked (a node of a worker process that died, say). As a stage of its own
+after the fetch they cost a new connection per node and per protocol, a worker process's
+start-up, and the fetch's tail again: 0.7 s of a 3.6 s run at 200 edges
+(docs/performance.md).
 """
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from edgeprobe.config.settings import Settings
+from edgeprobe.config.settings import ProbeSettings, Settings, SiteSettings
 from edgeprobe.mastodon import path_to_key
 from edgeprobe.observe.observations import (
     HTTP1,
@@ -30,6 +39,7 @@ from edgeprobe.observe.observations import (
     Target,
 )
 from edgeprobe.observe.sniff import AUDIO, VIDEO, media_class, mime_of, sniff
+from edgeprobe.observe.transfer import Transfer, request
 
 RANGE_OBJECTS = 3  # video/audio objects per address asked with a Range
 _PLAYED = {".mp4", ".m4v", ".mov", ".webm", ".mp3", ".ogg", ".oga", ".m4a", ".wav", ".flac",
@@ -58,10 +68,13 @@ def plan(targets: Sequence[Target], objects: Sequence[SampleObject],
          http3: bool) -> list[Followup]:
     """The browser checks for these targets, from their sampled GETs (``fetched``)."""
     by_path = {o.path: o for o in objects}
+    by_node: dict[str, list[FetchResult]] = {}  # one pass: the fleet's answers are many
+    for f in fetched:
+        if f.variant == MAIN and f.path in by_path:
+            by_node.setdefault(f.node, []).append(f)
     out: list[Followup] = []
     for target in targets:
-        mine = [f for f in fetched if f.node == target.node and f.variant == MAIN
-                and f.path in by_path]
+        mine = by_node.get(target.node, [])
         if not mine or not https:
             continue
         # a failure tells most (an edge failing only over HTTP/2), but not one that timed
@@ -77,6 +90,54 @@ def plan(targets: Sequence[Target], objects: Sequence[SampleObject],
         out += [Followup(target, by_path[f.path], RANGE)
                 for f in [f for f in served if played(f)][:RANGE_OBJECTS]]
     return out
+
+
+@dataclass(frozen=True)
+class Planner:
+    """One node's browser checks from its own sampled GETs, planned where they were fetched
+    (picklable: a worker process plans its nodes' checks itself). ``plan`` for one target."""
+
+    objects: tuple[SampleObject, ...]
+    https: bool
+    http2: bool
+    http3: bool
+
+    def __call__(self, target: Target, fetched: Sequence[FetchResult]) -> list[Followup]:
+        return self.plan_all([target], fetched)
+
+    def plan_all(self, targets: Sequence[Target],
+                 fetched: Sequence[FetchResult]) -> list[Followup]:
+        return plan(targets, self.objects, fetched, self.https, self.http2, self.http3)
+
+
+@dataclass(frozen=True)
+class FollowOn:
+    """A node's browser checks as transfers, numbered after every sampled GET (``first``)
+    in a block of PER_NODE per node, so they never take a GET's index: the engine.Then of a
+    fetch with browser checks (observe/fetch.py), picklable, so a worker process runs it for
+    its own nodes — and light: unpickling it imports no more than the worker has."""
+
+    planner: Planner
+    site: SiteSettings
+    probe: ProbeSettings
+    origin: str | None
+    nodes: tuple[str, ...]
+    first: int
+
+    PER_NODE = 16  # indices a node may use: its checks are at most 3 + RANGE_OBJECTS
+
+    def __call__(self, target: Target, fetched: list[FetchResult]) -> list[Transfer]:
+        base = self.first + self.nodes.index(target.node) * self.PER_NODE
+        followups = self.planner(target, fetched)
+        assert len(followups) <= self.PER_NODE
+        return [request(self.site, self.probe, base + j, f.target, f.obj, self.origin,
+                        f.variant) for j, f in enumerate(followups)]
+
+
+def planner(s: Settings, objects: Sequence[SampleObject]) -> Planner:
+    """The Planner of this run's browser checks (the same plan browser_checks makes)."""
+    tested = protocols_tested()
+    return Planner(tuple(objects), s.site.scheme == "https", "h2" in tested, "h3" in tested)
 
 
 def protocols_tested() -> tuple[str, ...]:
@@ -109,18 +170,23 @@ def disputed(fetches: Sequence[FetchResult], url_prefix: str) -> list[str]:
 
 async def browser_checks(s: Settings, targets: Sequence[Target],
                          objects: Sequence[SampleObject], fetches: Sequence[FetchResult],
-                         bucket_available: bool) -> tuple[list[FetchResult],
-                                                          dict[str, str | None]]:
-    """The browser checks that follow the sampled GETs, and, beside them, the bucket's
-    stored type of each object whose served types disagree (key → ContentType)."""
+                         bucket_available: bool, asked: Sequence[FetchResult] = ()
+                         ) -> tuple[list[FetchResult], dict[str, str | None]]:
+    """The browser checks that follow the sampled GETs, in plan order — those the fetch has
+    already asked (``asked``, by a Planner) taken as they are, the rest asked now — and,
+    beside them, the bucket's stored type of each object whose served types disagree
+    (key → ContentType)."""
+    import asyncio
+
     from edgeprobe.observe.fetch import fetch_followups
     from edgeprobe.observe.origin import content_types
 
-    tested = protocols_tested()
-    followups = plan(targets, objects, fetches, s.site.scheme == "https", "h2" in tested,
-                     "h3" in tested)
+    followups = planner(s, objects).plan_all(targets, fetches)
+    have = {(f.node, f.path, f.variant): f for f in asked}
+    missing = [f for f in followups if (f.target.node, f.obj.path, f.variant) not in have]
     wanted = disputed(fetches, s.origin.url_prefix) if bucket_available else []
-    browser, types = await asyncio.gather(
-        fetch_followups(s.site, s.probe, followups, s.web_origin),
+    fetched, types = await asyncio.gather(
+        fetch_followups(s.site, s.probe, missing, s.web_origin),
         content_types(s.origin, wanted, s.probe.timeout_s))
-    return browser, types
+    have.update({(f.node, f.path, f.variant): f for f in fetched})
+    return [have[(f.target.node, f.obj.path, f.variant)] for f in followups], types

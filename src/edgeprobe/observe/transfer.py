@@ -138,6 +138,15 @@ class Transfer:
         return None
 
 
+def request(site: SiteSettings, probe: ProbeSettings, index: int, target: Target,
+            obj: SampleObject, origin: str | None, variant: str = MAIN,
+            want_cert: bool = False) -> Transfer:
+    """A transfer not yet started: ``obj`` from ``target`` as ``variant`` (a sampled GET,
+    or a browser check), ``index`` its place among the fetch's answers."""
+    return Transfer(index, target, obj, base_url(site, target.port) + obj.path,
+                    probe.max_body_bytes, want_cert=want_cert, variant=variant, origin=origin)
+
+
 def configure(curl: pycurl.Curl, t: Transfer, site: SiteSettings, probe: ProbeSettings,
               cainfo: str | None) -> None:
     """Every option of one transfer (the handle is reset between transfers)."""

@@ -3,7 +3,8 @@ its own interpreter, beside the probing process's own engine thread with the fir
 so the per-chunk work (libcurl's write callback, MD5) of one process never waits for the
 GIL of another (docs/performance.md).
 
-Parent → child, on stdin: one pickle of (site, probe, cainfo, transfers). Child → parent,
+Parent → child, on stdin: one pickle of (site, probe, cainfo, transfers, then: the
+engine.Then that makes each node's browser checks, or None). Child → parent,
 on stdout: frames (4-byte length, then a pickle of [(index, FetchResult), ...]), sent every
 BATCH results or FLUSH_S seconds, whichever comes first, so progress stays live. Both ends
 are this package's own code in processes the parent started, never a peer's bytes: what an
@@ -27,7 +28,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
-from edgeprobe.observe.engine import Done, Engine
+from edgeprobe.observe.engine import Done, Engine, Then
 from edgeprobe.observe.observations import FetchResult
 from edgeprobe.observe.transfer import Transfer
 
@@ -40,7 +41,7 @@ FLUSH_S = 0.05  # the longest a finished result waits in the child before it is 
 
 
 async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequence[Transfer]],
-              cainfo: str | None, done: Done) -> None:
+              cainfo: str | None, done: Done, then: Then | None = None) -> None:
     """Each group in its own worker process; ``done`` on the event loop for each result.
     Returns when every child has exited (a dead child's transfers simply have no result);
     a cancelled run kills the children."""
@@ -54,7 +55,7 @@ async def run(site: SiteSettings, probe: ProbeSettings, groups: Sequence[Sequenc
                 stdout=asyncio.subprocess.PIPE, stderr=None, env=_environment())
             children.append(child)
             assert child.stdin is not None
-            child.stdin.write(pickle.dumps((site, probe, cainfo, list(group)),
+            child.stdin.write(pickle.dumps((site, probe, cainfo, list(group), then),
                                            pickle.HIGHEST_PROTOCOL))
             child.stdin.close()
         await asyncio.gather(*(_read(child, done) for child in children))
@@ -95,7 +96,7 @@ def main() -> None:
     """The child: read the job, run it, stream the results back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        site, probe, cainfo, transfers = pickle.load(sys.stdin.buffer)  # noqa: S301 (the parent)
+        site, probe, cainfo, transfers, then = pickle.load(sys.stdin.buffer)  # noqa: S301 (parent)
     except (EOFError, pickle.UnpicklingError):  # the parent went away before the job came
         return
     # the frames get the pipe to themselves: anything else printed here goes to stderr
@@ -118,7 +119,7 @@ def main() -> None:
             flush()
 
     try:
-        Engine(site, probe, transfers, cainfo, done).run()
+        Engine(site, probe, transfers, cainfo, done, then).run()
         if batch:
             flush()
     except BrokenPipeError:  # the parent is gone: nobody to tell

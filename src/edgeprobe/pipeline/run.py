@@ -1,5 +1,6 @@
-"""One probe run, stage by stage: config → resolve ∥ sample ∥ views → origin ∥ fetch ∥
-canary → browser checks → analyze → re-test what newly failed → run result."""
+"""One probe run, stage by stage: config → resolve ∥ sample ∥ views → origin ∥ fetch (each
+node's browser checks as soon as its GETs are in) ∥ canary → browser checks that are left →
+analyze → re-test what newly failed → run result."""
 
 from __future__ import annotations
 
@@ -27,8 +28,8 @@ ProgressFn = Callable[[int, int, FetchResult | None], None]
 async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                     no_hit_runs: dict[str, int], known: set[str]) -> RunResult:
     from edgeprobe.observe import canary
-    from edgeprobe.observe.fetch import fetch_all
-    from edgeprobe.observe.followup import browser_checks, protocols_tested
+    from edgeprobe.observe.fetch import fetch_and_check
+    from edgeprobe.observe.followup import browser_checks, planner, protocols_tested
     from edgeprobe.observe.origin import check_origin
     from edgeprobe.observe.resolve import resolve_all
     from edgeprobe.observe.sample import build_sample
@@ -65,19 +66,20 @@ async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | Non
         if progress:
             progress(done, total, result)
 
-    # the canary keys ride with the sampled objects (after them: same connections)
-    origin, fetched, unverified, canary_ref = await asyncio.gather(
+    # the canary keys ride with the sampled objects (after them: same connections), and each
+    # node's browser checks follow its last GET there (observe/followup.py)
+    origin, (fetched, asked), unverified, canary_ref = await asyncio.gather(
         check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
                      s.probe.concurrency,
                      listed={o.key: o.listed for o in sample.objects if o.listed}),
-        fetch_all(s.site, s.probe, targets, (*sample.objects, *canaries), on_result,
-                  s.web_origin),
+        fetch_and_check(s.site, s.probe, targets, (*sample.objects, *canaries), on_result,
+                        s.web_origin, planner(s, sample.objects)),
         _unverified_tls(s, targets),
         canary.reference(s.origin, canaries, s.probe.timeout_s))
     canary_paths = {o.path for o in canaries}
     fetches = [f for f in fetched if f.path not in canary_paths]
     browser, types = await browser_checks(s, targets, sample.objects, fetches,
-                                          origin.available)
+                                          origin.available, asked)
     inp = AnalysisInput(
         media_host=s.site.media_host, nodes=s.nodes, resolutions=tuple(resolutions),
         objects=sample.objects, origin=origin, fetches=tuple(fetches), slow_ms=s.probe.slow_ms,
