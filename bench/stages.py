@@ -40,7 +40,7 @@ STAGES = [
     ("edgeprobe.observe.sample", "build_sample", "sample"),
     ("edgeprobe.observe.origin", "check_origin", "bucket check"),
     ("edgeprobe.observe.canary", "reference", "canary: the bucket's answer"),
-    ("edgeprobe.observe.fetch", "fetch_and_check", "fetch (+ canary keys, browser checks)"),
+    ("edgeprobe.observe.fetch", "fetch_each", "fetch (+ canary keys, browser checks)"),
     ("edgeprobe.observe.followup", "browser_checks", "browser checks left after it"),
     ("edgeprobe.pipeline.run", "analyze", "analyze"),
     ("edgeprobe.pipeline.retest", "confirm", "re-test"),

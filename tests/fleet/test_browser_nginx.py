@@ -190,8 +190,9 @@ def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet,
 
     async def go():  # type: ignore[no-untyped-def]
         targets = node_targets(settings, await resolve_all(settings.dns, settings.nodes))
-        fetched, asked = await fetch.fetch_and_check(settings.site, settings.probe, targets,
-                                                     objects, planner=planner)
+        fetched, asked = await fetch.fetch_each(
+            settings.site, settings.probe, targets, objects,
+            then=followup.follow_on(settings, targets, objects, len(objects) * len(targets)))
         browser, _ = await followup.browser_checks(settings, targets, objects, fetched, True,
                                                    asked)
         afresh = await real(settings.site, settings.probe,

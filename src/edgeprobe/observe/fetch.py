@@ -23,16 +23,12 @@ import ssl
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from edgeprobe.config.settings import ProbeSettings, SiteSettings
 from edgeprobe.observe import threads, worker
 from edgeprobe.observe.engine import Engine, Then, split
 from edgeprobe.observe.observations import FetchResult, Followup, SampleObject, Target
 from edgeprobe.observe.transfer import Transfer, request
-
-if TYPE_CHECKING:
-    from edgeprobe.observe.followup import FollowOn, Planner
 
 PER_PROCESS = 100  # transfers a fetching process must have for a worker to be worth starting
 
@@ -104,25 +100,20 @@ async def fetch_all(site: SiteSettings, probe: ProbeSettings, targets: Sequence[
     """Every object from every target, in object-major order (the global limit is shared
     fairly); never raises for anything a node does (each failure is a FetchResult carrying
     its error). ``origin``: the web UI's Origin, sent with every request."""
-    return (await fetch_and_check(site, probe, targets, objects, on_result, origin))[0]
+    return (await fetch_each(site, probe, targets, objects, on_result, origin))[0]
 
 
-async def fetch_and_check(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
-                          objects: Sequence[SampleObject],
-                          on_result: Callable[[FetchResult], None] | None = None,
-                          origin: str | None = None, planner: Planner | None = None
-                          ) -> tuple[list[FetchResult], list[FetchResult]]:
-    """fetch_all, and with a ``planner`` each node's browser checks too, asked as soon as
-    the node's GETs are in (observe/followup.py): (the GETs' answers, the checks')."""
+async def fetch_each(site: SiteSettings, probe: ProbeSettings, targets: Sequence[Target],
+                     objects: Sequence[SampleObject],
+                     on_result: Callable[[FetchResult], None] | None = None,
+                     origin: str | None = None, then: Then | None = None
+                     ) -> tuple[list[FetchResult], list[FetchResult]]:
+    """fetch_all, and what ``then`` adds after each node's GETs (its browser checks:
+    followup.FollowOn), numbered after the GETs' len(objects) × len(targets) indices:
+    (the GETs' answers, the added transfers' answers)."""
     transfers = [request(site, probe, n * len(targets) + i, target, obj, origin,
-                           want_cert=n == 0)
+                         want_cert=n == 0)
                  for n, obj in enumerate(objects) for i, target in enumerate(targets)]
-    then = None
-    if planner is not None:
-        from edgeprobe.observe.followup import FollowOn
-
-        then = FollowOn(planner, site, probe, origin, tuple(t.node for t in targets),
-                        len(transfers))
     return await _run(site, probe, transfers, on_result, then)
 
 
@@ -130,9 +121,9 @@ async def fetch_followups(site: SiteSettings, probe: ProbeSettings,
                           followups: Sequence[Followup],
                           origin: str | None = None) -> list[FetchResult]:
     """The browser checks (observe/followup.py), as fetch_all runs the sampled GETs."""
-    return (await _run(site, probe, [request(site, probe, i, f.target, f.obj, origin,
-                                               f.variant) for i, f in enumerate(followups)],
-                       None))[0]
+    transfers = [request(site, probe, i, f.target, f.obj, origin, f.variant)
+                 for i, f in enumerate(followups)]
+    return (await _run(site, probe, transfers, None))[0]
 
 
 async def _in_workers(site: SiteSettings, probe: ProbeSettings,
@@ -143,7 +134,7 @@ async def _in_workers(site: SiteSettings, probe: ProbeSettings,
 
 
 async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Transfer],
-               on_result: Callable[[FetchResult], None] | None, then: FollowOn | None = None
+               on_result: Callable[[FetchResult], None] | None, then: Then | None = None
                ) -> tuple[list[FetchResult], list[FetchResult]]:
     """(each transfer's answer in order, the answers of what ``then`` added, by index)."""
     if not transfers:

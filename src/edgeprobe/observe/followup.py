@@ -114,7 +114,7 @@ class Planner:
 class FollowOn:
     """A node's browser checks as transfers, numbered after every sampled GET (``first``)
     in a block of PER_NODE per node, so they never take a GET's index: the engine.Then of a
-    fetch with browser checks (observe/fetch.py), picklable, so a worker process runs it for
+    fetch with browser checks (fetch.fetch_each), picklable, so a worker process runs it for
     its own nodes — and light: unpickling it imports no more than the worker has."""
 
     planner: Planner
@@ -138,6 +138,14 @@ def planner(s: Settings, objects: Sequence[SampleObject]) -> Planner:
     """The Planner of this run's browser checks (the same plan browser_checks makes)."""
     tested = protocols_tested()
     return Planner(tuple(objects), s.site.scheme == "https", "h2" in tested, "h3" in tested)
+
+
+def follow_on(s: Settings, targets: Sequence[Target], objects: Sequence[SampleObject],
+              gets: int) -> FollowOn:
+    """What fetch.fetch_each runs after each node's GETs (``gets`` of them in all, canary
+    keys included) to ask its browser checks (of the sampled ``objects``) at once."""
+    return FollowOn(planner(s, objects), s.site, s.probe, s.web_origin,
+                    tuple(t.node for t in targets), gets)
 
 
 def protocols_tested() -> tuple[str, ...]:

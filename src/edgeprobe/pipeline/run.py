@@ -28,8 +28,8 @@ ProgressFn = Callable[[int, int, FetchResult | None], None]
 async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | None,
                     no_hit_runs: dict[str, int], known: set[str]) -> RunResult:
     from edgeprobe.observe import canary
-    from edgeprobe.observe.fetch import fetch_and_check
-    from edgeprobe.observe.followup import browser_checks, planner, protocols_tested
+    from edgeprobe.observe.fetch import fetch_each
+    from edgeprobe.observe.followup import browser_checks, follow_on, protocols_tested
     from edgeprobe.observe.origin import check_origin
     from edgeprobe.observe.resolve import resolve_all
     from edgeprobe.observe.sample import build_sample
@@ -72,8 +72,8 @@ async def probe_run(settings: Settings, scope: Scope, progress: ProgressFn | Non
         check_origin(s.origin, [o.key for o in sample.objects], s.probe.timeout_s,
                      s.probe.concurrency,
                      listed={o.key: o.listed for o in sample.objects if o.listed}),
-        fetch_and_check(s.site, s.probe, targets, (*sample.objects, *canaries), on_result,
-                        s.web_origin, planner(s, sample.objects)),
+        fetch_each(s.site, s.probe, targets, (*sample.objects, *canaries), on_result,
+                   s.web_origin, follow_on(s, targets, sample.objects, total)),
         _unverified_tls(s, targets),
         canary.reference(s.origin, canaries, s.probe.timeout_s))
     canary_paths = {o.path for o in canaries}
