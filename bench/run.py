@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import json
 import os
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -28,9 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/servers: the nginx driver
 from blackbox import Blackbox
 from blackbox import available as blackbox_available
-from procmem import status_mib
+from procmem import pss_mib, status_mib
 
 MEDIA_HOST = "media.bench.test"
+PSS_EVERY = 10  # RSS samples (5 ms apart) per PSS sample
 
 
 def _cmdline(pid: int) -> bytes:
@@ -58,14 +60,19 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     VmRSS summed, every 5 ms), and never less than the child's own VmHWM. A process forked
     to start a worker shows the parent's memory until it execs: it is the parent's, not
     counted again (summing every process's own peak did, and counted a worker of the
-    fetch and one of the browser checks, which never run together, as if they did)."""
+    fetch and one of the browser checks, which never run together, as if they did). Beside
+    it, the most PSS they held at once (pss_mib: shared pages split between the processes
+    that map them), read every PSS_EVERY samples only, as it costs ~0.4 ms a process."""
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root, peak = _cmdline(proc.pid), 0.0
+    root, peak, pss, samples = _cmdline(proc.pid), 0.0, 0.0, 0
     while True:
+        tree = [each for each in _tree(proc.pid) if each == proc.pid or _cmdline(each) != root]
         peak = max(peak, status_mib("VmHWM", proc.pid),
-                   sum(status_mib("VmRSS", each) for each in _tree(proc.pid)
-                       if each == proc.pid or _cmdline(each) != root))
+                   sum(status_mib("VmRSS", each) for each in tree))
+        if samples % PSS_EVERY == 0:
+            pss = max(pss, sum(pss_mib(each) for each in tree))
+        samples += 1
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
         if pid:
             break
@@ -75,7 +82,14 @@ def run_measured(cmd: list[str]) -> dict[str, float]:
     err = proc.stderr.read().decode() if proc.stderr else ""
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[0]} exited {proc.returncode}: {err[-2000:]}")
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak}
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "rss_mb": peak,
+            "pss_mb": pss}
+
+
+def _other_threads_cpu() -> float:
+    """CPU seconds of this process's threads but the calling one: the S3 server's (moto
+    answers edgeprobe's bucket check in threads of this process), not the sampling loop's."""
+    return time.process_time() - time.thread_time()
 
 
 def curl_config(path: Path, urls: list[tuple[str, str]], port: int, ca: Path) -> None:
@@ -168,17 +182,30 @@ def main() -> None:
             f"{url}\t{MEDIA_HOST}:{port}:{address}:{port}\n" for url, address in urls))
         bare_cmd = [sys.executable, str(Path(__file__).with_name("bare.py")),
                     str(root / "bare.txt"), str(ca_file)]
+        # Python's ceiling on every core: one bare loop per core, each with its share of the
+        # nodes (as edgeprobe shares them) and of the transfers in flight
+        cores = len(os.sched_getaffinity(0))
+        for i in range(cores):
+            (root / f"bare-{i}.txt").write_text("".join(
+                f"{url}\t{MEDIA_HOST}:{port}:{address}:{port}\n" for url, address in urls
+                if int(address.rsplit(".", 1)[1]) % cores == i))
+        bares_cmd = ["sh", "-c", "".join(
+            shlex.join([sys.executable, str(Path(__file__).with_name("bare.py")),
+                        str(root / f"bare-{i}.txt"), str(ca_file),
+                        "--parallel", str(max(1, args.concurrency // cores))]) + f" & p{i}=$!; "
+            for i in range(cores)) + "".join(f"wait $p{i} || exit 1; " for i in range(cores))]
         ep_cmd = [edgeprobe, "probe", "all", "-c", str(probe), "--json", str(root / "run.json"),
                   "-q", "--fail-on", "never"]
         run_measured(curl_cmd)  # warm-up: fills every edge's proxy_cache
         stages = ""
         if args.hold:
             print("edgeprobe:", " ".join(ep_cmd), "\ncurl:", " ".join(curl_cmd),
-                  "\nbare:", " ".join(bare_cmd), flush=True)
+                  "\nbare:", " ".join(bare_cmd), "\nbares:", " ".join(bares_cmd), flush=True)
             input("fleet up; Enter stops it\n")
             return
+        one_bare, all_bares = "bare Python + libcurl + MD5", f"the same, {cores} processes"
         results: dict[str, list[dict[str, float]]] = {"edgeprobe": [], "curl": [],
-                                                      "bare Python + libcurl + MD5": []}
+                                                      one_bare: [], all_bares: []}
         blackbox = None
         if blackbox_available():
             blackbox = Blackbox(root, MEDIA_HOST, port, ca_file)
@@ -191,10 +218,14 @@ def main() -> None:
         else:
             print("(blackbox_exporter not installed: apt-get install prometheus-blackbox-exporter)",
                   file=sys.stderr)
+        s3_cpu = []  # the bucket's CPU during each edgeprobe run: it shares the cores
         for _ in range(args.rounds):
+            before = _other_threads_cpu()
             results["edgeprobe"].append(run_measured(ep_cmd))
+            s3_cpu.append(_other_threads_cpu() - before)
             results["curl"].append(run_measured(curl_cmd))
-            results["bare Python + libcurl + MD5"].append(run_measured(bare_cmd))
+            results[one_bare].append(run_measured(bare_cmd))
+            results[all_bares].append(run_measured(bares_cmd))
             if blackbox is not None:
                 results["blackbox_exporter"].append(blackbox.measure(bb_cmd))
         if args.profile:
@@ -213,6 +244,8 @@ def main() -> None:
         assert run["ok"] and run["counts"]["checks"] == checks, run["findings"][:3]
         helps = [run_measured([edgeprobe, "--help"])["wall"] for _ in range(10)]
         print(report(args, checks, results, statistics.median(helps)))
+        print(f"the bucket (moto, in this process) during edgeprobe's runs: "
+              f"{statistics.median(s3_cpu):.2f} CPU s (median), on the same cores")
         if args.stages:
             print(f"\nOne more edgeprobe run, stage by stage:\n\n```\n{stages}```")
     finally:
@@ -226,6 +259,10 @@ def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) 
     def med(tool: str, key: str) -> float:
         return statistics.median(r[key] for r in results[tool])
 
+    def pss(tool: str) -> str:  # blackbox_exporter's is a server's, measured otherwise
+        found = [r["pss_mb"] for r in results[tool] if "pss_mb" in r]
+        return f"{max(found):.0f}" if found else "–"
+
     rate = {t: checks / med(t, "wall") for t in results}
     lines = [
         f"{args.nodes} nginx edges × {args.objects} objects of {args.size} bytes = {checks} "
@@ -234,12 +271,13 @@ def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) 
         f"{'default' if args.processes is None else args.processes}; edges speak "
         f"{'HTTP/1.1 only' if args.http1 else 'HTTP/2 (ALPN)'}",
         "",
-        "| tool | wall s | objects/s | CPU s | peak RSS MiB |",
-        "|---|---:|---:|---:|---:|",
+        "| tool | wall s | objects/s | CPU s | peak RSS MiB | peak PSS MiB |",
+        "|---|---:|---:|---:|---:|---:|",
     ]
     for tool in results:
         lines.append(f"| {tool} | {med(tool, 'wall'):.2f} | {rate[tool]:.0f} | "
-                     f"{med(tool, 'cpu'):.2f} | {max(r['rss_mb'] for r in results[tool]):.0f} |")
+                     f"{med(tool, 'cpu'):.2f} | {max(r['rss_mb'] for r in results[tool]):.0f} | "
+                     f"{pss(tool)} |")
     lines += ["", f"edgeprobe/curl objects/s: {rate['edgeprobe'] / rate['curl']:.2f}"]
     if "blackbox_exporter" in rate:
         lines.append(f"edgeprobe/blackbox_exporter objects/s: "
