@@ -66,8 +66,22 @@ def _verdicts(run: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, ...]]:
             for o in run["objects"] for node, r in o["results"].items()}
 
 
+@pytest.fixture
+def asked_after(monkeypatch):
+    """The browser checks asked after the fetch (those no engine asked in it), by node."""
+    later: list[str] = []
+    real = fetch.fetch_followups
+
+    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
+        later.extend(f.target.node for f in followups)
+        return await real(site, probe, followups, origin)
+
+    monkeypatch.setattr(fetch, "fetch_followups", counted)
+    return later
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
-def test_workers_judge_as_the_thread_does(lab, spied):
+def test_workers_judge_as_the_thread_does(lab, spied, asked_after):
     for node, fault in BROKEN.items():
         lab.fault(node, fault)
     in_thread = lab.probe(probe="timeout_s = 20.0\nprocesses = 0")
@@ -81,9 +95,11 @@ def test_workers_judge_as_the_thread_does(lab, spied):
     assert blamed(in_workers) == blamed(in_thread)
     assert {t for _, t, _ in blamed(in_workers)} == set(BROKEN)
     assert _verdicts(in_workers) == _verdicts(in_thread)
-    # each node's browser checks (the lab's: Range), planned where its GETs were fetched
+    # each node's browser checks (the lab's: Range), planned and asked where its GETs were
+    # fetched, in the workers too: none left for after the fetch
     assert {n["name"]: n["browser"] for n in in_workers["nodes"]} \
         == {n["name"]: n["browser"] for n in in_thread["nodes"]}
+    assert asked_after == []
     # each node's certificate is recorded in whichever process fetched it
     assert {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_workers["nodes"]} \
         == {n["name"]: (n.get("certificate") or {}).get("sha256") for n in in_thread["nodes"]}
@@ -92,19 +108,11 @@ def test_workers_judge_as_the_thread_does(lab, spied):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
-def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
+def test_a_worker_that_dies_loses_no_check(lab, spied, asked_after, monkeypatch):
     """SIGKILL every worker after the first result: what they had not sent is fetched again
     in the probing process, and the run is the same as a healthy one — the browser checks
     of the dead worker's nodes too, asked after the fetch."""
     monkeypatch.setattr(worker, "BATCH", 1)
-    later: list[tuple[str, str]] = []
-    real = fetch.fetch_followups
-
-    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
-        later.extend((f.target.node, f.variant) for f in followups)
-        return await real(site, probe, followups, origin)
-
-    monkeypatch.setattr(fetch, "fetch_followups", counted)
     lab.fault("cdn-fremont-1", "s3_disabled")
     killed: list[int] = []
 
@@ -118,7 +126,7 @@ def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
     run = run_json(pipeline.probe(settings, Scope.all(), progress=progress))
     assert killed, "no worker process was running"
     assert all(n["checks"] == len(lab.lab.paths) for n in run["nodes"])
-    assert later and {node for node, _ in later} <= set().union(*spied[0])
+    assert asked_after and set(asked_after) <= set().union(*spied[0])
     assert all(n["browser"]["range"] == "ok" for n in run["nodes"]
                if n["name"] != "cdn-fremont-1")
     assert {t for _, t, _ in blamed(run)} == {"cdn-fremont-1"}
