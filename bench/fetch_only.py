@@ -34,12 +34,14 @@ def main() -> None:
 
     from edgeprobe import config
     from edgeprobe.observe.fetch import fetch_all
-    from edgeprobe.observe.observations import SampleObject, Target
+    from edgeprobe.observe.observations import SampleObject
+    from edgeprobe.observe.resolve import resolve_all
+    from edgeprobe.observe.targets import node_targets
 
     settings = config.load(args.probe_file)
     probe = settings.probe if args.processes is None else dataclasses.replace(
         settings.probe, processes=args.processes)
-    targets = [Target(n.name, tuple(n.addresses), settings.node_port(n)) for n in settings.nodes]
+    targets = node_targets(settings, asyncio.run(resolve_all(settings.dns, settings.nodes)))
     objects = [SampleObject(p, p.lstrip("/"), "paths") for p in settings.samples.paths]
     walls = []
     for _ in range(args.rounds):

@@ -163,7 +163,7 @@ def test_a_healthy_fleet_gives_no_browser_finding_in_20_runs(fleet):
         assert {_node(run, n)["browser"]["cors"] for n in EDGES} == {"ok"}
 
 
-def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet, monkeypatch):
+def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet, asked_after):
     """The fetch asks each node's browser checks itself, planned from that node's answers:
     exactly the checks a plan of the whole fleet makes, the HTTP/2 ones on the connection
     its GETs used (no new connect), so the stage after the fetch asks nothing; asked after
@@ -179,14 +179,6 @@ def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet,
     settings = config.load(fleet.probe_file())
     objects = [SampleObject(f"/{o.key}", o.key, "paths") for o in fleet.objects]
     planner = followup.planner(settings, objects)
-    later: list[int] = []  # how many checks the stage after the fetch asked
-    real = fetch.fetch_followups
-
-    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
-        later.append(len(followups))
-        return await real(site, probe, followups, origin)
-
-    monkeypatch.setattr(fetch, "fetch_followups", counted)
 
     async def go():  # type: ignore[no-untyped-def]
         targets = node_targets(settings, await resolve_all(settings.dns, settings.nodes))
@@ -195,17 +187,19 @@ def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet,
             then=followup.follow_on(settings, targets, objects, len(objects) * len(targets)))
         browser, _ = await followup.browser_checks(settings, targets, objects, fetched, True,
                                                    asked)
-        afresh = await real(settings.site, settings.probe,
-                            planner.plan_all(targets, fetched), settings.web_origin)
-        return targets, fetched, asked, browser, afresh
+        later = list(asked_after)  # what the stage after the fetch asked
+        afresh = await fetch.fetch_followups(settings.site, settings.probe,
+                                             planner.plan_all(targets, fetched),
+                                             settings.web_origin)
+        return targets, fetched, asked, browser, later, afresh
 
-    targets, fetched, asked, browser, afresh = asyncio.run(go())
+    targets, fetched, asked, browser, later, afresh = asyncio.run(go())
     plan = planner.plan_all(targets, fetched)
     key = [(f.target.node, f.obj.path, f.variant) for f in plan]
     assert plan and [(f.node, f.path, f.variant) for f in browser] == key
     assert sorted((f.node, f.path, f.variant) for f in asked) == sorted(key)
     assert browser == [next(a for a in asked if (a.node, a.path, a.variant) == k) for k in key]
-    assert later == [0]
+    assert later == []
     assert {f.node for f in asked if f.variant == HTTP2} == set(EDGES)
     assert all(f.timing.connect_ms is None for f in asked if f.variant == HTTP2)
     assert all(f.timing.connect_ms is not None for f in afresh)

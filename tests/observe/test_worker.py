@@ -66,20 +66,6 @@ def _verdicts(run: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, ...]]:
             for o in run["objects"] for node, r in o["results"].items()}
 
 
-@pytest.fixture
-def asked_after(monkeypatch):
-    """The browser checks asked after the fetch (those no engine asked in it), by node."""
-    later: list[str] = []
-    real = fetch.fetch_followups
-
-    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
-        later.extend(f.target.node for f in followups)
-        return await real(site, probe, followups, origin)
-
-    monkeypatch.setattr(fetch, "fetch_followups", counted)
-    return later
-
-
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
 def test_workers_judge_as_the_thread_does(lab, spied, asked_after):
     for node, fault in BROKEN.items():

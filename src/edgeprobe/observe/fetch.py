@@ -143,20 +143,20 @@ async def _run(site: SiteSettings, probe: ProbeSettings, transfers: Sequence[Tra
     results: list[FetchResult | None] = [None] * len(transfers)
     added: dict[int, FetchResult] = {}  # index → answer of a transfer ``then`` made
 
-    def done(index: int, fetched: FetchResult) -> None:  # on the event loop
+    def keep(index: int, fetched: FetchResult) -> bool:
+        """Store an answer; True for a GET's, which progress counts."""
         if index >= len(results):
             added[index] = fetched
-            return
+            return False
         results[index] = fetched
-        if on_result is not None:
+        return True
+
+    def done(index: int, fetched: FetchResult) -> None:  # on the event loop
+        if keep(index, fetched) and on_result is not None:
             on_result(fetched)
 
     def done_threadsafe(index: int, fetched: FetchResult) -> None:  # on an engine's thread
-        if index >= len(results):
-            added[index] = fetched
-            return
-        results[index] = fetched
-        if on_result is not None:
+        if keep(index, fetched) and on_result is not None:
             with contextlib.suppress(RuntimeError):  # the loop is gone after a Ctrl-C
                 loop.call_soon_threadsafe(on_result, fetched)
 

@@ -94,16 +94,14 @@ def plan(targets: Sequence[Target], objects: Sequence[SampleObject],
 
 @dataclass(frozen=True)
 class Planner:
-    """One node's browser checks from its own sampled GETs, planned where they were fetched
-    (picklable: a worker process plans its nodes' checks itself). ``plan`` for one target."""
+    """``plan`` with this run's objects and protocols: for one node where its GETs were
+    fetched (picklable: a worker process plans its nodes' checks itself), and for the whole
+    fleet after the fetch."""
 
     objects: tuple[SampleObject, ...]
     https: bool
     http2: bool
     http3: bool
-
-    def __call__(self, target: Target, fetched: Sequence[FetchResult]) -> list[Followup]:
-        return self.plan_all([target], fetched)
 
     def plan_all(self, targets: Sequence[Target],
                  fetched: Sequence[FetchResult]) -> list[Followup]:
@@ -124,11 +122,11 @@ class FollowOn:
     nodes: tuple[str, ...]
     first: int
 
-    PER_NODE = 16  # indices a node may use: its checks are at most 3 + RANGE_OBJECTS
+    PER_NODE = 3 + RANGE_OBJECTS  # a node's checks at most: HTTP/2, HTTP/1.1, HTTP/3, ranges
 
     def __call__(self, target: Target, fetched: list[FetchResult]) -> list[Transfer]:
         base = self.first + self.nodes.index(target.node) * self.PER_NODE
-        followups = self.planner(target, fetched)
+        followups = self.planner.plan_all([target], fetched)
         assert len(followups) <= self.PER_NODE
         return [request(self.site, self.probe, base + j, f.target, f.obj, self.origin,
                         f.variant) for j, f in enumerate(followups)]

@@ -38,14 +38,6 @@ def clean(text: str, keep_newlines: bool = False) -> str:
 def clean_tree(value: Any, field: str | None = None) -> Any:
     """Every string (keys included) of a JSON-shaped value, cleaned; a field named in
     MULTILINE_FIELDS keeps its newlines and tabs."""
-    kind = type(value)
-    if kind is dict:
-        return _clean_dict(value)
-    if kind is str:
-        return value if value.isprintable() else clean(value, field in MULTILINE_FIELDS)
-    if kind is list or kind is tuple:
-        return [clean_tree(v, field) for v in value]
-    # a subclass (a str enum, say): the same rules, by isinstance
     if isinstance(value, str):
         return clean(value, keep_newlines=field in MULTILINE_FIELDS)
     if isinstance(value, dict):

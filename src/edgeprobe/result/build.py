@@ -64,10 +64,9 @@ def _check(c: Check, ref: Reference) -> dict[str, Any]:
                            "headers": f.headers}
     if f.headers.get("ETag"):
         out["etag"] = f.headers["ETag"]
-    for name in STATUS_HEADERS:  # the first cache-status header the node sent
-        if f.headers.get(name):
-            out["cache"] = f.headers[name]
-            break
+    cache = next((f.headers[h] for h in STATUS_HEADERS if f.headers.get(h)), None)
+    if cache:
+        out["cache"] = cache
     if f.error:
         out["error"] = f.error
     if f.body_excerpt:
