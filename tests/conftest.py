@@ -85,23 +85,6 @@ class LabHandle:
 
 
 @pytest.fixture
-def asked_after(monkeypatch):
-    """The nodes of the browser checks asked after the fetch, one entry a check: those no
-    engine asked within it (observe/followup.py)."""
-    from edgeprobe.observe import fetch
-
-    later: list[str] = []
-    real = fetch.fetch_followups
-
-    async def counted(site, probe, followups, origin=None):  # type: ignore[no-untyped-def]
-        later.extend(f.target.node for f in followups)
-        return await real(site, probe, followups, origin)
-
-    monkeypatch.setattr(fetch, "fetch_followups", counted)
-    return later
-
-
-@pytest.fixture
 def lab(lab_thread):
     handle = LabHandle(lab_thread)
     yield handle

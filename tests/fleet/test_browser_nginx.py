@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import assert_healthy_not_blamed, blamed
 from tests.servers.nginx_fleet import EDGES, FREMONT, MEDIA_HOST, NginxFleet
+from tests.spies import followups_asked_after
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -163,7 +164,7 @@ def test_a_healthy_fleet_gives_no_browser_finding_in_20_runs(fleet):
         assert {_node(run, n)["browser"]["cors"] for n in EDGES} == {"ok"}
 
 
-def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet, asked_after):
+def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet, monkeypatch):
     """The fetch asks each node's browser checks itself, planned from that node's answers:
     exactly the checks a plan of the whole fleet makes, the HTTP/2 ones on the connection
     its GETs used (no new connect), so the stage after the fetch asks nothing; asked after
@@ -179,6 +180,7 @@ def test_each_nodes_browser_checks_follow_its_gets_on_its_warm_connection(fleet,
     settings = config.load(fleet.probe_file())
     objects = [SampleObject(f"/{o.key}", o.key, "paths") for o in fleet.objects]
     planner = followup.planner(settings, objects)
+    asked_after = followups_asked_after(monkeypatch)
 
     async def go():  # type: ignore[no-untyped-def]
         targets = node_targets(settings, await resolve_all(settings.dns, settings.nodes))

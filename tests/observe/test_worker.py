@@ -25,6 +25,7 @@ from edgeprobe.observe.targets import node_targets
 from edgeprobe.pipeline import Scope
 from edgeprobe.result.files import run_json
 from tests.conftest import assert_healthy_not_blamed, blamed
+from tests.spies import followups_asked_after
 
 BROKEN = {"cdn-fremont-1": "s3_disabled", "cdn-ashburn-1": "wrong_cert",
           "cdn-frankfurt-1": "truncated"}
@@ -67,7 +68,8 @@ def _verdicts(run: dict[str, Any]) -> dict[tuple[str, str], tuple[Any, ...]]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
-def test_workers_judge_as_the_thread_does(lab, spied, asked_after):
+def test_workers_judge_as_the_thread_does(lab, spied, monkeypatch):
+    asked_after = followups_asked_after(monkeypatch)
     for node, fault in BROKEN.items():
         lab.fault(node, fault)
     in_thread = lab.probe(probe="timeout_s = 20.0\nprocesses = 0")
@@ -94,11 +96,12 @@ def test_workers_judge_as_the_thread_does(lab, spied, asked_after):
 
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads /proc")
-def test_a_worker_that_dies_loses_no_check(lab, spied, asked_after, monkeypatch):
+def test_a_worker_that_dies_loses_no_check(lab, spied, monkeypatch):
     """SIGKILL every worker after the first result: what they had not sent is fetched again
     in the probing process, and the run is the same as a healthy one — the browser checks
     of the dead worker's nodes too, asked after the fetch."""
     monkeypatch.setattr(worker, "BATCH", 1)
+    asked_after = followups_asked_after(monkeypatch)
     lab.fault("cdn-fremont-1", "s3_disabled")
     killed: list[int] = []
 
