@@ -61,3 +61,23 @@ def test_hostile_values_are_kept_as_data(lab):
     node = next(n for n in run["nodes"] if n["name"] == FREMONT)
     assert "<script>" in node["headers"]["Server"]
     assert "<script>" in run["objects"][0]["results"][FREMONT]["body_excerpt"]
+
+
+def test_shared_header_values_stay_bounded(monkeypatch):
+    """Header values are decoded once and shared (observe/transfer.py); an edge that sends
+    a long value, or a new one every time, cannot grow that table past its bound."""
+    from types import SimpleNamespace
+
+    from edgeprobe.observe import transfer
+
+    monkeypatch.setattr(transfer, "_VALUES", {})
+    answer = SimpleNamespace(headers={})
+    transfer.Transfer.on_header(answer, b"ETag: \"" + b"x" * 1000 + b"\"\r\n")
+    for i in range(transfer.VALUES_KEPT + 100):
+        transfer.Transfer.on_header(answer, f"Server: edge-{i}\r\n".encode())
+    transfer.Transfer.on_header(answer, b"Server: edge-7\r\n")
+    assert answer.headers["ETag"] == ['"' + "x" * 1000 + '"']
+    assert answer.headers["Server"][-2:] == [f"edge-{transfer.VALUES_KEPT + 99}", "edge-7"]
+    assert answer.headers["Server"][-1] is answer.headers["Server"][7]  # shared, not a copy
+    assert len(transfer._VALUES) == transfer.VALUES_KEPT
+    assert max(map(len, transfer._VALUES)) <= transfer.VALUE_SHARED

@@ -19,7 +19,6 @@ the canary finding says the cache is hiding the break, and for how long it can.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
@@ -28,9 +27,9 @@ from typing import NotRequired, TypedDict
 from edgeprobe.analyze.cache import HIT, age_s, cache_status
 from edgeprobe.analyze.types import CanaryAnswer, Check, Finding, NodeCanary
 from edgeprobe.observe.observations import CanaryReference, FetchResult
+from edgeprobe.observe.s3 import s3_error_code
 from edgeprobe.vocabulary import CANARY_CAUSES, CANARY_EXPLAINS, CANARY_OK, CRITICAL, OK, WARNING
 
-_CODE = re.compile(r"<Code>([A-Za-z0-9._-]{1,64})</Code>")
 _PATH_WORKS = ("NoSuchKey", "AccessDenied")
 
 # The cause in plain words, for the finding's summary (what a responder acts on).
@@ -53,17 +52,6 @@ SHORT = {"bucket_missing": "bucket name wrong (NoSuchBucket)",
          "access_denied": "the store refuses the edge (AccessDenied)",
          "origin_error": "the store answers an error", "not_proxying": "not proxying to the bucket",
          "origin_unreachable": "bucket unreachable", "catch_all": "a catch-all answers 200"}
-
-
-def s3_error_code(body: str | None) -> str | None:
-    """The ``<Code>`` of an S3 XML error body (its first bytes), or None for anything else."""
-    if not body:
-        return None
-    head = body.lstrip()[:64]
-    if not (head.startswith("<?xml") or head.startswith("<Error")):
-        return None
-    found = _CODE.search(body)
-    return found.group(1) if found else None
 
 
 def expected_words(ref: CanaryReference | None) -> str:

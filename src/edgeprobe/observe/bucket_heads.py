@@ -1,43 +1,47 @@
-"""The bucket's HEAD for many keys at once: signed by botocore (its credentials chain, its
-addressing style, its signature, as a presigned URL), sent by libcurl's multi interface.
+"""The bucket's plain questions, sent by libcurl's multi interface with URLs signed by
+botocore (signer.py, or the client's presigner without an endpoint): HEAD the bucket,
+HEAD many keys at once, GET the canary's missing key.
 
-A boto3 ``head_object`` costs ~3 ms of CPU in botocore (event hooks, validation, parsing)
-for a few hundred bytes of answer, and in a thread beside the fetch it takes the GIL from
-it; presigning costs ~0.25 ms and libcurl's HEAD next to nothing (docs/performance.md).
-Only plain answers are read here: 200 (exists: size, ETag, type), 404 (missing), 403 (can't
-tell). Anything else (a redirect to the bucket's region, a 400, a 5xx) is None, and the
-caller asks boto3, which knows those. A signed URL carries credentials, so it never leaves
-this module: no message quotes it, nor libcurl's own error text.
+A boto3 call costs ~3 ms of CPU in botocore (event hooks, validation, parsing) for a few
+hundred bytes of answer, and in a thread beside the fetch it takes the GIL from it; the
+client itself ~14 MB and ~0.1 s to make. Presigning costs ~0.25 ms and libcurl's request
+next to nothing (docs/performance.md). Only plain answers are read here: 200, 404, 403 (and
+a transport failure). Anything else (a redirect to the bucket's region, a 400, a 5xx, a TLS
+failure the client's own CA settings may not have) is None, and the caller asks boto3,
+which knows those. A signed URL carries credentials, so it never leaves this module: no
+message quotes it, nor libcurl's own error text.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
-from typing import Any
 
 import pycurl
 
 from edgeprobe._version import __version__
+from edgeprobe.config.settings import OriginSettings
+from edgeprobe.errors import FetchError, OriginError
 from edgeprobe.observe.curl_errors import map_curl_error
 from edgeprobe.observe.engine import wait
 from edgeprobe.observe.observations import OriginObject
+from edgeprobe.observe.s3 import TIMED_OUT, UNREACHABLE, make_client, status_error
+from edgeprobe.observe.signer import PRESIGN_S, signer
 
-PRESIGN_S = 900  # a URL's validity: longer than any run's bucket check
 FORBIDDEN = ("403 from the bucket: missing, or no permission (without s3:ListBucket S3 says "
              "403 for missing keys)")
+MAX_BODY = 16 * 1024  # bytes of an answer's body kept (an S3 error is a few hundred)
 
 
-def presign(client: Any, bucket: str, keys: Sequence[str]) -> list[str]:
-    """A signed HEAD URL per key (unsigned when the client is anonymous)."""
-    return [client.generate_presigned_url("head_object", Params={"Bucket": bucket, "Key": k},
-                                          ExpiresIn=PRESIGN_S) for k in keys]
+class Answer:
+    """One request's answer as libcurl delivers it: the last status line's status and
+    headers, up to MAX_BODY bytes of body (a GET's), or the failure."""
 
-
-class _Head:
-    def __init__(self, key: str) -> None:
-        self.key = key
+    def __init__(self) -> None:
         self.status: int | None = None
         self.headers: dict[str, str] = {}
+        self.body = bytearray()
+        self.failure: FetchError | None = None
 
     def on_header(self, line: bytes) -> None:
         text = line.decode("iso-8859-1").strip()
@@ -50,54 +54,117 @@ class _Head:
             if sep:
                 self.headers[name.strip().lower()] = value.strip()
 
-    def answer(self) -> OriginObject | None:
+    def on_body(self, chunk: bytes) -> int | None:
+        if len(self.body) + len(chunk) > MAX_BODY:
+            return 0  # ends the transfer: what a caller reads is already here
+        self.body += chunk
+        return None
+
+    def object(self, bucket: str, key: str) -> OriginObject | None:
+        """What this answer to a key's HEAD says of the key (None: ask boto3)."""
+        if self.failure is not None:
+            return OriginObject(key, exists=None, error=f"bucket {bucket!r}: {self.failure}")
         if self.status == 200:
             size = self.headers.get("content-length", "")
-            return OriginObject(self.key, exists=True,
-                                size=int(size) if size.isdigit() else None,
+            return OriginObject(key, exists=True, size=int(size) if size.isdigit() else None,
                                 etag=self.headers.get("etag"),
                                 content_type=self.headers.get("content-type"))
         if self.status == 404:
-            return OriginObject(self.key, exists=False)
+            return OriginObject(key, exists=False)
         if self.status == 403:
-            return OriginObject(self.key, exists=None, error=FORBIDDEN)
+            return OriginObject(key, exists=None, error=FORBIDDEN)
         return None
+
+
+def presign(settings: OriginSettings, keys: Sequence[str], timeout_s: float) -> list[str]:
+    """A signed HEAD URL per key (plain when anonymous): signer.py's, or the client's where
+    only it knows the bucket's URLs."""
+    bucket = signer(settings)
+    if bucket is not None:
+        return [bucket.url("HEAD", k) for k in keys]
+    client = make_client(settings, timeout_s)
+    return [client.generate_presigned_url("head_object", Params={"Bucket": settings.bucket,
+                                                                 "Key": k}, ExpiresIn=PRESIGN_S)
+            for k in keys]
+
+
+def cainfo(settings: OriginSettings) -> str | None:
+    """The CA file for the bucket's endpoint: ``ca_file``, else botocore's AWS_CA_BUNDLE,
+    else the system's trust store."""
+    from edgeprobe.observe.fetch import system_ca_file
+
+    return settings.ca_file or os.environ.get("AWS_CA_BUNDLE") or system_ca_file()
+
+
+def head_bucket(settings: OriginSettings, url: str, timeout_s: float) -> bool | None:
+    """True when the bucket answers its HEAD with 200; None when only boto3 can read the
+    answer. Raises OriginError for a 404, a 403, or an endpoint that cannot be reached or
+    does not answer in time."""
+    (answer,) = ask_all([("HEAD", url)], timeout_s, cainfo(settings), 1)
+    if answer.failure is not None:
+        error = transport_error(answer.failure)
+        if error is None:
+            return None
+        raise error
+    error = status_error(answer.status, settings.bucket)
+    if error is not None:
+        raise error
+    return True if answer.status == 200 else None
+
+
+def transport_error(failure: FetchError) -> OriginError | None:
+    """An endpoint that cannot be reached or does not answer in time, as boto3's would be
+    told (s3.map_error); None for a TLS or protocol failure, which the client, with CA
+    settings of its own (a profile's ``ca_bundle``), may not share: ask it."""
+    said = {"unreachable": UNREACHABLE, "timeout": TIMED_OUT}.get(failure.kind)
+    return OriginError(failure.kind, f"{said} ({failure})") if said else None
 
 
 def head_all(bucket: str, keys: Sequence[str], urls: Sequence[str], timeout_s: float,
              cainfo: str | None, parallel: int) -> list[OriginObject | None]:
     """Each key's answer, in order (None: not a plain answer, ask boto3). Blocking: at most
     ``parallel`` in flight, each within ``timeout_s``."""
-    answers: list[OriginObject | None] = [None] * len(keys)
+    answers = ask_all([("HEAD", u) for u in urls], timeout_s, cainfo, parallel)
+    return [a.object(bucket, k) for k, a in zip(keys, answers, strict=True)]
+
+
+def ask_all(requests: Sequence[tuple[str, str]], timeout_s: float, cainfo: str | None,
+            parallel: int) -> list[Answer]:
+    """Each (method, URL)'s Answer, in order: at most ``parallel`` in flight, each within
+    ``timeout_s``; no redirect followed. Blocking."""
+    answers = [Answer() for _ in requests]
     multi = pycurl.CurlMulti()
-    active: dict[pycurl.Curl, tuple[int, _Head]] = {}
-    pending = iter(range(len(keys)))
+    active: dict[pycurl.Curl, int] = {}
+    pending = iter(range(len(requests)))
 
     def start() -> None:
         while len(active) < parallel:
             i = next(pending, None)
             if i is None:
                 return
-            head, curl = _Head(keys[i]), pycurl.Curl()
-            for option, value in ((pycurl.URL, urls[i]), (pycurl.NOBODY, 1),
-                                  (pycurl.NOSIGNAL, 1), (pycurl.FOLLOWLOCATION, 0),
+            (method, url), answer, curl = requests[i], answers[i], pycurl.Curl()
+            for option, value in ((pycurl.URL, url), (pycurl.NOSIGNAL, 1),
+                                  (pycurl.FOLLOWLOCATION, 0),
                                   (pycurl.USERAGENT, f"edgeprobe/{__version__}"),
                                   (pycurl.TIMEOUT_MS, int(timeout_s * 1000)),
-                                  (pycurl.HEADERFUNCTION, head.on_header)):
+                                  (pycurl.HEADERFUNCTION, answer.on_header),
+                                  (pycurl.WRITEFUNCTION, answer.on_body)):
                 curl.setopt(option, value)
+            if method == "HEAD":
+                curl.setopt(pycurl.NOBODY, 1)
             if cainfo:
                 curl.setopt(pycurl.CAINFO, cainfo)
-            active[curl] = (i, head)
+            active[curl] = i
             multi.add_handle(curl)
 
     def finish(curl: pycurl.Curl, code: int | None) -> None:
-        i, head = active.pop(curl)
-        if code is None:
-            answers[i] = head.answer()
-        else:  # libcurl's own text may quote the signed URL: the kind's words only
-            err = map_curl_error(code, "", connected=curl.getinfo(pycurl.CONNECT_TIME) > 0,
-                                 answered=head.status is not None)
-            answers[i] = OriginObject(head.key, exists=None, error=f"bucket {bucket!r}: {err}")
+        answer = answers[active.pop(curl)]
+        # a write error after the status line is on_body's own stop: an answer
+        if code is not None and not (code == pycurl.E_WRITE_ERROR and answer.status):
+            # libcurl's own text may quote the signed URL: the kind's words only
+            answer.failure = map_curl_error(code, "",
+                                            connected=curl.getinfo(pycurl.CONNECT_TIME) > 0,
+                                            answered=answer.status is not None)
         multi.remove_handle(curl)
         curl.close()
 

@@ -9,7 +9,9 @@ path to the bucket as it is now (analyze/canary.py reads it). The keys sit under
 
 The reference is the bucket's answer to the same anonymous GET an edge sends (the proxy
 clears Authorization): 404 NoSuchKey, or 403 AccessDenied where anonymous callers may not
-list. It goes through ``threads.call`` with a total deadline, like every bucket call.
+list. libcurl asks it (bucket_heads.py) where signer.py forms the bucket's URLs, boto3
+otherwise or for an answer only it reads. It goes through ``threads.call`` with a total
+deadline, like every bucket call.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import secrets
 from dataclasses import replace
 
 from edgeprobe.config.settings import CanarySettings, OriginSettings
-from edgeprobe.observe import threads
+from edgeprobe.observe import bucket_heads, threads
 from edgeprobe.observe.observations import CanaryReference, SampleObject
-from edgeprobe.observe.s3 import make_client, map_error
+from edgeprobe.observe.s3 import make_client, map_error, s3_error_code
+from edgeprobe.observe.signer import signer
 
 SOURCE = "canary"  # SampleObject.source of a canary key
 
@@ -31,10 +34,29 @@ def canary_keys(settings: CanarySettings) -> list[str]:
     return [f"{settings.prefix}{secrets.token_hex(8)}.png" for _ in range(settings.requests)]
 
 
+def _plain(answer: bucket_heads.Answer) -> CanaryReference | None:
+    """The reference a plain answer gives (None: ask boto3)."""
+    if answer.failure is not None:
+        error = bucket_heads.transport_error(answer.failure)
+        return None if error is None else CanaryReference(error=str(error))
+    if answer.status == 200:
+        return CanaryReference(200, None)
+    code = s3_error_code(bytes(answer.body).decode("utf-8", "replace"))
+    return CanaryReference(answer.status, code) if answer.status in (403, 404) and code else None
+
+
 def _ask(origin: OriginSettings, key: str, timeout_s: float) -> CanaryReference:
+    anonymous = replace(origin, anonymous=True)
+    bucket = signer(anonymous)
+    if bucket is not None:
+        (answer,) = bucket_heads.ask_all([("GET", bucket.url("GET", key))], timeout_s,
+                                         bucket_heads.cainfo(origin), 1)
+        plain = _plain(answer)
+        if plain is not None:
+            return plain
     from botocore.exceptions import ClientError
 
-    client = make_client(replace(origin, anonymous=True), timeout_s)
+    client = make_client(anonymous, timeout_s)
     try:
         client.get_object(Bucket=origin.bucket, Key=key)["Body"].close()
     except ClientError as exc:

@@ -9,6 +9,7 @@ secret.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,9 @@ else:
     S3Client = Any
 
 MAX_POOL = 16
+UNREACHABLE = "cannot reach the S3 endpoint"
+TIMED_OUT = "the S3 endpoint did not answer in time"
+_CODE = re.compile(r"<Code>([A-Za-z0-9._-]{1,64})</Code>")
 
 
 _making = threading.Lock()
@@ -49,7 +53,8 @@ def _make_client(settings: OriginSettings, timeout_s: float) -> S3Client:
     from botocore.config import Config
 
     config = Config(
-        signature_version=UNSIGNED if settings.anonymous else None,
+        # SigV4 for presigned URLs too, as signer.py signs them (why: its docstring)
+        signature_version=UNSIGNED if settings.anonymous else "s3v4",
         connect_timeout=timeout_s, read_timeout=timeout_s,
         retries={"max_attempts": 2, "mode": "standard"},
         max_pool_connections=MAX_POOL,
@@ -78,17 +83,40 @@ def _error_table() -> dict[type[BaseException], tuple[str, str]]:
 
     no_credentials = ("no S3 credentials in the standard boto3 chain (environment, profile, "
                       "role); set them, or anonymous = true for a public bucket")
-    unreachable = ("unreachable", "cannot reach the S3 endpoint")
+    unreachable = ("unreachable", UNREACHABLE)
     return {NoCredentialsError: ("no_credentials", no_credentials),
             PartialCredentialsError: ("no_credentials", no_credentials),
             ReadTimeoutError: ("timeout", "the S3 endpoint timed out"),
             EndpointConnectionError: unreachable, BotoConnectionError: unreachable,
-            TimeoutError: ("timeout", "the S3 endpoint did not answer in time")}
+            TimeoutError: ("timeout", TIMED_OUT)}
 
 
 _CODES = {"NoSuchBucket": "no_such_bucket", "AccessDenied": "access_denied",
           "403": "access_denied", "Forbidden": "access_denied",
           "AllAccessDisabled": "access_denied"}
+
+
+def s3_error_code(body: str | None) -> str | None:
+    """The ``<Code>`` of an S3 XML error body (its first bytes), or None for anything else."""
+    if not body:
+        return None
+    head = body.lstrip()[:64]
+    if not (head.startswith("<?xml") or head.startswith("<Error")):
+        return None
+    found = _CODE.search(body)
+    return found.group(1) if found else None
+
+
+def status_error(status: int | None, bucket: str) -> OriginError | None:
+    """What a bucket's 404 or 403 says of it (a HeadBucket, whose answer has no body)."""
+    kind = {404: "no_such_bucket", 403: "access_denied"}.get(status or 0)
+    return _kind_error(kind, bucket) if kind else None
+
+
+def _kind_error(kind: str, bucket: str) -> OriginError:
+    if kind == "no_such_bucket":
+        return OriginError(kind, f"bucket {bucket!r} does not exist (404)")
+    return OriginError(kind, f"access to bucket {bucket!r} denied (403)")
 
 
 def map_error(exc: BaseException, bucket: str) -> OriginError:
@@ -101,10 +129,8 @@ def map_error(exc: BaseException, bucket: str) -> OriginError:
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
         kind = _CODES.get(code) or ("no_such_bucket" if code == "404" and status == 404
                                     else "error")
-        if kind == "no_such_bucket":
-            return OriginError(kind, f"bucket {bucket!r} does not exist (404)")
-        if kind == "access_denied":
-            return OriginError(kind, f"access to bucket {bucket!r} denied (403)")
+        if kind != "error":
+            return _kind_error(kind, bucket)
         return OriginError("error", f"bucket {bucket!r}: {code or status} "
                            f"{err.get('Message', '')}".strip()[:300])
     table = _error_table()
