@@ -88,7 +88,7 @@ def presign(settings: OriginSettings, keys: Sequence[str], timeout_s: float) -> 
             for k in keys]
 
 
-def cainfo(settings: OriginSettings) -> str | None:
+def bucket_cainfo(settings: OriginSettings) -> str | None:
     """The CA file for the bucket's endpoint: ``ca_file``, else botocore's AWS_CA_BUNDLE,
     else the system's trust store."""
     from edgeprobe.observe.fetch import system_ca_file
@@ -100,7 +100,7 @@ def head_bucket(settings: OriginSettings, url: str, timeout_s: float) -> bool | 
     """True when the bucket answers its HEAD with 200; None when only boto3 can read the
     answer. Raises OriginError for a 404, a 403, or an endpoint that cannot be reached or
     does not answer in time."""
-    (answer,) = ask_all([("HEAD", url)], timeout_s, cainfo(settings), 1)
+    (answer,) = ask_all([("HEAD", url)], timeout_s, bucket_cainfo(settings), 1)
     if answer.failure is not None:
         error = transport_error(answer.failure)
         if error is None:

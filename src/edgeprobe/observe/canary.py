@@ -50,7 +50,7 @@ def _ask(origin: OriginSettings, key: str, timeout_s: float) -> CanaryReference:
     bucket = signer(anonymous)
     if bucket is not None:
         (answer,) = bucket_heads.ask_all([("GET", bucket.url("GET", key))], timeout_s,
-                                         bucket_heads.cainfo(origin), 1)
+                                         bucket_heads.bucket_cainfo(origin), 1)
         plain = _plain(answer)
         if plain is not None:
             return plain

@@ -113,7 +113,7 @@ async def _describe(settings: OriginSettings, keys: Sequence[str], timeout_s: fl
                                   deadline=timeout_s)
         # no deadline of its own: libcurl ends every HEAD within timeout_s
         answers = await threads.call(bucket_heads.head_all, settings.bucket, keys, urls,
-                                     timeout_s, bucket_heads.cainfo(settings), parallel,
+                                     timeout_s, bucket_heads.bucket_cainfo(settings), parallel,
                                      deadline=None)
     except Exception:  # presigning failed (no credentials…): boto3 says why, key by key
         answers = [None] * len(keys)
