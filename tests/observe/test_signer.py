@@ -18,7 +18,7 @@ import pytest
 from edgeprobe import config, pipeline
 from edgeprobe.config.settings import OriginSettings
 from edgeprobe.lab.s3 import BUCKET
-from edgeprobe.observe import s3, signer
+from edgeprobe.observe import bucket_list, s3, signer
 from edgeprobe.pipeline import Scope
 from edgeprobe.result.files import run_json
 
@@ -70,6 +70,13 @@ def test_urls_are_the_clients_byte_for_byte(fresh, monkeypatch, profile_region):
         want = client.generate_presigned_url("head_bucket", Params={"Bucket": "media-bucket"},
                                              ExpiresIn=signer.PRESIGN_S)
         assert ours.url("HEAD") == want, settings
+        for prefix, token in ((KEYS[1], None), (KEYS[3], "1/a+b=="), ("", "x y")):
+            params = {"Bucket": "media-bucket", "Prefix": prefix, "Delimiter": "/",
+                      "MaxKeys": 1000, **({"ContinuationToken": token} if token else {})}
+            want = client.generate_presigned_url("list_objects_v2", Params=params,
+                                                 ExpiresIn=signer.PRESIGN_S)
+            query = bucket_list.page_query(prefix, 1000, token)
+            assert ours.url("GET", query=query) == want, (settings, prefix)
         if not anonymous:
             assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in want  # SigV4, never SigV2
             assert f"%2F{region or profile_region or 'us-east-1'}%2Fs3%2F" in want

@@ -1,6 +1,6 @@
 """The bucket's plain questions, sent by libcurl's multi interface with URLs signed by
 botocore (signer.py, or the client's presigner without an endpoint): HEAD the bucket,
-HEAD many keys at once, GET the canary's missing key.
+HEAD many keys at once, GET the canary's missing key (and a listing's pages: bucket_list.py).
 
 A boto3 call costs ~3 ms of CPU in botocore (event hooks, validation, parsing) for a few
 hundred bytes of answer, and in a thread beside the fetch it takes the GIL from it; the
@@ -35,12 +35,13 @@ MAX_BODY = 16 * 1024  # bytes of an answer's body kept (an S3 error is a few hun
 
 class Answer:
     """One request's answer as libcurl delivers it: the last status line's status and
-    headers, up to MAX_BODY bytes of body (a GET's), or the failure."""
+    headers, up to ``max_body`` bytes of body (a GET's), or the failure."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_body: int = MAX_BODY) -> None:
         self.status: int | None = None
         self.headers: dict[str, str] = {}
         self.body = bytearray()
+        self.max_body = max_body
         self.failure: FetchError | None = None
 
     def on_header(self, line: bytes) -> None:
@@ -55,7 +56,7 @@ class Answer:
                 self.headers[name.strip().lower()] = value.strip()
 
     def on_body(self, chunk: bytes) -> int | None:
-        if len(self.body) + len(chunk) > MAX_BODY:
+        if len(self.body) + len(chunk) > self.max_body:
             return 0  # ends the transfer: what a caller reads is already here
         self.body += chunk
         return None
@@ -129,10 +130,10 @@ def head_all(bucket: str, keys: Sequence[str], urls: Sequence[str], timeout_s: f
 
 
 def ask_all(requests: Sequence[tuple[str, str]], timeout_s: float, cainfo: str | None,
-            parallel: int) -> list[Answer]:
+            parallel: int, max_body: int = MAX_BODY) -> list[Answer]:
     """Each (method, URL)'s Answer, in order: at most ``parallel`` in flight, each within
     ``timeout_s``; no redirect followed. Blocking."""
-    answers = [Answer() for _ in requests]
+    answers = [Answer(max_body) for _ in requests]
     multi = pycurl.CurlMulti()
     active: dict[pycurl.Curl, int] = {}
     pending = iter(range(len(requests)))

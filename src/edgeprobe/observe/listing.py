@@ -9,19 +9,19 @@ each level the chosen branches are spread evenly over the levels' names, the las
 highest id: the newest) always among them, down to the objects.
 
 Bounded: at most MAX_LISTINGS levels listed per prefix, each up to ``list_limit`` names
-(objects and sub-prefixes; S3 pages of 1,000, one page for a Mastodon id level), each
-through ``threads.call`` with a deadline; sibling branches are listed side by side (at most
-PARALLEL).
+(objects and sub-prefixes; S3 pages of 1,000, one page for a Mastodon id level; through
+libcurl or the client: bucket_list.py), each through ``threads.call`` with a deadline;
+sibling branches are listed side by side (at most PARALLEL).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from typing import Any
 
+from edgeprobe.config.settings import OriginSettings
 from edgeprobe.mastodon import PLACEHOLDER_TAIL
-from edgeprobe.observe import threads
+from edgeprobe.observe import bucket_list, threads
 from edgeprobe.observe.observations import OriginObject
 
 MAX_LISTINGS = 64
@@ -46,9 +46,9 @@ def spread(names: list[str], want: int, rng: random.Random) -> list[str]:
 
 
 class _Walk:
-    def __init__(self, client: Any, bucket: str, limit: int, seed: int, timeout_s: float,
+    def __init__(self, origin: OriginSettings, limit: int, seed: int, timeout_s: float,
                  prefix: str) -> None:
-        self.client, self.bucket, self.timeout_s = client, bucket, timeout_s
+        self.origin, self.bucket, self.timeout_s = origin, origin.bucket, timeout_s
         self.limit = limit
         self.calls = 0
         self.rng = random.Random(f"{seed}:{prefix}")
@@ -58,22 +58,13 @@ class _Walk:
         """The objects directly under ``prefix`` and its sub-prefixes (one listing call)."""
         self.calls += 1
         async with self.gate:
-            pages = await threads.call(self._list, prefix,
-                                       deadline=self.timeout_s * (1 + self.limit // 1000),
-                                       lane=f"list {self.bucket} {prefix}")
-        objects = [OriginObject(o["Key"], True, o.get("Size"), o.get("ETag"))
-                   for page in pages for o in page.get("Contents", [])
+            found, subs = await threads.call(
+                bucket_list.level, self.origin, prefix, self.limit, self.timeout_s,
+                deadline=self.timeout_s * (1 + self.limit // 1000),
+                lane=f"list {self.bucket} {prefix}")
+        objects = [OriginObject(o["Key"], True, o.get("Size"), o.get("ETag")) for o in found
                    if not o["Key"].endswith("/") and not o["Key"].endswith(PLACEHOLDER_TAIL)]
-        subs = sorted(p["Prefix"] for page in pages for p in page.get("CommonPrefixes", []))
-        return objects, subs
-
-    def _list(self, prefix: str) -> list[dict[str, Any]]:
-        """Every page of one level, up to ``limit`` names (objects and sub-prefixes): the
-        last name of a level is the newest only if the whole level is read."""
-        paginator = self.client.get_paginator("list_objects_v2")
-        return list(paginator.paginate(Bucket=self.bucket, Prefix=prefix, Delimiter="/",
-                                       PaginationConfig={"MaxItems": self.limit,
-                                                         "PageSize": min(self.limit, 1000)}))
+        return objects, sorted(subs)
 
     async def take(self, prefix: str, want: int) -> list[OriginObject]:
         objects, subs = await self.level(prefix)
@@ -93,11 +84,11 @@ class _Walk:
         return here + [o for group in found for o in group]
 
 
-async def spread_sample(client: Any, bucket: str, prefix: str, want: int, limit: int,
+async def spread_sample(origin: OriginSettings, prefix: str, want: int, limit: int,
                         seed: int, timeout_s: float) -> dict[str, OriginObject]:
     """Up to ``want`` keys under ``prefix``, spread over its key range (the newest among
     them), with what the listing says of each (exists, size, ETag). Raises what the
     bucket call raises (the caller makes it a note)."""
-    walk = _Walk(client, bucket, limit, seed, timeout_s, prefix)
+    walk = _Walk(origin, limit, seed, timeout_s, prefix)
     found = await walk.take(prefix, want)
     return {o.key: o for o in sorted(found, key=lambda o: o.key)}

@@ -16,11 +16,10 @@ from urllib.parse import urlsplit
 from edgeprobe.config.settings import OriginSettings, SampleSettings
 from edgeprobe.errors import ProbeError
 from edgeprobe.mastodon import API_ENDPOINTS, MEDIA_CLASSES, PLACEHOLDER, key_to_path, path_to_key
-from edgeprobe.observe import threads
 from edgeprobe.observe.bounded import read_capped
 from edgeprobe.observe.listing import spread_sample
 from edgeprobe.observe.observations import Note, Sample, SampleObject
-from edgeprobe.observe.s3 import make_client, map_error
+from edgeprobe.observe.s3 import map_error
 from edgeprobe.observe.sanitize import clean
 
 MAX_ANSWER = 4 * 1024 * 1024  # bytes read of one API answer
@@ -145,12 +144,9 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
         objects.extend(SampleObject(p, path_to_key(p, prefix), "api",
                                     chosen=f"named by {s.mastodon_api}'s public API")
                        for p in found)
-    client = None
     for bucket_prefix in s.bucket_prefixes:
         try:
-            if client is None:
-                client = await threads.call(make_client, origin, timeout_s, deadline=timeout_s)
-            listed = await spread_sample(client, origin.bucket, bucket_prefix, s.per_prefix,
+            listed = await spread_sample(origin, bucket_prefix, s.per_prefix,
                                          s.list_limit, s.seed, timeout_s)
         except Exception as exc:
             err = map_error(exc, origin.bucket)

@@ -3,7 +3,8 @@ SigV4 query signer (``botocore.auth``), none of its service models.
 
 A botocore client costs ~14 MB and ~0.1 s of CPU for S3's models and endpoint rules, and a
 run asks the bucket only plain questions — HEAD the bucket, HEAD each sampled key, GET one
-canary key — that libcurl sends (bucket_heads.py) once their URLs are signed. Where the
+canary key, list a level of keys — that libcurl sends (bucket_heads.py) once their URLs
+are signed. Where the
 probe file names the endpoint (``endpoint_url``: path-style, as s3.py configures the client)
 the URL is ``{endpoint}/{bucket}/{key}`` and this module forms and signs it itself; nothing
 about the signature is edgeprobe's own. Without an endpoint (AWS's own: virtual-hosted
@@ -15,7 +16,7 @@ S3-compatible stores such as Cloudflare R2 and Backblaze B2 refuse.
 tests/observe/test_signer.py holds these URLs to the client's own, byte for byte.
 
 The client is still made for the answers only it reads (a redirect to the bucket's region,
-an S3 error code, a listing's pages): s3.py. A signed URL carries credentials, so no
+an S3 error code): s3.py. A signed URL carries credentials, so no
 message ever quotes one.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -42,12 +44,17 @@ class Signer:
     region: str
     credentials: Any = None
 
-    def url(self, method: str, key: str | None = None) -> str:
-        """``method``'s URL for the bucket (``key`` None) or one of its keys, signed for
-        PRESIGN_S seconds unless anonymous."""
+    def url(self, method: str, key: str | None = None,
+            query: Sequence[tuple[str, str]] = ()) -> str:
+        """``method``'s URL for the bucket (``key`` None) or one of its keys, with ``query``
+        (in botocore's order: its serializer's), signed for PRESIGN_S seconds unless
+        anonymous."""
         # botocore's serializer quotes a key the same way: every byte but letters, digits,
-        # "-_.~" and "/" (its greedy label {Key+})
+        # "-_.~" and "/" (its greedy label {Key+}); query values as its AWSRequest does
         url = self.bucket_url if key is None else f"{self.bucket_url}/{quote(key, safe='/~')}"
+        if query:
+            url += "?" + "&".join(f"{quote(k, safe='-_.~')}={quote(v, safe='-_.~')}"
+                                  for k, v in query)
         if self.credentials is None:
             return url
         from botocore.auth import S3SigV4QueryAuth
