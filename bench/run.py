@@ -24,12 +24,18 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/servers: the nginx driver
 from blackbox import Blackbox
 from blackbox import available as blackbox_available
 from procmem import pss_mib, status_mib
+
+
+class Stoppable(Protocol):
+    def stop(self) -> None: ...
+
 
 MEDIA_HOST = "media.bench.test"
 PSS_EVERY = 10  # RSS samples (5 ms apart) per PSS sample
@@ -152,7 +158,7 @@ def main() -> None:
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     cert.private_key_pem.write_to_path(str(key_file))
     port = 18443
-    edges = []
+    edges: list[Stoppable] = []  # the edges, and blackbox_exporter: stopped together
     try:
         for i in range(args.nodes):
             edge = MastodonProxyEdge(root, f"edge-{i}", f"127.0.2.{i + 1}", port, MEDIA_HOST,
@@ -249,15 +255,16 @@ def main() -> None:
         if args.stages:
             print(f"\nOne more edgeprobe run, stage by stage:\n\n```\n{stages}```")
     finally:
-        for edge in edges:
-            edge.stop()
+        for server in edges:
+            server.stop()
         s3.stop()
         shutil.rmtree(root, ignore_errors=True)
 
 
-def report(args: argparse.Namespace, checks: int, results: dict, help_s: float) -> str:
+def report(args: argparse.Namespace, checks: int, results: dict[str, list[dict[str, float]]],
+           help_s: float) -> str:
     def med(tool: str, key: str) -> float:
-        return statistics.median(r[key] for r in results[tool])
+        return float(statistics.median(r[key] for r in results[tool]))
 
     def pss(tool: str) -> str:  # blackbox_exporter's is a server's, measured otherwise
         found = [r["pss_mb"] for r in results[tool] if "pss_mb" in r]
