@@ -3,21 +3,21 @@ SigV4 query signer (``botocore.auth``), none of its service models.
 
 A botocore client costs ~14 MB and ~0.1 s of CPU for S3's models and endpoint rules, and a
 run asks the bucket only plain questions — HEAD the bucket, HEAD each sampled key, GET one
-canary key, list a level of keys — that libcurl sends (bucket_heads.py) once their URLs
-are signed. Where the
-probe file names the endpoint (``endpoint_url``: path-style, as s3.py configures the client)
-the URL is ``{endpoint}/{bucket}/{key}`` and this module forms and signs it itself; nothing
-about the signature is edgeprobe's own. Without an endpoint (AWS's own: virtual-hosted
-addressing, regional endpoint rules) the client forms it, as before: ``signer`` is None.
+canary key, list a level of keys — that libcurl sends (bucket_heads.py, bucket_list.py)
+once their URLs are signed. Where the probe file names the endpoint (``endpoint_url``:
+path-style, as s3.py configures the client) the URL is ``{endpoint}/{bucket}/{key}``, and
+this module forms it and has botocore sign it: nothing about the signature is edgeprobe's
+own. Without an endpoint (AWS's own: virtual-hosted addressing, regional endpoint rules)
+the client forms it, as before: ``signer`` is None. tests/observe/test_signer.py holds
+these URLs to the client's own, byte for byte.
 
 Always SigV4, the client too (s3.py): left to itself botocore presigns with SigV2 in the
 regions that once took it (us-east-1, Mastodon's default ``S3_REGION``, among them), which
 S3-compatible stores such as Cloudflare R2 and Backblaze B2 refuse.
-tests/observe/test_signer.py holds these URLs to the client's own, byte for byte.
 
 The client is still made for the answers only it reads (a redirect to the bucket's region,
-an S3 error code): s3.py. A signed URL carries credentials, so no
-message ever quotes one.
+an S3 error code in a 400 or a 5xx): s3.py. A signed URL carries credentials, so no message
+ever quotes one.
 """
 
 from __future__ import annotations
