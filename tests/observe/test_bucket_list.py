@@ -79,3 +79,22 @@ def test_a_healthy_listing_makes_no_client(listed_bucket):
 ])
 def test_what_is_not_a_plain_listing_is_left_to_the_client(body):
     assert bucket_list._page(body) is None
+
+
+def test_an_unreachable_bucket_is_said_as_boto3_would_without_a_client():
+    import socket
+
+    from edgeprobe.errors import OriginError
+
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    s3._make_client.cache_clear()
+    settings = OriginSettings(bucket="b", endpoint_url=f"http://127.0.0.1:{port}",
+                              region=REGION, anonymous=True)
+    with pytest.raises(OriginError) as raised:
+        bucket_list.level(settings, "accounts/", 5, 5.0)
+    assert (raised.value.kind, str(raised.value)) == (
+        "unreachable", "cannot reach the S3 endpoint (cannot connect)")
+    assert s3.map_error(raised.value, "b") is raised.value  # sample.py's note says it as is
+    assert s3._make_client.cache_info().currsize == 0

@@ -9,9 +9,11 @@ page is read up to MAX_PAGE bytes. The result is the paginator's to the
 item: pages of ``min(limit, 1000)`` names (S3's MaxKeys counts objects and sub-prefixes),
 objects cut at ``limit`` (its MaxItems counts the first result key, Contents, only),
 keys URL-decoded where the answer says ``EncodingType`` url (botocore asks for it, then
-decodes). Anything else — a status other than 200, an answer that is not a listing, a
-transport failure — lists the level again through the client, which reads or reports it
-(tests/observe/test_bucket_list.py holds both paths to the same answers).
+decodes). An endpoint that cannot be reached or does not answer in time is said as boto3's
+would be (bucket_heads.transport_error); anything else — a status other than 200, an answer
+that is not a listing, a TLS failure — lists the level again through the client, which
+reads or reports it (tests/observe/test_bucket_list.py holds both paths to the same
+answers).
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ Level = tuple[list[dict[str, Any]], list[str]]  # objects (Key, Size, ETag), sub
 
 def level(settings: OriginSettings, prefix: str, limit: int, timeout_s: float) -> Level:
     """The objects directly under ``prefix`` (at most ``limit``) and its sub-prefixes.
-    Blocking; raises what the client raises for a bucket that cannot be listed."""
+    Blocking; raises OriginError, or what the client raises, for a bucket that cannot be
+    listed (s3.map_error reads both)."""
     bucket = signer(settings)
     if bucket is not None:
         found = _plain(bucket, settings, prefix, limit, timeout_s)
@@ -59,8 +62,12 @@ def _plain(bucket: Signer, settings: OriginSettings, prefix: str, limit: int,
         url = bucket.url("GET", query=page_query(prefix, min(limit, PAGE_KEYS), token))
         (answer,) = bucket_heads.ask_all([("GET", url)], timeout_s,
                                          bucket_heads.bucket_cainfo(settings), 1, MAX_PAGE)
-        page = _page(bytes(answer.body)) if answer.failure is None and answer.status == 200 \
-            else None
+        if answer.failure is not None:  # unreachable, or no answer in time: as boto3's
+            error = bucket_heads.transport_error(answer.failure)
+            if error is None:
+                return None
+            raise error
+        page = _page(bytes(answer.body)) if answer.status == 200 else None
         if page is None:
             return None
         contents, prefixes, next_token = page

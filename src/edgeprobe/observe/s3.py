@@ -120,7 +120,10 @@ def _kind_error(kind: str, bucket: str) -> OriginError:
 
 
 def map_error(exc: BaseException, bucket: str) -> OriginError:
-    """A library error → OriginError with a stable kind and a secret-free message."""
+    """A library error → OriginError with a stable kind and a secret-free message (an
+    OriginError already is one: libcurl's paths raise them)."""
+    if isinstance(exc, OriginError):
+        return exc
     from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
