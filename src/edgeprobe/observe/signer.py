@@ -13,7 +13,8 @@ these URLs to the client's own, byte for byte.
 
 Always SigV4, the client too (s3.py): left to itself botocore presigns with SigV2 in the
 regions that once took it (us-east-1, Mastodon's default ``S3_REGION``, among them), which
-S3-compatible stores such as Cloudflare R2 and Backblaze B2 refuse.
+AWS is turning off and S3-compatible stores that speak SigV4 only (Cloudflare R2 and
+Backblaze B2 say so of theirs) refuse.
 
 The client is still made for the answers only it reads (a redirect to the bucket's region,
 an S3 error code in a 400 or a 5xx): s3.py. A signed URL carries credentials, so no message
