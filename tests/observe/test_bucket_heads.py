@@ -41,7 +41,7 @@ class HostileS3:
         self.tls = tls
         self.asked: list[tuple[str, str]] = []
         self.bucket: str | None = "200 OK"
-        self.gets: dict[str, tuple[str, str]] = {}
+        self.gets: dict[str, tuple[str | None, str]] = {}
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
         self.port = 0
@@ -55,6 +55,9 @@ class HostileS3:
         key = path.split("/", 2)[2] if path.count("/") > 1 else ""
         if method == "GET" and key in self.gets:
             status, body = self.gets[key]
+            if status is None:
+                writer.close()
+                return
             writer.write(f"HTTP/1.1 {status}\r\nContent-Length: {len(body)}\r\n"
                          f"Connection: close\r\n\r\n{body}".encode())
             await writer.drain()
@@ -192,6 +195,8 @@ CANARY = "edgeprobe-canary/0123456789abcdef.png"
     (("404 Not Found", "<html>not the store</html>"), (404, "", None), True),
     (("500 Internal Server Error", _error("InternalError")), (500, "InternalError", None),
      True),
+    ((None, ""), (None, None, "cannot reach the S3 endpoint (the server closed the connection "
+                  "without answering)"), False),
 ])
 def test_the_canary_reference_is_read_as_boto3_would(hostile_s3, answer, want, boto3_asked):
     hostile_s3.gets[CANARY] = answer

@@ -26,7 +26,7 @@ from edgeprobe.observe.curl_errors import map_curl_error
 from edgeprobe.observe.engine import wait
 from edgeprobe.observe.observations import OriginObject
 from edgeprobe.observe.s3 import TIMED_OUT, UNREACHABLE, make_client, status_error
-from edgeprobe.observe.signer import PRESIGN_S, signer
+from edgeprobe.observe.signer import PRESIGN_S, Signer, signer
 
 FORBIDDEN = ("403 from the bucket: missing, or no permission (without s3:ListBucket S3 says "
              "403 for missing keys)")
@@ -97,28 +97,33 @@ def bucket_cainfo(settings: OriginSettings) -> str | None:
     return settings.ca_file or os.environ.get("AWS_CA_BUNDLE") or system_ca_file()
 
 
-def head_bucket(settings: OriginSettings, url: str, timeout_s: float) -> bool | None:
+def ask_one(settings: OriginSettings, method: str, url: str, timeout_s: float,
+            max_body: int = MAX_BODY) -> Answer | None:
+    """One request to the bucket's endpoint, answered; None for a TLS or protocol failure,
+    which the client, with CA settings of its own (a profile's ``ca_bundle``), may not
+    share: ask it. Raises OriginError for an endpoint that cannot be reached or does not
+    answer in time, in the words boto3's failure gets (s3.map_error). Blocking."""
+    (answer,) = ask_all([(method, url)], timeout_s, bucket_cainfo(settings), 1, max_body)
+    failure = answer.failure
+    if failure is None:
+        return answer
+    said = {"unreachable": UNREACHABLE, "timeout": TIMED_OUT}.get(failure.kind)
+    if said is None:
+        return None
+    raise OriginError(failure.kind, f"{said} ({failure})")
+
+
+def head_bucket(settings: OriginSettings, bucket: Signer, timeout_s: float) -> bool | None:
     """True when the bucket answers its HEAD with 200; None when only boto3 can read the
     answer. Raises OriginError for a 404, a 403, or an endpoint that cannot be reached or
-    does not answer in time."""
-    (answer,) = ask_all([("HEAD", url)], timeout_s, bucket_cainfo(settings), 1)
-    if answer.failure is not None:
-        error = transport_error(answer.failure)
-        if error is None:
-            return None
-        raise error
+    does not answer in time. Blocking: signing may refresh credentials (I/O)."""
+    answer = ask_one(settings, "HEAD", bucket.url("HEAD"), timeout_s)
+    if answer is None:
+        return None
     error = status_error(answer.status, settings.bucket)
     if error is not None:
         raise error
     return True if answer.status == 200 else None
-
-
-def transport_error(failure: FetchError) -> OriginError | None:
-    """An endpoint that cannot be reached or does not answer in time, as boto3's would be
-    told (s3.map_error); None for a TLS or protocol failure, which the client, with CA
-    settings of its own (a profile's ``ca_bundle``), may not share: ask it."""
-    said = {"unreachable": UNREACHABLE, "timeout": TIMED_OUT}.get(failure.kind)
-    return OriginError(failure.kind, f"{said} ({failure})") if said else None
 
 
 def head_all(bucket: str, keys: Sequence[str], urls: Sequence[str], timeout_s: float,

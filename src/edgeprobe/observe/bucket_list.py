@@ -2,7 +2,7 @@
 paginator gives it, asked through libcurl where signer.py forms the bucket's URLs.
 
 The paginator needs the client (S3's models: ~14 MB and ~0.1 s of CPU, s3.py). A level
-is a few pages of XML that libcurl fetches with signed URLs (bucket_heads.ask_all) and
+is a few pages of XML that libcurl fetches with signed URLs (bucket_heads.ask_one) and
 ElementTree reads — an answer with a document type or an entity is left to the client,
 expat ≥ 2.4.1 refuses entity bombs anyway, ElementTree fetches no external entity, and a
 page is read up to MAX_PAGE bytes. The result is the paginator's to the
@@ -10,7 +10,7 @@ item: pages of ``min(limit, 1000)`` names (S3's MaxKeys counts objects and sub-p
 objects cut at ``limit`` (its MaxItems counts the first result key, Contents, only),
 keys URL-decoded where the answer says ``EncodingType`` url (botocore asks for it, then
 decodes). An endpoint that cannot be reached or does not answer in time is said as boto3's
-would be (bucket_heads.transport_error); anything else — a status other than 200, an answer
+would be (bucket_heads.ask_one); anything else — a status other than 200, an answer
 that is not a listing, a TLS failure — lists the level again through the client, which
 reads or reports it (tests/observe/test_bucket_list.py holds both paths to the same
 answers).
@@ -60,14 +60,10 @@ def _plain(bucket: Signer, settings: OriginSettings, prefix: str, limit: int,
     token: str | None = None
     while True:
         url = bucket.url("GET", query=page_query(prefix, min(limit, PAGE_KEYS), token))
-        (answer,) = bucket_heads.ask_all([("GET", url)], timeout_s,
-                                         bucket_heads.bucket_cainfo(settings), 1, MAX_PAGE)
-        if answer.failure is not None:  # unreachable, or no answer in time: as boto3's
-            error = bucket_heads.transport_error(answer.failure)
-            if error is None:
-                return None
-            raise error
-        page = _page(bytes(answer.body)) if answer.status == 200 else None
+        # raises for an endpoint that cannot be reached or does not answer in time
+        answer = bucket_heads.ask_one(settings, "GET", url, timeout_s, MAX_PAGE)
+        page = _page(bytes(answer.body)) if answer is not None and answer.status == 200 \
+            else None
         if page is None:
             return None
         contents, prefixes, next_token = page

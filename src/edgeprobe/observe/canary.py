@@ -20,6 +20,7 @@ import secrets
 from dataclasses import replace
 
 from edgeprobe.config.settings import CanarySettings, OriginSettings
+from edgeprobe.errors import OriginError
 from edgeprobe.observe import bucket_heads, threads
 from edgeprobe.observe.observations import CanaryReference, SampleObject
 from edgeprobe.observe.s3 import make_client, map_error, s3_error_code
@@ -36,9 +37,6 @@ def canary_keys(settings: CanarySettings) -> list[str]:
 
 def _plain(answer: bucket_heads.Answer) -> CanaryReference | None:
     """The reference a plain answer gives (None: ask boto3)."""
-    if answer.failure is not None:
-        error = bucket_heads.transport_error(answer.failure)
-        return None if error is None else CanaryReference(error=str(error))
     if answer.status == 200:
         return CanaryReference(200, None)
     code = s3_error_code(bytes(answer.body).decode("utf-8", "replace"))
@@ -49,9 +47,11 @@ def _ask(origin: OriginSettings, key: str, timeout_s: float) -> CanaryReference:
     anonymous = replace(origin, anonymous=True)
     bucket = signer(anonymous)
     if bucket is not None:
-        (answer,) = bucket_heads.ask_all([("GET", bucket.url("GET", key))], timeout_s,
-                                         bucket_heads.bucket_cainfo(origin), 1)
-        plain = _plain(answer)
+        try:
+            answer = bucket_heads.ask_one(origin, "GET", bucket.url("GET", key), timeout_s)
+        except OriginError as exc:  # unreachable, or no answer in time
+            return CanaryReference(error=str(exc))
+        plain = _plain(answer) if answer is not None else None
         if plain is not None:
             return plain
     from botocore.exceptions import ClientError

@@ -38,8 +38,8 @@ async def _check_bucket(settings: OriginSettings, timeout_s: float) -> None:
     bucket = await threads.call(signer, settings, deadline=timeout_s)
     if bucket is not None:
         answered: bool | None = await threads.call(
-            bucket_heads.head_bucket, settings, bucket.url("HEAD"), timeout_s,
-            deadline=timeout_s, lane=lane)
+            bucket_heads.head_bucket, settings, bucket, timeout_s, deadline=timeout_s,
+            lane=lane)
         if answered:
             return
     client = await threads.call(make_client, settings, timeout_s, deadline=timeout_s)
