@@ -32,10 +32,17 @@ BROKEN = {"cdn-fremont-1": "s3_disabled", "cdn-ashburn-1": "wrong_cert",
 
 
 def _workers() -> list[int]:
-    """This process's children that are fetch workers (read from /proc: Linux)."""
+    """This process's children that are fetch workers (read from /proc: Linux). The
+    workers are started from the event loop's thread; other threads (asyncio's child
+    watchers, the executor's) come and go, and one may end between the listing of the
+    tasks and the read of its ``children`` (a busy CI machine saw it): skipped."""
     found = []
     for task in Path(f"/proc/{os.getpid()}/task").glob("*/children"):
-        for pid in task.read_text().split():
+        try:
+            pids = task.read_text().split()
+        except OSError:
+            continue
+        for pid in pids:
             try:
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
             except OSError:
