@@ -127,6 +127,8 @@ FINDING_KINDS: dict[str, FindingKind] = {
         "samples", INFO, "a bucket listing or the Mastodon API gave no objects"),
     "samples_truncated": FindingKind(
         "samples", INFO, "more objects were found than [samples].max"),
+    "samples_short": FindingKind(
+        "samples", INFO, "a bucket prefix's walk stopped at its listing budget"),
 }
 
 # -- node and region status; run health ----------------------------------------------------------

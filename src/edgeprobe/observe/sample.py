@@ -154,12 +154,19 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
                               f"cannot list bucket prefix {bucket_prefix!r}: {err}",
                               {"prefix": bucket_prefix, "error_kind": err.kind}))
             continue
-        newest = max(listed, default=None)
+        if listed.cut and len(listed.objects) < s.per_prefix:
+            notes.append(Note("samples_short", bucket_prefix,
+                              f"bucket prefix {bucket_prefix!r}: {len(listed.objects)} of "
+                              f"{s.per_prefix} keys sampled; the walk stopped at its budget "
+                              f"of {listed.budget} listings",
+                              {"prefix": bucket_prefix, "found": len(listed.objects),
+                               "wanted": s.per_prefix, "listings": listed.listings}))
+        newest = max(listed.objects, default=None)
         objects.extend(SampleObject(key_to_path(key, prefix), key, "bucket", listed=found,
                                     chosen=f"bucket prefix {bucket_prefix!r}: " + (
                                         "the newest key" if key == newest
                                         else "spread over the key range"))
-                       for key, found in listed.items())
+                       for key, found in listed.objects.items())
     unique: list[SampleObject] = []
     seen: set[str] = set()
     for obj in objects:  # the first occurrence of a path wins, in the order found
