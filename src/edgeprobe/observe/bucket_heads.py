@@ -27,6 +27,7 @@ from edgeprobe.observe.engine import wait
 from edgeprobe.observe.observations import OriginObject
 from edgeprobe.observe.s3 import TIMED_OUT, UNREACHABLE, make_client, status_error
 from edgeprobe.observe.signer import PRESIGN_S, Signer, signer
+from edgeprobe.observe.trust import system_ca_file
 
 FORBIDDEN = ("403 from the bucket: missing, or no permission (without s3:ListBucket S3 says "
              "403 for missing keys)")
@@ -92,8 +93,6 @@ def presign(settings: OriginSettings, keys: Sequence[str], timeout_s: float) -> 
 def bucket_cainfo(settings: OriginSettings) -> str | None:
     """The CA file for the bucket's endpoint: ``ca_file``, else botocore's AWS_CA_BUNDLE,
     else the system's trust store."""
-    from edgeprobe.observe.fetch import system_ca_file
-
     return settings.ca_file or os.environ.get("AWS_CA_BUNDLE") or system_ca_file()
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import ssl
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -29,52 +28,9 @@ from edgeprobe.observe import threads, worker
 from edgeprobe.observe.engine import Engine, Then, split
 from edgeprobe.observe.observations import FetchResult, Followup, SampleObject, Target
 from edgeprobe.observe.transfer import Transfer, request
+from edgeprobe.observe.trust import ca_bundle
 
 PER_PROCESS = 100  # transfers a fetching process must have for a worker to be worth starting
-
-
-async def tls_verification(site: SiteSettings, address: str, port: int,
-                           timeout_s: float) -> str | None:
-    """What certificate verification would say of one address, for runs with verify_tls =
-    false (so a wrong or expired certificate is still on record): None when it passes or
-    when no handshake could be made at all (the fetch reports that)."""
-    ctx = ssl.create_default_context()
-    if site.ca_file:
-        ctx.load_verify_locations(cafile=site.ca_file)
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(
-            address, port, ssl=ctx, server_hostname=site.media_host), timeout_s)
-    except ssl.SSLCertVerificationError as exc:
-        return f"certificate rejected: {exc.verify_message}"[:300]
-    except (OSError, TimeoutError):
-        return None
-    writer.close()
-    return None
-
-
-def system_ca_file() -> str | None:
-    """The system's trust store as one file (Python's default paths say where), or None."""
-    paths = ssl.get_default_verify_paths()
-    return next((p for p in (paths.cafile, paths.openssl_cafile,
-                             "/etc/ssl/certs/ca-certificates.crt") if p and os.path.isfile(p)),
-                None)
-
-
-def ca_bundle(site: SiteSettings, directory: str) -> str | None:
-    """The CA file libcurl verifies with: the system's trust store plus ``ca_file`` (libcurl
-    takes one file; Python's default paths say where the system's is)."""
-    if site.scheme != "https":
-        return None
-    system = system_ca_file()
-    if not site.ca_file:
-        return system
-    bundle = os.path.join(directory, "ca-bundle.pem")
-    with open(bundle, "wb") as out:
-        for path in (system, site.ca_file):
-            if path:
-                with open(path, "rb") as src:
-                    out.write(src.read() + b"\n")
-    return bundle
 
 
 def cores() -> int:

@@ -114,7 +114,7 @@ async def _unverified_tls(settings: Settings,
                           targets: Sequence[Target]) -> dict[str, str | None] | None:
     """With verify_tls = false, what verification would have said per node (first
     address); None when verification is on."""
-    from edgeprobe.observe.fetch import tls_verification
+    from edgeprobe.observe.trust import tls_verification
 
     site = settings.site
     if site.verify_tls or site.scheme != "https":
