@@ -14,6 +14,7 @@ from edgeprobe import config
 from edgeprobe.lab.s3 import BUCKET
 from edgeprobe.observe import listing
 from edgeprobe.observe.sample import build_sample
+from edgeprobe.result.files import schema_problem
 
 BASE = "walk/media_attachments/files/"
 # 30 keys, each in a first-level branch of its own, Mastodon's depth below it:
@@ -98,6 +99,7 @@ def test_a_tree_deeper_than_the_budget_is_a_finding_not_silence(lab):
         "samples_short", "info", prefix)
     assert finding["evidence"] == {"prefix": prefix, "found": 0, "wanted": 1, "listings": 64}
     assert run["ok"] is True
+    assert schema_problem(run) is None  # a saved run with it loads
 
 
 def test_the_gate_grants_in_the_walks_order_and_survives_cancellation():
