@@ -70,8 +70,17 @@ def test_a_prefix_with_fewer_keys_than_wanted_is_no_note(lab, deep_tree):
 def test_a_walk_cut_by_its_budget_says_how_short(lab, deep_tree, monkeypatch):
     monkeypatch.setattr(listing, "LISTINGS_PER_KEY", 1)
     monkeypatch.setattr(listing, "MIN_LISTINGS", 100)  # 20 keys wanted: 100 listings
+    made: list[str] = []  # the listings sent to the bucket (in the walk's threads)
+    real = listing.bucket_list.level
+
+    def level(settings, prefix, limit, timeout_s):  # type: ignore[no-untyped-def]
+        made.append(prefix)
+        return real(settings, prefix, limit, timeout_s)
+
+    monkeypatch.setattr(listing.bucket_list, "level", level)
     sample = _sample(lab, f'paths = ["{lab.lab.paths[0]}"]\n'
                           f'bucket_prefixes = ["{BASE}"]\nper_prefix = 20')
+    assert len(made) == 100  # the budget, exactly
     (note,) = sample.notes
     found = [o for o in sample.objects if o.source == "bucket"]
     assert (note.kind, note.target) == ("samples_short", BASE)

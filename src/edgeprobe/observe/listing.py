@@ -44,10 +44,10 @@ def budget(want: int) -> int:
 
 @dataclass(frozen=True)
 class Spread:
-    """What a walk found, and whether it stopped at its budget with branches unlisted."""
+    """What a walk found, and whether it spent its ``budget`` of listings with branches
+    still unlisted."""
 
     objects: dict[str, OriginObject]
-    listings: int
     budget: int
     cut: bool
 
@@ -163,5 +163,5 @@ async def spread_sample(origin: OriginSettings, prefix: str, want: int, limit: i
     bucket call raises (the caller makes it a note)."""
     walk = _Walk(origin, limit, seed, timeout_s, prefix, want)
     found = await walk.take(prefix, want)
-    return Spread({o.key: o for o in sorted(found, key=lambda o: o.key)}, walk.calls,
-                  walk.budget, walk.cut)
+    return Spread({o.key: o for o in sorted(found, key=lambda o: o.key)}, walk.budget,
+                  walk.cut)

@@ -160,7 +160,7 @@ async def build_sample(samples: SampleSettings, origin: OriginSettings, media_ho
                               f"{s.per_prefix} keys sampled; the walk stopped at its budget "
                               f"of {listed.budget} listings",
                               {"prefix": bucket_prefix, "found": len(listed.objects),
-                               "wanted": s.per_prefix, "listings": listed.listings}))
+                               "wanted": s.per_prefix, "listings": listed.budget}))
         newest = max(listed.objects, default=None)
         objects.extend(SampleObject(key_to_path(key, prefix), key, "bucket", listed=found,
                                     chosen=f"bucket prefix {bucket_prefix!r}: " + (
